@@ -1,0 +1,383 @@
+//! The command builder: what to run, where, with which input, and how long.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::fs::File;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Component, Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::types::{ProcessId, ProcessOutput};
+
+/// What the child reads on stdin.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub enum Input {
+    /// `/dev/null` (the default: a managed process never steals the terminal).
+    #[default]
+    Null,
+    /// The parent's stdin.
+    Inherit,
+    /// These bytes, then end of file.
+    Bytes(Arc<[u8]>),
+}
+
+/// Where the child's stdout or stderr goes.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub enum Output {
+    /// Captured into [`ProcessOutput`] (the default), up to the output cap.
+    #[default]
+    Capture,
+    /// Discarded (`/dev/null`).
+    Null,
+    /// The parent's stream.
+    Inherit,
+    /// Written to this file, created or truncated.
+    File(PathBuf),
+}
+
+/// A function called once a process has finished, with its output.
+///
+/// It runs on pp-process's reactor thread for spawned processes: keep it short.
+pub type Callback = Arc<dyn Fn(&ProcessOutput) + Send + Sync>;
+
+/// A command to run: program and arguments, and how to run them.
+///
+/// Never goes through a shell unless built with [`Command::shell`].
+/// Cheap to clone; one command can be run many times.
+#[derive(Clone)]
+pub struct Command {
+    pub(crate) argv: Vec<OsString>,
+    pub(crate) cwd: Option<PathBuf>,
+    pub(crate) env: Vec<(OsString, Option<OsString>)>,
+    pub(crate) env_clear: bool,
+    pub(crate) stdin: Input,
+    pub(crate) stdout: Output,
+    pub(crate) stderr: Output,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) grace: Duration,
+    pub(crate) id: Option<String>,
+    pub(crate) max_output: Option<usize>,
+    pub(crate) on_exit: Option<Callback>,
+}
+
+impl Command {
+    /// The grace period between SIGTERM and SIGKILL unless set otherwise.
+    pub const DEFAULT_GRACE: Duration = Duration::from_secs(2);
+
+    /// A command running `program` with no arguments.
+    pub fn new(program: impl AsRef<OsStr>) -> Self {
+        Command::from_argv([program])
+    }
+
+    /// A command from a whole argv, program first. An empty argv fails to run
+    /// with [`Error::EmptyCommand`].
+    pub fn from_argv<I, S>(argv: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Command {
+            argv: argv.into_iter().map(|a| a.as_ref().to_owned()).collect(),
+            cwd: None,
+            env: Vec::new(),
+            env_clear: false,
+            stdin: Input::Null,
+            stdout: Output::Capture,
+            stderr: Output::Capture,
+            timeout: None,
+            grace: Self::DEFAULT_GRACE,
+            id: None,
+            max_output: None,
+            on_exit: None,
+        }
+    }
+
+    /// A command running `script` through `/bin/sh -c`: the only way pp uses a shell.
+    pub fn shell(script: impl AsRef<OsStr>) -> Self {
+        Command::from_argv([OsStr::new("/bin/sh"), OsStr::new("-c"), script.as_ref()])
+    }
+
+    /// Appends one argument.
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.argv.push(arg.as_ref().to_owned());
+        self
+    }
+
+    /// Appends arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.argv.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// The working directory. Relative paths are resolved against the current
+    /// directory and `.`/`..` are normalized when the command runs; a missing
+    /// directory is [`Error::BadCwd`].
+    pub fn cwd(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cwd = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    /// Sets an environment variable for the child.
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.env.push((key.as_ref().to_owned(), Some(value.as_ref().to_owned())));
+        self
+    }
+
+    /// Removes an environment variable from the child's environment.
+    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Self {
+        self.env.push((key.as_ref().to_owned(), None));
+        self
+    }
+
+    /// Starts the child with an empty environment (plus what `env` sets afterwards).
+    pub fn env_clear(mut self) -> Self {
+        self.env_clear = true;
+        self.env.clear();
+        self
+    }
+
+    /// Feeds these bytes to the child's stdin, then closes it.
+    pub fn input(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Input::Bytes(bytes.into().into());
+        self
+    }
+
+    /// Chooses the child's stdin.
+    pub fn stdin(mut self, stdin: Input) -> Self {
+        self.stdin = stdin;
+        self
+    }
+
+    /// Chooses where stdout goes (captured by default).
+    pub fn stdout(mut self, stdout: Output) -> Self {
+        self.stdout = stdout;
+        self
+    }
+
+    /// Chooses where stderr goes (captured by default).
+    pub fn stderr(mut self, stderr: Output) -> Self {
+        self.stderr = stderr;
+        self
+    }
+
+    /// Turns capture of both stdout and stderr on (`Capture`) or off (`Null`).
+    pub fn capture(self, on: bool) -> Self {
+        let out = if on { Output::Capture } else { Output::Null };
+        self.stdout(out.clone()).stderr(out)
+    }
+
+    /// Stops the whole process group once the process has run this long.
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// Time between SIGTERM and SIGKILL when the process is stopped
+    /// (default [`Command::DEFAULT_GRACE`]). Zero kills at once.
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Chooses the process id (validated when the command runs); else one is generated.
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// Keeps at most this many bytes of each captured stream; the rest is still
+    /// read (so the child never blocks) and counted in `stdout_dropped`/`stderr_dropped`.
+    pub fn max_output_bytes(mut self, cap: usize) -> Self {
+        self.max_output = Some(cap);
+        self
+    }
+
+    /// Calls `f` with the output once the process has finished (also after a timeout).
+    pub fn on_exit(mut self, f: impl Fn(&ProcessOutput) + Send + Sync + 'static) -> Self {
+        self.on_exit = Some(Arc::new(f));
+        self
+    }
+
+    /// The program, as given.
+    pub fn program(&self) -> Option<&OsStr> {
+        self.argv.first().map(OsString::as_os_str)
+    }
+
+    /// The command line as strings (lossy), program first.
+    pub fn argv_lossy(&self) -> Vec<String> {
+        self.argv.iter().map(|a| a.to_string_lossy().into_owned()).collect()
+    }
+
+    /// The configured timeout, if any.
+    pub fn get_timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    /// The caller's id, validated, or a generated one.
+    pub(crate) fn process_id(&self) -> Result<ProcessId> {
+        match &self.id {
+            Some(id) => ProcessId::new(id.clone()),
+            None => Ok(ProcessId::generate()),
+        }
+    }
+
+    /// Checks the command and builds the `std` command that starts it in a new
+    /// process group.
+    pub(crate) fn build(&self) -> Result<std::process::Command> {
+        let program = match self.argv.first() {
+            Some(p) if !p.is_empty() => p,
+            _ => return Err(Error::EmptyCommand),
+        };
+        check_nul("program", program)?;
+        for (i, arg) in self.argv.iter().enumerate().skip(1) {
+            check_nul(&format!("argument {i}"), arg)?;
+        }
+        for (key, value) in &self.env {
+            check_nul("environment variable name", key)?;
+            if let Some(value) = value {
+                check_nul(&format!("environment variable {}", key.to_string_lossy()), value)?;
+            }
+        }
+
+        let mut cmd = std::process::Command::new(program);
+        cmd.args(&self.argv[1..]);
+        // A group of its own, so a timeout or terminate reaches every descendant.
+        cmd.process_group(0);
+        if let Some(dir) = &self.cwd {
+            cmd.current_dir(normalize_cwd(dir)?);
+        }
+        if self.env_clear {
+            cmd.env_clear();
+        }
+        for (key, value) in &self.env {
+            match value {
+                Some(value) => cmd.env(key, value),
+                None => cmd.env_remove(key),
+            };
+        }
+        cmd.stdin(match &self.stdin {
+            Input::Null => Stdio::null(),
+            Input::Inherit => Stdio::inherit(),
+            Input::Bytes(_) => Stdio::piped(),
+        });
+        cmd.stdout(output_stdio(&self.stdout)?);
+        cmd.stderr(output_stdio(&self.stderr)?);
+        Ok(cmd)
+    }
+
+    /// Maps the error of `std::process::Command::spawn` to ours.
+    pub(crate) fn spawn_error(&self, source: std::io::Error) -> Error {
+        let program = self.argv.first().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        match source.kind() {
+            std::io::ErrorKind::NotFound => Error::ProgramNotFound { program },
+            std::io::ErrorKind::PermissionDenied => Error::PermissionDenied { program },
+            _ => Error::Spawn { program, source },
+        }
+    }
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Command")
+            .field("argv", &self.argv)
+            .field("cwd", &self.cwd)
+            .field("env", &self.env)
+            .field("env_clear", &self.env_clear)
+            .field("stdin", &self.stdin)
+            .field("stdout", &self.stdout)
+            .field("stderr", &self.stderr)
+            .field("timeout", &self.timeout)
+            .field("grace", &self.grace)
+            .field("id", &self.id)
+            .field("max_output", &self.max_output)
+            .field("on_exit", &self.on_exit.as_ref().map(|_| "Fn(&ProcessOutput)"))
+            .finish()
+    }
+}
+
+fn check_nul(what: &str, value: &OsStr) -> Result<()> {
+    if value.as_bytes().contains(&0) {
+        return Err(Error::NulByte {
+            what: what.to_owned(),
+            value: value.to_string_lossy().into_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn output_stdio(output: &Output) -> Result<Stdio> {
+    Ok(match output {
+        Output::Capture => Stdio::piped(),
+        Output::Null => Stdio::null(),
+        Output::Inherit => Stdio::inherit(),
+        Output::File(path) => File::create(path)
+            .map_err(|source| Error::OutputFile { path: path.clone(), source })?
+            .into(),
+    })
+}
+
+/// Resolves `dir` against the current directory, removes `.` and `..`
+/// lexically, and checks that the result is an existing directory.
+pub fn normalize_cwd(dir: &Path) -> Result<PathBuf> {
+    check_nul("working directory", dir.as_os_str())?;
+    let absolute = if dir.is_absolute() {
+        dir.to_owned()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| Error::BadCwd {
+                path: dir.to_owned(),
+                reason: format!("the current directory is unknown ({e})"),
+            })?
+            .join(dir)
+    };
+    let mut path = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                path.pop();
+            }
+            other => path.push(other),
+        }
+    }
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_dir() => Ok(path),
+        Ok(_) => Err(Error::BadCwd { path, reason: "not a directory".into() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::BadCwd { path, reason: "no such directory".into() })
+        }
+        Err(e) => Err(Error::BadCwd { path, reason: e.to_string() }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cwd_is_normalized() {
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(normalize_cwd(Path::new(".")).unwrap(), here);
+        assert_eq!(normalize_cwd(Path::new("/tmp/./../tmp")).unwrap(), Path::new("/tmp"));
+        let err = normalize_cwd(Path::new("/no/such/dir/pp")).unwrap_err();
+        assert!(err.to_string().contains("/no/such/dir/pp"), "{err}");
+    }
+
+    #[test]
+    fn bad_commands_are_refused_before_spawning() {
+        assert!(matches!(Command::from_argv(Vec::<String>::new()).build(), Err(Error::EmptyCommand)));
+        assert!(matches!(Command::new("").build(), Err(Error::EmptyCommand)));
+        let err = Command::new("echo").arg("ok").arg("a\0b").build().unwrap_err();
+        assert!(matches!(&err, Error::NulByte { what, .. } if what == "argument 2"), "{err}");
+    }
+}

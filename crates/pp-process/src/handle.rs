@@ -1,0 +1,315 @@
+//! Starting a process and the handle to it: status, wait, terminate, kill.
+
+use std::borrow::Borrow;
+use std::fs::File;
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::command::{Command, Input};
+use crate::error::{Error, Result};
+use crate::reactor::{Proc, reactor};
+use crate::sys;
+use crate::types::{ProcessId, ProcessInfo, ProcessOutput, ProcessStatus, TerminateOutcome};
+
+/// What the reactor and every handle share about one process.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) id: ProcessId,
+    pub(crate) pid: Option<u32>,
+    pub(crate) command: Vec<String>,
+    pub(crate) started_at: SystemTime,
+    pub(crate) started: Instant,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) grace: Duration,
+    /// The reactor's key for this process (0: never registered).
+    pub(crate) key: u64,
+    state: Mutex<State>,
+    finished: Condvar,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) status: ProcessStatus,
+    /// Whether stopping it took SIGKILL.
+    pub(crate) forced: bool,
+    pub(crate) code: Option<i32>,
+    pub(crate) signal: Option<i32>,
+    pub(crate) duration: Option<Duration>,
+    pub(crate) output: Option<Arc<ProcessOutput>>,
+}
+
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere never leaves State half-written: every write is one assignment.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records the final state and wakes every waiter. Called once, by the reactor.
+    pub(crate) fn finish(&self, output: Arc<ProcessOutput>, forced: bool) {
+        let mut state = self.lock();
+        state.status = output.status;
+        state.forced = forced;
+        state.code = output.code;
+        state.signal = output.signal;
+        state.duration = Some(output.duration);
+        state.output = Some(output);
+        drop(state);
+        self.finished.notify_all();
+    }
+
+    fn wait_finished(&self) -> MutexGuard<'_, State> {
+        let mut state = self.lock();
+        while !state.status.is_finished() {
+            state = self.finished.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+        state
+    }
+
+    fn wait_finished_until(&self, deadline: Instant) -> Option<MutexGuard<'_, State>> {
+        let mut state = self.lock();
+        while !state.status.is_finished() {
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            state = self
+                .finished
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        Some(state)
+    }
+
+    pub(crate) fn info(&self) -> ProcessInfo {
+        let state = self.lock();
+        ProcessInfo {
+            process_id: self.id.clone(),
+            pid: self.pid,
+            command: self.command.clone(),
+            status: state.status,
+            started_at: self.started_at,
+            duration: state.duration.unwrap_or_else(|| self.started.elapsed()),
+            code: state.code,
+            signal: state.signal,
+        }
+    }
+}
+
+/// A handle to a started process. Clones refer to the same process.
+///
+/// Dropping handles does not stop the process; the reactor still reaps it.
+#[derive(Clone, Debug)]
+pub struct ProcessHandle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl ProcessHandle {
+    /// pp's id of the process.
+    pub fn id(&self) -> &ProcessId {
+        &self.shared.id
+    }
+
+    /// The OS process id (also the id of its process group); `None` if it failed to start.
+    pub fn pid(&self) -> Option<u32> {
+        self.shared.pid
+    }
+
+    /// Current status, without blocking.
+    pub fn status(&self) -> ProcessStatus {
+        self.shared.lock().status
+    }
+
+    /// The table record: status, times, exit code.
+    pub fn info(&self) -> ProcessInfo {
+        self.shared.info()
+    }
+
+    /// The output once the process has finished, `None` while it runs.
+    pub fn output(&self) -> Option<Arc<ProcessOutput>> {
+        self.shared.lock().output.clone()
+    }
+
+    /// Waits until the process has finished and its pipes are drained.
+    ///
+    /// A process stopped by its timeout gives [`Error::Timeout`] with the output so far.
+    pub fn wait(&self) -> Result<Arc<ProcessOutput>> {
+        let state = self.shared.wait_finished();
+        self.result_of(&state)
+    }
+
+    /// Like [`wait`](Self::wait), giving up after `limit`: `Ok(None)` if still running.
+    pub fn wait_timeout(&self, limit: Duration) -> Result<Option<Arc<ProcessOutput>>> {
+        self.wait_deadline(Instant::now() + limit)
+    }
+
+    /// Like [`wait`](Self::wait), giving up at `deadline`: `Ok(None)` if still running.
+    pub fn wait_deadline(&self, deadline: Instant) -> Result<Option<Arc<ProcessOutput>>> {
+        match self.shared.wait_finished_until(deadline) {
+            Some(state) => self.result_of(&state).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn result_of(&self, state: &State) -> Result<Arc<ProcessOutput>> {
+        // Only a FailedToStart record (or one whose output `run` took) has none.
+        let output = state
+            .output
+            .clone()
+            .ok_or_else(|| Error::UnknownProcess { id: self.shared.id.to_string() })?;
+        if output.status == ProcessStatus::TimedOut {
+            return Err(Error::Timeout {
+                process_id: self.shared.id.clone(),
+                limit: self.shared.timeout.unwrap_or_default(),
+                output: Box::new((*output).clone()),
+            });
+        }
+        Ok(output)
+    }
+
+    /// Stops the whole process tree: SIGTERM to its process group, the
+    /// command's grace period, then SIGKILL. Blocks until it is reaped.
+    pub fn terminate(&self) -> Result<TerminateOutcome> {
+        self.terminate_with_grace(self.shared.grace)
+    }
+
+    /// [`terminate`](Self::terminate) with an explicit grace period.
+    pub fn terminate_with_grace(&self, grace: Duration) -> Result<TerminateOutcome> {
+        self.request_stop(grace)?;
+        Ok(self.stop_outcome())
+    }
+
+    /// Asks the reactor to stop the process; does not wait.
+    pub(crate) fn request_stop(&self, grace: Duration) -> Result<()> {
+        if !self.status().is_finished() {
+            reactor()?.stop(self.shared.key, grace)?;
+        }
+        Ok(())
+    }
+
+    /// Waits until the process has finished and says how it ended.
+    pub(crate) fn stop_outcome(&self) -> TerminateOutcome {
+        let state = self.shared.wait_finished();
+        match state.status {
+            ProcessStatus::Completed | ProcessStatus::FailedToStart => {
+                TerminateOutcome::ExitedByItself
+            }
+            _ if state.forced => TerminateOutcome::Killed,
+            _ => TerminateOutcome::Terminated,
+        }
+    }
+
+    /// Kills the whole process group with SIGKILL at once. Blocks until it is reaped.
+    pub fn kill(&self) -> Result<TerminateOutcome> {
+        self.terminate_with_grace(Duration::ZERO)
+    }
+
+    /// Takes the output out of a finished process, cloning only if another
+    /// handle holds it too.
+    pub(crate) fn into_output(self) -> Result<ProcessOutput> {
+        let state = self.shared.wait_finished();
+        let result = self.result_of(&state);
+        drop(state);
+        let output = result?;
+        self.shared.lock().output = None;
+        Ok(Arc::try_unwrap(output).unwrap_or_else(|shared| (*shared).clone()))
+    }
+}
+
+/// Starts `cmd` with process id `id`, registered with the reactor.
+pub(crate) fn spawn(cmd: &Command, id: ProcessId) -> Result<ProcessHandle> {
+    let mut std_cmd = cmd.build()?;
+    let reactor = reactor()?;
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let mut child = std_cmd.spawn().map_err(|e| cmd.spawn_error(e))?;
+    let pid = child.id();
+    let mut setup = || -> std::io::Result<_> {
+        let pidfd = sys::pidfd_open(pid)?;
+        let stdin = match (&cmd.stdin, child.stdin.take()) {
+            (Input::Bytes(bytes), Some(pipe)) => Some((nonblocking(pipe)?, bytes.clone())),
+            _ => None,
+        };
+        let stdout = child.stdout.take().map(nonblocking).transpose()?;
+        let stderr = child.stderr.take().map(nonblocking).transpose()?;
+        Ok((pidfd, stdin, stdout, stderr))
+    };
+    let (pidfd, stdin, stdout, stderr) = match setup() {
+        Ok(parts) => parts,
+        Err(source) => {
+            // Not yet tracked by anyone: stop and reap it here so it cannot leak.
+            let _ = sys::signal_group(pid, true);
+            let _ = child.wait();
+            return Err(Error::Io { what: "setting up the child's pidfd and pipes", source });
+        }
+    };
+    let shared = Arc::new(Shared {
+        id,
+        pid: Some(pid),
+        command: cmd.argv_lossy(),
+        started_at,
+        started,
+        timeout: cmd.timeout,
+        grace: cmd.grace,
+        key: reactor.next_key(),
+        state: Mutex::new(State {
+            status: ProcessStatus::Running,
+            forced: false,
+            code: None,
+            signal: None,
+            duration: None,
+            output: None,
+        }),
+        finished: Condvar::new(),
+    });
+    tracing::debug!(process_id = %shared.id, pid, command = ?shared.command, "process started");
+    reactor.register(Proc::new(
+        shared.clone(),
+        child,
+        pidfd,
+        stdin,
+        stdout,
+        stderr,
+        cmd.max_output.unwrap_or(usize::MAX),
+        cmd.on_exit.clone(),
+    ))?;
+    Ok(ProcessHandle { shared })
+}
+
+/// A record for a command that failed to start, so tables can list it.
+pub(crate) fn failed_record(cmd: &Command, id: ProcessId) -> ProcessHandle {
+    ProcessHandle {
+        shared: Arc::new(Shared {
+            id,
+            pid: None,
+            command: cmd.argv_lossy(),
+            started_at: SystemTime::now(),
+            started: Instant::now(),
+            timeout: cmd.timeout,
+            grace: cmd.grace,
+            key: 0,
+            state: Mutex::new(State {
+                status: ProcessStatus::FailedToStart,
+                forced: false,
+                code: None,
+                signal: None,
+                duration: Some(Duration::ZERO),
+                output: None,
+            }),
+            finished: Condvar::new(),
+        }),
+    }
+}
+
+fn nonblocking(pipe: impl Into<OwnedFd>) -> std::io::Result<File> {
+    let fd: OwnedFd = pipe.into();
+    sys::set_nonblocking(&fd)?;
+    Ok(File::from(fd))
+}
+
+impl Borrow<str> for ProcessId {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}

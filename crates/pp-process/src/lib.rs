@@ -1,0 +1,64 @@
+//! Run, track and stop OS processes, whole process trees included.
+//!
+//! pp-process starts every command in a process group of its own, so a
+//! timeout or a terminate reaches the grandchildren too, and watches every
+//! process from one background thread (epoll over pidfds and pipes), so a
+//! thousand running processes cost one thread, not a thousand.
+//!
+//! # Map
+//! - [`Command`]: what to run (program and arguments, never a shell unless
+//!   [`Command::shell`]), where ([`Command::cwd`], normalized), with what
+//!   ([`Command::env`], [`Command::input`]), where output goes ([`Output`]),
+//!   how long ([`Command::timeout`], [`Command::grace`]), under which
+//!   [`ProcessId`], with a cap on captured bytes and an exit callback.
+//! - [`Command::run`] waits and returns a [`ProcessOutput`];
+//!   [`Command::spawn`] returns a [`ProcessHandle`] at once (status, wait,
+//!   terminate, kill).
+//! - [`ProcessTable`] tracks processes by id: [`ProcessInfo`] records with a
+//!   [`ProcessStatus`], `list`, `cleanup`, `terminate_all`.
+//! - [`Error`]: one enum for every failure, each naming the bad value.
+//!
+//! # Example
+//! ```
+//! use std::time::Duration;
+//! use pp_process::{Command, Error};
+//!
+//! let out = Command::new("echo").arg("hello").run()?;
+//! assert_eq!(out.stdout_str(), "hello\n");
+//! assert_eq!(out.returncode(), 0);
+//!
+//! // A timeout stops the child and everything it started.
+//! let slow = Command::shell("sleep 30 & sleep 30").timeout(Duration::from_millis(200));
+//! assert!(matches!(slow.run(), Err(Error::Timeout { .. })));
+//! # Ok::<(), pp_process::Error>(())
+//! ```
+
+mod command;
+mod error;
+mod handle;
+mod reactor;
+mod sys;
+mod table;
+mod types;
+
+pub use command::{Callback, Command, Input, Output, normalize_cwd};
+pub use error::{Error, Result};
+pub use handle::ProcessHandle;
+pub use sys::thread_count;
+pub use table::ProcessTable;
+pub use types::{ProcessId, ProcessInfo, ProcessOutput, ProcessStatus, TerminateOutcome};
+
+impl Command {
+    /// Runs the command to completion and returns its output.
+    ///
+    /// A non-zero exit is not an error (check [`ProcessOutput::returncode`]);
+    /// a timeout is [`Error::Timeout`], after the whole process group was stopped.
+    pub fn run(&self) -> Result<ProcessOutput> {
+        self.spawn()?.into_output()
+    }
+
+    /// Starts the command and returns a handle at once.
+    pub fn spawn(&self) -> Result<ProcessHandle> {
+        handle::spawn(self, self.process_id()?)
+    }
+}

@@ -1,0 +1,155 @@
+//! Linux calls: pidfds, process groups, epoll, eventfd, non-blocking pipes.
+//!
+//! Everything OS-specific in pp-process goes through here, so a port to
+//! another OS replaces this module and the reactor's event loop.
+
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::Duration;
+
+use rustix::event::{EventfdFlags, Timespec, epoll};
+use rustix::process::{Pid, PidfdFlags, Signal};
+
+pub(crate) use rustix::event::epoll::{Event, EventData, EventFlags};
+
+/// Opens a pidfd for a child we have not reaped yet (so the pid cannot have been reused).
+pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+    let pid = to_pid(pid)?;
+    Ok(rustix::process::pidfd_open(pid, PidfdFlags::empty())?)
+}
+
+/// The three outcomes of signalling a process group.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum GroupSignal {
+    Sent,
+    /// No process is left in the group.
+    Gone,
+}
+
+/// Sends `signal` to every process of the group `pgid`.
+pub(crate) fn signal_group(pgid: u32, kill: bool) -> io::Result<GroupSignal> {
+    let signal = if kill { Signal::KILL } else { Signal::TERM };
+    match rustix::process::kill_process_group(to_pid(pgid)?, signal) {
+        Ok(()) => Ok(GroupSignal::Sent),
+        Err(rustix::io::Errno::SRCH) => Ok(GroupSignal::Gone),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether a live (not zombie) process is left in the group `pgid`.
+///
+/// Zombies do not count: an orphaned descendant that died stays a zombie
+/// until init reaps it, and some inits (containers, microVMs) never do.
+pub(crate) fn group_alive(pgid: u32) -> bool {
+    let Ok(pid) = to_pid(pgid) else { return false };
+    if rustix::process::test_kill_process_group(pid) == Err(rustix::io::Errno::SRCH) {
+        return false;
+    }
+    // Some member exists: look for one that is not a zombie.
+    let Ok(dir) = std::fs::read_dir("/proc") else { return true };
+    dir.flatten().any(|entry| {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { return false };
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{name}/stat")) else { return false };
+        match parse_stat(&stat) {
+            Some((state, _, group)) => group == pgid && state != 'Z' && state != 'X',
+            None => false,
+        }
+    })
+}
+
+/// Parses `/proc/<pid>/stat` into (state, parent pid, process group).
+pub(crate) fn parse_stat(stat: &str) -> Option<(char, u32, u32)> {
+    // The command name may contain spaces and parentheses: fields start after the last ')'.
+    let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    Some((state, ppid, pgrp))
+}
+
+fn to_pid(pid: u32) -> io::Result<Pid> {
+    i32::try_from(pid)
+        .ok()
+        .and_then(Pid::from_raw)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("bad pid {pid}")))
+}
+
+pub(crate) fn set_nonblocking(fd: impl AsFd) -> io::Result<()> {
+    Ok(rustix::io::ioctl_fionbio(fd, true)?)
+}
+
+pub(crate) fn eventfd() -> io::Result<OwnedFd> {
+    Ok(rustix::event::eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?)
+}
+
+pub(crate) fn eventfd_signal(fd: impl AsFd) {
+    // EAGAIN means the counter is saturated: the reactor is already due to wake.
+    let _ = rustix::io::write(fd, &1u64.to_ne_bytes());
+}
+
+pub(crate) fn eventfd_drain(fd: impl AsFd) {
+    let mut buf = [0u8; 8];
+    let _ = rustix::io::read(fd, &mut buf);
+}
+
+pub(crate) fn epoll_create() -> io::Result<OwnedFd> {
+    Ok(epoll::create(epoll::CreateFlags::CLOEXEC)?)
+}
+
+pub(crate) fn epoll_add(ep: impl AsFd, fd: impl AsFd, token: u64, flags: EventFlags) -> io::Result<()> {
+    Ok(epoll::add(ep, fd, EventData::new_u64(token), flags)?)
+}
+
+pub(crate) fn epoll_delete(ep: impl AsFd, fd: impl AsFd) {
+    // Failing to delete only means the fd was never added; closing it removes it anyway.
+    let _ = epoll::delete(ep, fd);
+}
+
+/// Waits for events; `None` waits forever. Interrupted waits return no events.
+pub(crate) fn epoll_wait(
+    ep: impl AsFd,
+    events: &mut Vec<Event>,
+    timeout: Option<Duration>,
+) -> io::Result<()> {
+    events.clear();
+    let timeout = timeout.map(|t| Timespec {
+        tv_sec: t.as_secs().min(i32::MAX as u64) as _,
+        tv_nsec: t.subsec_nanos() as _,
+    });
+    match epoll::wait(ep, rustix::buffer::spare_capacity(events), timeout.as_ref()) {
+        Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The number of threads of this process, from `/proc/self/status`.
+pub fn thread_count() -> io::Result<usize> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .ok_or_else(|| io::Error::other("no Threads: line in /proc/self/status"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_lines_parse_past_odd_names() {
+        let line = "42 (a) b (c)) S 7 42 42 0 -1 4194560";
+        assert_eq!(parse_stat(line), Some(('S', 7, 42)));
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn our_own_group_is_alive() {
+        let pgid = rustix::process::getpgrp().as_raw_pid() as u32;
+        assert!(group_alive(pgid));
+    }
+}

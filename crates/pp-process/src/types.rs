@@ -1,0 +1,243 @@
+//! Plain data: process ids, statuses, outputs and table records.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use crate::error::Error;
+
+/// The id of a process in pp: chosen by the caller or generated.
+///
+/// It prints and parses as a plain string.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProcessId(Arc<str>);
+
+impl ProcessId {
+    /// The longest id accepted, in bytes.
+    pub const MAX_LEN: usize = 255;
+
+    /// Validates a caller-chosen id: non-empty, at most [`Self::MAX_LEN`] bytes,
+    /// no control characters.
+    pub fn new(id: impl Into<String>) -> Result<Self, Error> {
+        let id = id.into();
+        let reason = if id.is_empty() {
+            Some("it is empty")
+        } else if id.len() > Self::MAX_LEN {
+            Some("it is longer than 255 bytes")
+        } else if id.chars().any(char::is_control) {
+            Some("it contains a control character")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(Error::InvalidProcessId { id, reason }),
+            None => Ok(ProcessId(id.into())),
+        }
+    }
+
+    /// A fresh id, unique within this OS process: `proc-<our pid>-<n>`.
+    pub fn generate() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        ProcessId(format!("proc-{}-{n}", std::process::id()).into())
+    }
+
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ProcessId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ProcessId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl FromStr for ProcessId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        ProcessId::new(s)
+    }
+}
+
+impl AsRef<str> for ProcessId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where a process is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProcessStatus {
+    /// Started and not yet finished.
+    Running,
+    /// Exited by itself (with any exit code) or was killed by a signal pp did not send.
+    Completed,
+    /// The program could not be started.
+    FailedToStart,
+    /// Ran past its timeout and was stopped.
+    TimedOut,
+    /// Stopped on request and exited within its grace period.
+    Terminated,
+    /// Stopped on request with SIGKILL (asked for, or the grace period ran out).
+    Killed,
+}
+
+impl ProcessStatus {
+    /// The status as the seed's string: `running`, `completed`, `failed`,
+    /// `timeout`, `terminated`, `killed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProcessStatus::Running => "running",
+            ProcessStatus::Completed => "completed",
+            ProcessStatus::FailedToStart => "failed",
+            ProcessStatus::TimedOut => "timeout",
+            ProcessStatus::Terminated => "terminated",
+            ProcessStatus::Killed => "killed",
+        }
+    }
+
+    /// Whether the process has finished (or never started).
+    pub fn is_finished(self) -> bool {
+        self != ProcessStatus::Running
+    }
+}
+
+impl fmt::Display for ProcessStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a request to stop a process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TerminateOutcome {
+    /// The process had already exited by itself; nothing was sent.
+    ExitedByItself,
+    /// The process group got SIGTERM and the process exited within the grace period.
+    Terminated,
+    /// The process group had to be (or was asked to be) killed with SIGKILL.
+    Killed,
+}
+
+/// Everything known about a finished process: the seed's result fields and more.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ProcessOutput {
+    /// pp's id of the process.
+    pub process_id: ProcessId,
+    /// The OS process id.
+    pub pid: u32,
+    /// The command line, program first (lossily converted to UTF-8).
+    pub command: Vec<String>,
+    /// How it ended: completed, timed out, terminated or killed.
+    pub status: ProcessStatus,
+    /// The exit code, when the process exited normally.
+    pub code: Option<i32>,
+    /// The signal that ended the process, when one did.
+    pub signal: Option<i32>,
+    /// Captured standard output (empty unless captured).
+    pub stdout: Vec<u8>,
+    /// Captured standard error (empty unless captured).
+    pub stderr: Vec<u8>,
+    /// Bytes of stdout read past the output cap and dropped.
+    pub stdout_dropped: u64,
+    /// Bytes of stderr read past the output cap and dropped.
+    pub stderr_dropped: u64,
+    /// Wall-clock time the process was started.
+    pub started_at: SystemTime,
+    /// How long it ran (monotonic clock), from start to the moment it was reaped.
+    pub duration: Duration,
+}
+
+impl ProcessOutput {
+    /// The return code as Python's subprocess reports it: the exit code, or
+    /// minus the signal number when a signal ended the process.
+    pub fn returncode(&self) -> i32 {
+        match (self.code, self.signal) {
+            (Some(code), _) => code,
+            (None, Some(signal)) => -signal,
+            (None, None) => -1,
+        }
+    }
+
+    /// Whether the process exited by itself with code 0.
+    pub fn success(&self) -> bool {
+        self.status == ProcessStatus::Completed && self.code == Some(0)
+    }
+
+    /// Captured stdout as text (invalid UTF-8 replaced).
+    pub fn stdout_str(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.stdout)
+    }
+
+    /// Captured stderr as text (invalid UTF-8 replaced).
+    pub fn stderr_str(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.stderr)
+    }
+}
+
+/// A process table's record of one process: status without the captured output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProcessInfo {
+    /// pp's id of the process.
+    pub process_id: ProcessId,
+    /// The OS process id (`None` when it failed to start).
+    pub pid: Option<u32>,
+    /// The command line, program first.
+    pub command: Vec<String>,
+    /// Current status.
+    pub status: ProcessStatus,
+    /// Wall-clock time the process was started.
+    pub started_at: SystemTime,
+    /// Run time so far, or the total once finished.
+    pub duration: Duration,
+    /// Exit code, once exited normally.
+    pub code: Option<i32>,
+    /// Ending signal, once killed by one.
+    pub signal: Option<i32>,
+}
+
+impl ProcessInfo {
+    /// The return code in Python's convention, once finished (see [`ProcessOutput::returncode`]).
+    pub fn returncode(&self) -> Option<i32> {
+        match (self.code, self.signal) {
+            (Some(code), _) => Some(code),
+            (None, Some(signal)) => Some(-signal),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_validated() {
+        assert!(ProcessId::new("job-1").is_ok());
+        assert!(matches!(ProcessId::new(""), Err(Error::InvalidProcessId { .. })));
+        assert!(matches!(ProcessId::new("a\nb"), Err(Error::InvalidProcessId { .. })));
+        assert!(matches!(ProcessId::new("x".repeat(256)), Err(Error::InvalidProcessId { .. })));
+        assert_ne!(ProcessId::generate(), ProcessId::generate());
+        assert_eq!("abc".parse::<ProcessId>().unwrap().to_string(), "abc");
+    }
+
+    #[test]
+    fn statuses_print_as_the_seed() {
+        assert_eq!(ProcessStatus::TimedOut.to_string(), "timeout");
+        assert_eq!(ProcessStatus::FailedToStart.as_str(), "failed");
+        assert!(!ProcessStatus::Running.is_finished());
+    }
+}
