@@ -277,7 +277,8 @@ impl Command {
 
     /// Maps the error of `std::process::Command::spawn` to ours.
     pub(crate) fn spawn_error(&self, source: std::io::Error) -> Error {
-        let program = self.argv.first().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        let program =
+            self.argv.first().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
         match source.kind() {
             std::io::ErrorKind::NotFound => Error::ProgramNotFound { program },
             std::io::ErrorKind::PermissionDenied => Error::PermissionDenied { program },
@@ -375,7 +376,10 @@ mod tests {
 
     #[test]
     fn bad_commands_are_refused_before_spawning() {
-        assert!(matches!(Command::from_argv(Vec::<String>::new()).build(), Err(Error::EmptyCommand)));
+        assert!(matches!(
+            Command::from_argv(Vec::<String>::new()).build(),
+            Err(Error::EmptyCommand)
+        ));
         assert!(matches!(Command::new("").build(), Err(Error::EmptyCommand)));
         let err = Command::new("echo").arg("ok").arg("a\0b").build().unwrap_err();
         assert!(matches!(&err, Error::NulByte { what, .. } if what == "argument 2"), "{err}");

@@ -45,13 +45,10 @@ const STDIN: u64 = 3;
 /// The process-wide reactor, started on first use.
 pub(crate) fn reactor() -> Result<&'static Reactor> {
     static REACTOR: OnceLock<std::result::Result<Reactor, String>> = OnceLock::new();
-    REACTOR
-        .get_or_init(|| Reactor::start().map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(|reason| {
-            tracing::error!(%reason, "pp-process reactor failed to start");
-            Error::ReactorStopped
-        })
+    REACTOR.get_or_init(|| Reactor::start().map_err(|e| e.to_string())).as_ref().map_err(|reason| {
+        tracing::error!(%reason, "pp-process reactor failed to start");
+        Error::ReactorStopped
+    })
 }
 
 pub(crate) enum Request {
@@ -131,7 +128,6 @@ struct Stopping {
     /// When the pending stop check is due; older timers for this process are stale.
     check_at: Option<Instant>,
 }
-
 
 /// The reactor's side of one process.
 pub(crate) struct Proc {

@@ -100,7 +100,12 @@ pub(crate) fn epoll_create() -> io::Result<OwnedFd> {
     Ok(epoll::create(epoll::CreateFlags::CLOEXEC)?)
 }
 
-pub(crate) fn epoll_add(ep: impl AsFd, fd: impl AsFd, token: u64, flags: EventFlags) -> io::Result<()> {
+pub(crate) fn epoll_add(
+    ep: impl AsFd,
+    fd: impl AsFd,
+    token: u64,
+    flags: EventFlags,
+) -> io::Result<()> {
     Ok(epoll::add(ep, fd, EventData::new_u64(token), flags)?)
 }
 

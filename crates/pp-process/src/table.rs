@@ -96,8 +96,7 @@ impl ProcessTable {
     /// Stops process `id` and its whole tree (SIGTERM, `grace` or the
     /// command's own grace period, SIGKILL).
     pub fn terminate(&self, id: &str, grace: Option<Duration>) -> Result<TerminateOutcome> {
-        let handle =
-            self.handle(id).ok_or_else(|| Error::UnknownProcess { id: id.to_owned() })?;
+        let handle = self.handle(id).ok_or_else(|| Error::UnknownProcess { id: id.to_owned() })?;
         match grace {
             Some(grace) => handle.terminate_with_grace(grace),
             None => handle.terminate(),
@@ -119,7 +118,10 @@ impl ProcessTable {
         stopping
             .into_iter()
             .filter(|handle| {
-                matches!(handle.stop_outcome(), TerminateOutcome::Terminated | TerminateOutcome::Killed)
+                matches!(
+                    handle.stop_outcome(),
+                    TerminateOutcome::Terminated | TerminateOutcome::Killed
+                )
             })
             .count()
     }

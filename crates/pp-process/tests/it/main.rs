@@ -1,0 +1,12 @@
+//! Integration tests of pp-process against real processes.
+//!
+//! Tests that count process-wide things (descriptors, zombies, threads) re-run
+//! themselves alone in a child test process (see [`support::isolated`]), so
+//! tests running beside them in this binary cannot disturb the count.
+
+mod errors;
+mod hygiene;
+mod io;
+mod lifecycle;
+mod support;
+mod table;

@@ -1,0 +1,64 @@
+//! The process table: get, list, cleanup, terminate, terminate_all.
+
+use std::time::Duration;
+
+use pp_process::{Command, ProcessStatus, ProcessTable, TerminateOutcome};
+
+use crate::support::{is_gone, watchdog};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+#[test]
+fn the_table_tracks_lists_and_cleans_up() {
+    watchdog(LIMIT, || {
+        let table = ProcessTable::new();
+        let out = table.run(&Command::new("echo").arg("hi").id("quick")).unwrap();
+        assert_eq!(out.stdout_str(), "hi\n");
+        let sleepers: Vec<_> = (0..3)
+            .map(|i| {
+                table.spawn(&Command::new("sleep").arg("60").id(format!("sleeper-{i}"))).unwrap()
+            })
+            .collect();
+
+        let quick = table.get("quick").unwrap();
+        assert_eq!(
+            (quick.status, quick.code, quick.returncode()),
+            (ProcessStatus::Completed, Some(0), Some(0))
+        );
+        assert_eq!(quick.command, ["echo", "hi"]);
+        let listed = table.list();
+        assert_eq!(listed.len(), 4);
+        assert_eq!(listed[0].process_id.as_str(), "quick", "oldest first");
+        assert!(listed[1..].iter().all(|p| p.status == ProcessStatus::Running));
+
+        assert_eq!(table.cleanup(), 1, "only the finished process is removed");
+        assert_eq!(table.len(), 3);
+
+        assert_eq!(
+            table.terminate("sleeper-0", Some(Duration::from_secs(5))).unwrap(),
+            TerminateOutcome::Terminated
+        );
+        assert_eq!(table.get("sleeper-0").unwrap().status, ProcessStatus::Terminated);
+        assert_eq!(table.terminate_all(Duration::from_secs(5)), 2);
+        for s in &sleepers {
+            assert!(s.status().is_finished());
+            assert!(is_gone(s.pid().unwrap()));
+        }
+        assert_eq!(table.terminate_all(Duration::from_secs(5)), 0, "nothing left to stop");
+        assert_eq!(table.cleanup(), 3);
+        assert!(table.is_empty());
+    });
+}
+
+#[test]
+fn durations_grow_while_running_and_freeze_when_done() {
+    watchdog(LIMIT, || {
+        let table = ProcessTable::new();
+        let handle = table.spawn(&Command::new("sleep").arg("0.3").id("timed")).unwrap();
+        handle.wait().unwrap();
+        let done = table.get("timed").unwrap();
+        assert!(done.duration >= Duration::from_millis(300));
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(table.get("timed").unwrap().duration, done.duration);
+    });
+}
