@@ -1,1 +1,79 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <task>`.
+//!
+//! - `ci`: format check, clippy with warnings denied, tests, doc tests, layering check.
+//! - `layering`: only the layering check.
+//!
+//! Kept free of dependencies so it builds in seconds on a fresh machine.
+
+use std::process::{Command, ExitCode};
+
+/// Which workspace crates each crate may depend on (normal dependencies).
+/// A lower layer never depends on a higher one; see ARCHITECTURE.md.
+const LAYERS: &[(&str, &[&str])] = &[("pp-process", &[])];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("layering") => layering(),
+        _ => {
+            eprintln!("usage: cargo xtask <ci|layering>");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn ci() -> Result<(), String> {
+    cargo(&["fmt", "--all", "--", "--check"])?;
+    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&["test", "--workspace", "--all-targets"])?;
+    cargo(&["test", "--workspace", "--doc"])?;
+    layering()?;
+    println!("xtask ci: all checks passed");
+    Ok(())
+}
+
+fn layering() -> Result<(), String> {
+    for (krate, allowed) in LAYERS {
+        let out = Command::new(env!("CARGO"))
+            .args(["tree", "--package", krate, "--edges", "normal", "--prefix", "none"])
+            .args(["--format", "{p}"])
+            .output()
+            .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "cargo tree -p {krate} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let tree = String::from_utf8_lossy(&out.stdout);
+        for line in tree.lines().skip(1) {
+            let dep = line.split_whitespace().next().unwrap_or_default();
+            if dep.starts_with("pp-") && dep != *krate && !allowed.contains(&dep) {
+                return Err(format!("layering: {krate} must not depend on {dep}"));
+            }
+        }
+        println!("layering: {krate} depends only on {allowed:?} among pp crates");
+    }
+    Ok(())
+}
+
+fn cargo(args: &[&str]) -> Result<(), String> {
+    println!("$ cargo {}", args.join(" "));
+    let status = Command::new(env!("CARGO"))
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+    }
+}

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::command::{Command, Input};
 use crate::error::{Error, Result};
-use crate::reactor::{Proc, reactor};
+use crate::reactor::{Proc, drive_here, reactor};
 use crate::sys;
 use crate::types::{ProcessId, ProcessInfo, ProcessOutput, ProcessStatus, TerminateOutcome};
 
@@ -217,10 +217,22 @@ impl ProcessHandle {
     }
 }
 
-/// Starts `cmd` with process id `id`, registered with the reactor.
-pub(crate) fn spawn(cmd: &Command, id: ProcessId) -> Result<ProcessHandle> {
+/// Who watches a started process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Driver {
+    /// The reactor thread: the handle returns at once and can stop it.
+    Reactor,
+    /// The calling thread, until the process has finished.
+    Here,
+}
+
+/// Starts `cmd` with process id `id`, watched by `driver`.
+pub(crate) fn spawn(cmd: &Command, id: ProcessId, driver: Driver) -> Result<ProcessHandle> {
     let mut std_cmd = cmd.build()?;
-    let reactor = reactor()?;
+    let reactor = match driver {
+        Driver::Reactor => Some(reactor()?),
+        Driver::Here => None,
+    };
     let started_at = SystemTime::now();
     let started = Instant::now();
     let mut child = std_cmd.spawn().map_err(|e| cmd.spawn_error(e))?;
@@ -252,7 +264,8 @@ pub(crate) fn spawn(cmd: &Command, id: ProcessId) -> Result<ProcessHandle> {
         started,
         timeout: cmd.timeout,
         grace: cmd.grace,
-        key: reactor.next_key(),
+        // A local event loop watches only this process: any key will do.
+        key: reactor.map_or(1, |r| r.next_key()),
         state: Mutex::new(State {
             status: ProcessStatus::Running,
             forced: false,
@@ -264,7 +277,7 @@ pub(crate) fn spawn(cmd: &Command, id: ProcessId) -> Result<ProcessHandle> {
         finished: Condvar::new(),
     });
     tracing::debug!(process_id = %shared.id, pid, command = ?shared.command, "process started");
-    reactor.register(Proc::new(
+    let proc = Proc::new(
         shared.clone(),
         child,
         pidfd,
@@ -273,7 +286,11 @@ pub(crate) fn spawn(cmd: &Command, id: ProcessId) -> Result<ProcessHandle> {
         stderr,
         cmd.max_output.unwrap_or(usize::MAX),
         cmd.on_exit.clone(),
-    ))?;
+    );
+    match reactor {
+        Some(reactor) => reactor.register(proc)?,
+        None => drive_here(proc)?,
+    }
     Ok(ProcessHandle { shared })
 }
 

@@ -53,12 +53,15 @@ impl Command {
     ///
     /// A non-zero exit is not an error (check [`ProcessOutput::returncode`]);
     /// a timeout is [`Error::Timeout`], after the whole process group was stopped.
+    ///
+    /// The calling thread watches the process itself (no hand-off to the
+    /// reactor thread), so this costs what `std::process::Command::output` does.
     pub fn run(&self) -> Result<ProcessOutput> {
-        self.spawn()?.into_output()
+        handle::spawn(self, self.process_id()?, handle::Driver::Here)?.into_output()
     }
 
     /// Starts the command and returns a handle at once.
     pub fn spawn(&self) -> Result<ProcessHandle> {
-        handle::spawn(self, self.process_id()?)
+        handle::spawn(self, self.process_id()?, handle::Driver::Reactor)
     }
 }

@@ -76,15 +76,7 @@ impl Reactor {
         let (tx, rx) = channel();
         let thread_waker = waker.try_clone()?;
         std::thread::Builder::new().name("pp-process-reactor".into()).spawn(move || {
-            EventLoop {
-                epoll,
-                waker: thread_waker,
-                requests: rx,
-                procs: HashMap::new(),
-                timers: BinaryHeap::new(),
-                scratch: vec![0; CHUNK],
-            }
-            .run()
+            EventLoop::new(epoll, Some((thread_waker, rx))).run()
         })?;
         Ok(Reactor { requests: Mutex::new(tx), waker, next_key: AtomicU64::new(1) })
     }
@@ -107,6 +99,27 @@ impl Reactor {
     pub(crate) fn stop(&self, key: u64, grace: Duration) -> Result<()> {
         self.send(Request::Stop { key, grace })
     }
+}
+
+/// Drives one process to completion on the calling thread, with an event loop
+/// of its own: no thread hand-off, so a blocking `run` costs what `std` does.
+///
+/// Nobody else can reach this process to stop it; its timeout still applies.
+pub(crate) fn drive_here(proc: Proc) -> Result<()> {
+    let epoll =
+        sys::epoll_create().map_err(|source| Error::Io { what: "creating an epoll instance", source })?;
+    let mut event_loop = EventLoop::new(epoll, None);
+    event_loop.add(proc);
+    while !event_loop.procs.is_empty() {
+        if let Err(source) = event_loop.turn() {
+            let procs: Vec<Proc> = event_loop.procs.drain().map(|(_, p)| p).collect();
+            for proc in procs {
+                event_loop.complete_lost(proc);
+            }
+            return Err(Error::Io { what: "waiting for process events", source });
+        }
+    }
+    Ok(())
 }
 
 /// A pipe the child writes and we capture.
@@ -197,36 +210,61 @@ enum TimerKind {
 
 struct EventLoop {
     epoll: OwnedFd,
-    waker: OwnedFd,
-    requests: Receiver<Request>,
+    /// The reactor's wake-up eventfd and request channel; `None` for a local loop.
+    requests: Option<(OwnedFd, Receiver<Request>)>,
     procs: HashMap<u64, Proc>,
     timers: BinaryHeap<Reverse<(Instant, u64, TimerKind)>>,
     scratch: Vec<u8>,
+    events: Vec<sys::Event>,
 }
 
 impl EventLoop {
+    fn new(epoll: OwnedFd, requests: Option<(OwnedFd, Receiver<Request>)>) -> EventLoop {
+        EventLoop {
+            epoll,
+            requests,
+            procs: HashMap::new(),
+            timers: BinaryHeap::new(),
+            scratch: vec![0; CHUNK],
+            events: Vec::with_capacity(256),
+        }
+    }
+
+    /// The reactor thread's life: turn until epoll itself fails.
     fn run(mut self) {
-        let mut events = Vec::with_capacity(256);
-        loop {
-            let timeout = self.timers.peek().map(|Reverse((at, _, _))| {
-                at.saturating_duration_since(Instant::now()).min(MAX_WAIT)
-            });
-            if let Err(e) = sys::epoll_wait(&self.epoll, &mut events, timeout) {
-                tracing::error!(error = %e, "epoll_wait failed; pp-process reactor stops");
-                return;
+        while let Ok(()) = self.turn() {}
+    }
+
+    /// Waits for the next event or timer and handles everything that is due.
+    fn turn(&mut self) -> io::Result<()> {
+        let timeout = self
+            .timers
+            .peek()
+            .map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()).min(MAX_WAIT));
+        let mut events = std::mem::take(&mut self.events);
+        let waited = sys::epoll_wait(&self.epoll, &mut events, timeout);
+        if let Err(e) = &waited {
+            tracing::error!(error = %e, "epoll_wait failed; pp-process event loop stops");
+        }
+        for event in &events {
+            let token = event.data.u64();
+            if token == WAKER {
+                self.handle_requests();
+            } else {
+                self.handle_event(token >> 2, token & 3);
             }
-            for event in &events {
-                let token = event.data.u64();
-                if token == WAKER {
-                    sys::eventfd_drain(&self.waker);
-                    while let Ok(request) = self.requests.try_recv() {
-                        self.handle_request(request);
-                    }
-                } else {
-                    self.handle_event(token >> 2, token & 3);
-                }
-            }
-            self.fire_timers();
+        }
+        self.events = events;
+        self.fire_timers();
+        waited
+    }
+
+    fn handle_requests(&mut self) {
+        let Some((waker, requests)) = &self.requests else { return };
+        sys::eventfd_drain(waker);
+        let pending: Vec<Request> = requests.try_iter().collect();
+        for request in pending {
+            self.handle_request(request);
         }
     }
 
@@ -237,7 +275,7 @@ impl EventLoop {
         }
     }
 
-    fn add(&mut self, mut proc: Proc) {
+    fn add(&mut self, proc: Proc) {
         let key = proc.shared.key;
         let registered = (|| -> io::Result<()> {
             if let Some(pidfd) = &proc.pidfd {
@@ -255,14 +293,8 @@ impl EventLoop {
             Ok(())
         })();
         if let Err(e) = registered {
-            // Without epoll we cannot watch it: kill it rather than leave it untracked.
-            tracing::error!(process_id = %proc.shared.id, error = %e, "cannot watch process; killing it");
-            let _ = sys::signal_group(proc.pid(), true);
-            let status = proc.child.wait().ok();
-            proc.exit = Some(status);
-            proc.stdout = None;
-            proc.stderr = None;
-            self.complete(proc);
+            tracing::error!(process_id = %proc.shared.id, error = %e, "cannot watch process");
+            self.complete_lost(proc);
             return;
         }
         if let Some(limit) = proc.shared.timeout {
@@ -392,6 +424,26 @@ impl EventLoop {
         if exited {
             self.after_exit(key);
         }
+    }
+
+    /// A process we can no longer watch: kill its group rather than leave it
+    /// untracked, reap it, and report it killed.
+    fn complete_lost(&mut self, mut proc: Proc) {
+        let _ = sys::signal_group(proc.pid(), true);
+        let status = proc.child.wait().ok();
+        proc.exit = Some(status);
+        proc.stdout = None;
+        proc.stderr = None;
+        let now = Instant::now();
+        proc.stopping = Some(Stopping {
+            timed_out: false,
+            exited_before: false,
+            kill_at: now,
+            killed_at: Some(now),
+            group_gone: true,
+            check_at: None,
+        });
+        self.complete(proc);
     }
 
     /// Publishes the result, wakes waiters and runs the callback.

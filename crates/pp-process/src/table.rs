@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::command::Command;
 use crate::error::{Error, Result};
-use crate::handle::{ProcessHandle, failed_record, spawn};
+use crate::handle::{Driver, ProcessHandle, failed_record, spawn};
 use crate::types::{ProcessInfo, ProcessOutput, TerminateOutcome};
 
 /// Tracks processes by id: status, start time, duration, return code.
@@ -40,7 +40,7 @@ impl ProcessTable {
         if entries.contains_key(&id) {
             return Err(Error::DuplicateProcessId { id });
         }
-        match spawn(cmd, id.clone()) {
+        match spawn(cmd, id.clone(), Driver::Reactor) {
             Ok(handle) => {
                 entries.insert(id, handle.clone());
                 Ok(handle)
