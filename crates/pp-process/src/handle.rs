@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::command::{Command, Input};
 use crate::error::{Error, Result};
-use crate::reactor::{Proc, drive_here, reactor};
+use crate::reactor::{Inbox, Mailbox, Proc, drive_here, reactor};
 use crate::sys;
 use crate::types::{ProcessId, ProcessInfo, ProcessOutput, ProcessStatus, TerminateOutcome};
 
@@ -22,8 +22,10 @@ pub(crate) struct Shared {
     pub(crate) started: Instant,
     pub(crate) timeout: Option<Duration>,
     pub(crate) grace: Duration,
-    /// The reactor's key for this process (0: never registered).
+    /// The event loop's key for this process (0: never registered).
     pub(crate) key: u64,
+    /// The mailbox of the local event loop watching it, when not the reactor.
+    pub(crate) local: Option<Mailbox>,
     state: Mutex<State>,
     finished: Condvar,
 }
@@ -182,8 +184,13 @@ impl ProcessHandle {
 
     /// Asks the reactor to stop the process; does not wait.
     pub(crate) fn request_stop(&self, grace: Duration) -> Result<()> {
-        if !self.status().is_finished() {
-            reactor()?.stop(self.shared.key, grace)?;
+        if self.status().is_finished() {
+            return Ok(());
+        }
+        match &self.shared.local {
+            // A closed local mailbox means its loop has just finished the process.
+            Some(mailbox) => drop(mailbox.stop(self.shared.key, grace)),
+            None => reactor()?.stop(self.shared.key, grace)?,
         }
         Ok(())
     }
@@ -226,12 +233,39 @@ pub(crate) enum Driver {
     Here,
 }
 
-/// Starts `cmd` with process id `id`, watched by `driver`.
+/// Starts `cmd` with process id `id`, watched by `driver`; returns once
+/// `driver` is done with it.
 pub(crate) fn spawn(cmd: &Command, id: ProcessId, driver: Driver) -> Result<ProcessHandle> {
+    let (handle, local) = start(cmd, id, driver)?;
+    if let Some((proc, inbox)) = local {
+        drive_here(proc, inbox)?;
+    }
+    Ok(handle)
+}
+
+/// A process started for the calling thread to drive, with its inbox.
+pub(crate) type Local = Option<(Proc, Inbox)>;
+
+/// Starts `cmd` with process id `id`. With [`Driver::Reactor`] it is handed
+/// to the reactor; with [`Driver::Here`] the caller must pass the returned
+/// process to [`drive_here`].
+pub(crate) fn start(
+    cmd: &Command,
+    id: ProcessId,
+    driver: Driver,
+) -> Result<(ProcessHandle, Local)> {
     let mut std_cmd = cmd.build()?;
     let reactor = match driver {
         Driver::Reactor => Some(reactor()?),
         Driver::Here => None,
+    };
+    let (mailbox, inbox) = match driver {
+        Driver::Reactor => (None, None),
+        Driver::Here => {
+            let (mailbox, inbox) = Mailbox::new()
+                .map_err(|source| Error::Io { what: "creating an event loop's mailbox", source })?;
+            (Some(mailbox), Some(inbox))
+        }
     };
     let started_at = SystemTime::now();
     let started = Instant::now();
@@ -266,6 +300,7 @@ pub(crate) fn spawn(cmd: &Command, id: ProcessId, driver: Driver) -> Result<Proc
         grace: cmd.grace,
         // A local event loop watches only this process: any key will do.
         key: reactor.map_or(1, |r| r.next_key()),
+        local: mailbox,
         state: Mutex::new(State {
             status: ProcessStatus::Running,
             forced: false,
@@ -287,11 +322,12 @@ pub(crate) fn spawn(cmd: &Command, id: ProcessId, driver: Driver) -> Result<Proc
         cmd.max_output.unwrap_or(usize::MAX),
         cmd.on_exit.clone(),
     );
-    match reactor {
-        Some(reactor) => reactor.register(proc)?,
-        None => drive_here(proc)?,
+    let handle = ProcessHandle { shared };
+    match (reactor, inbox) {
+        (_, Some(inbox)) => Ok((handle, Some((proc, inbox)))),
+        (Some(reactor), None) => reactor.register(proc).map(|()| (handle, None)),
+        (None, None) => unreachable!("one driver or the other"),
     }
-    Ok(ProcessHandle { shared })
 }
 
 /// A record for a command that failed to start, so tables can list it.
@@ -306,6 +342,7 @@ pub(crate) fn failed_record(cmd: &Command, id: ProcessId) -> ProcessHandle {
             timeout: cmd.timeout,
             grace: cmd.grace,
             key: 0,
+            local: None,
             state: Mutex::new(State {
                 status: ProcessStatus::FailedToStart,
                 forced: false,

@@ -56,35 +56,27 @@ pub(crate) enum Request {
     Stop { key: u64, grace: Duration },
 }
 
-pub(crate) struct Reactor {
+/// Where requests for an event loop go: a channel plus an eventfd that wakes it.
+pub(crate) struct Mailbox {
     requests: Mutex<Sender<Request>>,
     waker: OwnedFd,
-    next_key: AtomicU64,
 }
 
-impl std::fmt::Debug for Reactor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reactor").finish_non_exhaustive()
-    }
+/// The event loop's end of a [`Mailbox`].
+pub(crate) struct Inbox {
+    waker: OwnedFd,
+    requests: Receiver<Request>,
 }
 
-impl Reactor {
-    fn start() -> io::Result<Reactor> {
-        let epoll = sys::epoll_create()?;
+impl Mailbox {
+    pub(crate) fn new() -> io::Result<(Mailbox, Inbox)> {
         let waker = sys::eventfd()?;
-        sys::epoll_add(&epoll, &waker, WAKER, EventFlags::IN)?;
         let (tx, rx) = channel();
-        let thread_waker = waker.try_clone()?;
-        std::thread::Builder::new().name("pp-process-reactor".into()).spawn(move || {
-            EventLoop::new(epoll, Some((thread_waker, rx))).run()
-        })?;
-        Ok(Reactor { requests: Mutex::new(tx), waker, next_key: AtomicU64::new(1) })
+        let inbox = Inbox { waker: waker.try_clone()?, requests: rx };
+        Ok((Mailbox { requests: Mutex::new(tx), waker }, inbox))
     }
 
-    pub(crate) fn next_key(&self) -> u64 {
-        self.next_key.fetch_add(1, Ordering::Relaxed)
-    }
-
+    /// Fails once the event loop has ended.
     fn send(&self, request: Request) -> Result<()> {
         let sent = self.requests.lock().unwrap_or_else(|e| e.into_inner()).send(request);
         sent.map_err(|_| Error::ReactorStopped)?;
@@ -92,29 +84,64 @@ impl Reactor {
         Ok(())
     }
 
-    pub(crate) fn register(&self, proc: Proc) -> Result<()> {
-        self.send(Request::Register(Box::new(proc)))
-    }
-
     pub(crate) fn stop(&self, key: u64, grace: Duration) -> Result<()> {
         self.send(Request::Stop { key, grace })
     }
 }
 
+impl std::fmt::Debug for Mailbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailbox").finish_non_exhaustive()
+    }
+}
+
+/// The process-wide reactor thread's mailbox.
+#[derive(Debug)]
+pub(crate) struct Reactor {
+    mailbox: Mailbox,
+    next_key: AtomicU64,
+}
+
+impl Reactor {
+    fn start() -> io::Result<Reactor> {
+        let (mailbox, inbox) = Mailbox::new()?;
+        let event_loop = EventLoop::new(Some(inbox))?;
+        std::thread::Builder::new()
+            .name("pp-process-reactor".into())
+            .spawn(move || event_loop.run())?;
+        Ok(Reactor { mailbox, next_key: AtomicU64::new(1) })
+    }
+
+    pub(crate) fn next_key(&self) -> u64 {
+        self.next_key.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn register(&self, proc: Proc) -> Result<()> {
+        self.mailbox.send(Request::Register(Box::new(proc)))
+    }
+
+    pub(crate) fn stop(&self, key: u64, grace: Duration) -> Result<()> {
+        self.mailbox.stop(key, grace)
+    }
+}
+
 /// Drives one process to completion on the calling thread, with an event loop
-/// of its own: no thread hand-off, so a blocking `run` costs what `std` does.
-///
-/// Nobody else can reach this process to stop it; its timeout still applies.
-pub(crate) fn drive_here(proc: Proc) -> Result<()> {
-    let epoll =
-        sys::epoll_create().map_err(|source| Error::Io { what: "creating an epoll instance", source })?;
-    let mut event_loop = EventLoop::new(epoll, None);
+/// of its own: no hand-off to the reactor thread, so a blocking `run` costs
+/// what `std` does. Stop requests arrive through `inbox`.
+pub(crate) fn drive_here(proc: Proc, inbox: Inbox) -> Result<()> {
+    let mut event_loop = match EventLoop::new(Some(inbox)) {
+        Ok(event_loop) => event_loop,
+        Err(source) => {
+            complete_lost(proc);
+            return Err(Error::Io { what: "creating an event loop", source });
+        }
+    };
     event_loop.add(proc);
+    let mut events = Vec::with_capacity(8);
     while !event_loop.procs.is_empty() {
-        if let Err(source) = event_loop.turn() {
-            let procs: Vec<Proc> = event_loop.procs.drain().map(|(_, p)| p).collect();
-            for proc in procs {
-                event_loop.complete_lost(proc);
+        if let Err(source) = event_loop.turn(&mut events) {
+            for (_, proc) in event_loop.procs.drain() {
+                complete_lost(proc);
             }
             return Err(Error::Io { what: "waiting for process events", source });
         }
@@ -210,43 +237,45 @@ enum TimerKind {
 
 struct EventLoop {
     epoll: OwnedFd,
-    /// The reactor's wake-up eventfd and request channel; `None` for a local loop.
-    requests: Option<(OwnedFd, Receiver<Request>)>,
+    /// Where requests arrive (register, stop).
+    inbox: Option<Inbox>,
     procs: HashMap<u64, Proc>,
     timers: BinaryHeap<Reverse<(Instant, u64, TimerKind)>>,
     scratch: Vec<u8>,
-    events: Vec<sys::Event>,
 }
 
 impl EventLoop {
-    fn new(epoll: OwnedFd, requests: Option<(OwnedFd, Receiver<Request>)>) -> EventLoop {
-        EventLoop {
+    fn new(inbox: Option<Inbox>) -> io::Result<EventLoop> {
+        let epoll = sys::epoll_create()?;
+        if let Some(inbox) = &inbox {
+            sys::epoll_add(&epoll, &inbox.waker, WAKER, EventFlags::IN)?;
+        }
+        Ok(EventLoop {
             epoll,
-            requests,
+            inbox,
             procs: HashMap::new(),
             timers: BinaryHeap::new(),
             scratch: vec![0; CHUNK],
-            events: Vec::with_capacity(256),
-        }
+        })
     }
 
     /// The reactor thread's life: turn until epoll itself fails.
     fn run(mut self) {
-        while let Ok(()) = self.turn() {}
+        let mut events = Vec::with_capacity(256);
+        while let Ok(()) = self.turn(&mut events) {}
     }
 
     /// Waits for the next event or timer and handles everything that is due.
-    fn turn(&mut self) -> io::Result<()> {
+    fn turn(&mut self, events: &mut Vec<sys::Event>) -> io::Result<()> {
         let timeout = self
             .timers
             .peek()
             .map(|Reverse((at, _, _))| at.saturating_duration_since(Instant::now()).min(MAX_WAIT));
-        let mut events = std::mem::take(&mut self.events);
-        let waited = sys::epoll_wait(&self.epoll, &mut events, timeout);
+        let waited = sys::epoll_wait(&self.epoll, events, timeout);
         if let Err(e) = &waited {
             tracing::error!(error = %e, "epoll_wait failed; pp-process event loop stops");
         }
-        for event in &events {
+        for event in events.iter() {
             let token = event.data.u64();
             if token == WAKER {
                 self.handle_requests();
@@ -254,15 +283,14 @@ impl EventLoop {
                 self.handle_event(token >> 2, token & 3);
             }
         }
-        self.events = events;
         self.fire_timers();
         waited
     }
 
     fn handle_requests(&mut self) {
-        let Some((waker, requests)) = &self.requests else { return };
-        sys::eventfd_drain(waker);
-        let pending: Vec<Request> = requests.try_iter().collect();
+        let Some(inbox) = &self.inbox else { return };
+        sys::eventfd_drain(&inbox.waker);
+        let pending: Vec<Request> = inbox.requests.try_iter().collect();
         for request in pending {
             self.handle_request(request);
         }
@@ -294,7 +322,7 @@ impl EventLoop {
         })();
         if let Err(e) = registered {
             tracing::error!(process_id = %proc.shared.id, error = %e, "cannot watch process");
-            self.complete_lost(proc);
+            complete_lost(proc);
             return;
         }
         if let Some(limit) = proc.shared.timeout {
@@ -426,73 +454,77 @@ impl EventLoop {
         }
     }
 
-    /// A process we can no longer watch: kill its group rather than leave it
-    /// untracked, reap it, and report it killed.
-    fn complete_lost(&mut self, mut proc: Proc) {
-        let _ = sys::signal_group(proc.pid(), true);
-        let status = proc.child.wait().ok();
-        proc.exit = Some(status);
-        proc.stdout = None;
-        proc.stderr = None;
-        let now = Instant::now();
-        proc.stopping = Some(Stopping {
-            timed_out: false,
-            exited_before: false,
-            kill_at: now,
-            killed_at: Some(now),
-            group_gone: true,
-            check_at: None,
-        });
-        self.complete(proc);
-    }
-
-    /// Publishes the result, wakes waiters and runs the callback.
-    fn complete(&mut self, mut proc: Proc) {
+    fn complete(&mut self, proc: Proc) {
         for c in [&proc.stdout, &proc.stderr].into_iter().flatten() {
             sys::epoll_delete(&self.epoll, &c.pipe);
         }
-        let status = proc.exit.flatten();
-        let (outcome, forced) = match &proc.stopping {
-            None => (ProcessStatus::Completed, false),
-            Some(s) if s.exited_before => (ProcessStatus::Completed, false),
-            Some(s) if s.timed_out => (ProcessStatus::TimedOut, s.killed_at.is_some()),
-            Some(s) if s.killed_at.is_some() => (ProcessStatus::Killed, true),
-            Some(_) => (ProcessStatus::Terminated, false),
-        };
-        let take = |c: Option<Capture>| c.map(|c| (c.buf, c.dropped)).unwrap_or_default();
-        let (stdout, stdout_dropped) = take(proc.stdout.take());
-        let (stderr, stderr_dropped) = take(proc.stderr.take());
-        let output = Arc::new(ProcessOutput {
-            process_id: proc.shared.id.clone(),
-            pid: proc.pid(),
-            command: proc.shared.command.clone(),
-            status: outcome,
-            code: status.and_then(|s| s.code()),
-            signal: status.and_then(|s| s.signal()),
-            stdout,
-            stderr,
-            stdout_dropped,
-            stderr_dropped,
-            started_at: proc.shared.started_at,
-            duration: proc.shared.started.elapsed(),
-        });
-        match outcome {
-            ProcessStatus::Completed => tracing::debug!(
-                process_id = %output.process_id, pid = output.pid, code = ?output.code,
-                signal = ?output.signal, duration = ?output.duration, "process exited"
-            ),
-            _ => tracing::warn!(
-                process_id = %output.process_id, pid = output.pid, status = %outcome,
-                signal = ?output.signal, "process stopped"
-            ),
-        }
-        proc.shared.finish(output.clone(), forced);
-        if let Some(callback) = proc.on_exit.take()
-            && catch_unwind(AssertUnwindSafe(|| callback(&output))).is_err()
-        {
-            tracing::error!(process_id = %output.process_id, "on_exit callback panicked");
-        }
+        publish(proc);
     }
+}
+
+/// Publishes a finished process's result, wakes waiters and runs the callback.
+fn publish(mut proc: Proc) {
+    let status = proc.exit.flatten();
+    let (outcome, forced) = match &proc.stopping {
+        None => (ProcessStatus::Completed, false),
+        Some(s) if s.exited_before => (ProcessStatus::Completed, false),
+        Some(s) if s.timed_out => (ProcessStatus::TimedOut, s.killed_at.is_some()),
+        Some(s) if s.killed_at.is_some() => (ProcessStatus::Killed, true),
+        Some(_) => (ProcessStatus::Terminated, false),
+    };
+    let take = |c: Option<Capture>| c.map(|c| (c.buf, c.dropped)).unwrap_or_default();
+    let (stdout, stdout_dropped) = take(proc.stdout.take());
+    let (stderr, stderr_dropped) = take(proc.stderr.take());
+    let output = Arc::new(ProcessOutput {
+        process_id: proc.shared.id.clone(),
+        pid: proc.pid(),
+        command: proc.shared.command.clone(),
+        status: outcome,
+        code: status.and_then(|s| s.code()),
+        signal: status.and_then(|s| s.signal()),
+        stdout,
+        stderr,
+        stdout_dropped,
+        stderr_dropped,
+        started_at: proc.shared.started_at,
+        duration: proc.shared.started.elapsed(),
+    });
+    match outcome {
+        ProcessStatus::Completed => tracing::debug!(
+            process_id = %output.process_id, pid = output.pid, code = ?output.code,
+            signal = ?output.signal, duration = ?output.duration, "process exited"
+        ),
+        _ => tracing::warn!(
+            process_id = %output.process_id, pid = output.pid, status = %outcome,
+            signal = ?output.signal, "process stopped"
+        ),
+    }
+    proc.shared.finish(output.clone(), forced);
+    if let Some(callback) = proc.on_exit.take()
+        && catch_unwind(AssertUnwindSafe(|| callback(&output))).is_err()
+    {
+        tracing::error!(process_id = %output.process_id, "on_exit callback panicked");
+    }
+}
+
+/// A process we can no longer watch: kill its group rather than leave it
+/// untracked, reap it, and report it killed.
+fn complete_lost(mut proc: Proc) {
+    let _ = sys::signal_group(proc.pid(), true);
+    let status = proc.child.wait().ok();
+    proc.exit = Some(status);
+    proc.stdout = None;
+    proc.stderr = None;
+    let now = Instant::now();
+    proc.stopping = Some(Stopping {
+        timed_out: false,
+        exited_before: false,
+        kill_at: now,
+        killed_at: Some(now),
+        group_gone: true,
+        check_at: None,
+    });
+    publish(proc);
 }
 
 /// Signals the group; true if no process is left in it.

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::command::Command;
 use crate::error::{Error, Result};
-use crate::handle::{Driver, ProcessHandle, failed_record, spawn};
+use crate::handle::{Driver, Local, ProcessHandle, failed_record, start};
+use crate::reactor::drive_here;
 use crate::types::{ProcessInfo, ProcessOutput, TerminateOutcome};
 
 /// Tracks processes by id: status, start time, duration, return code.
@@ -34,27 +35,38 @@ impl ProcessTable {
     /// A command that fails to start is still recorded, with status `failed`,
     /// unless its id was invalid or already taken.
     pub fn spawn(&self, cmd: &Command) -> Result<ProcessHandle> {
+        self.start(cmd, Driver::Reactor).map(|(handle, _)| handle)
+    }
+
+    /// Runs `cmd` to completion and returns its output; the process stays in
+    /// the table, and other threads can stop it by id meanwhile.
+    ///
+    /// The calling thread watches the process itself, as [`Command::run`] does.
+    pub fn run(&self, cmd: &Command) -> Result<ProcessOutput> {
+        let (handle, local) = self.start(cmd, Driver::Here)?;
+        if let Some((proc, inbox)) = local {
+            drive_here(proc, inbox)?;
+        }
+        handle.into_output()
+    }
+
+    fn start(&self, cmd: &Command, driver: Driver) -> Result<(ProcessHandle, Local)> {
         let id = cmd.process_id()?;
-        // The lock is held across the spawn so two callers cannot claim one id.
+        // The lock is held across the start so two callers cannot claim one id.
         let mut entries = self.entries();
         if entries.contains_key(&id) {
             return Err(Error::DuplicateProcessId { id });
         }
-        match spawn(cmd, id.clone(), Driver::Reactor) {
-            Ok(handle) => {
+        match start(cmd, id.clone(), driver) {
+            Ok((handle, local)) => {
                 entries.insert(id, handle.clone());
-                Ok(handle)
+                Ok((handle, local))
             }
             Err(e) => {
                 entries.insert(id.clone(), failed_record(cmd, id));
                 Err(e)
             }
         }
-    }
-
-    /// Runs `cmd` to completion and returns its output; the process stays in the table.
-    pub fn run(&self, cmd: &Command) -> Result<ProcessOutput> {
-        self.spawn(cmd)?.into_output()
     }
 
     /// The record of process `id`, if tracked.

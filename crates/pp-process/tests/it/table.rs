@@ -62,3 +62,23 @@ fn durations_grow_while_running_and_freeze_when_done() {
         assert_eq!(table.get("timed").unwrap().duration, done.duration);
     });
 }
+
+#[test]
+fn a_blocking_run_can_be_terminated_by_id_from_another_thread() {
+    watchdog(LIMIT, || {
+        let table = std::sync::Arc::new(ProcessTable::new());
+        let runner = {
+            let table = table.clone();
+            std::thread::spawn(move || {
+                table.run(&Command::shell("sleep 60 & sleep 60").id("blocking"))
+            })
+        };
+        assert!(crate::support::eventually(Duration::from_secs(20), || table
+            .get("blocking")
+            .is_some_and(|p| p.status == ProcessStatus::Running)));
+        assert_eq!(table.terminate("blocking", None).unwrap(), TerminateOutcome::Terminated);
+        let output = runner.join().unwrap().unwrap();
+        assert_eq!(output.status, ProcessStatus::Terminated);
+        assert_eq!(output.signal, Some(15));
+    });
+}
