@@ -9,7 +9,7 @@ use std::process::{Command, ExitCode};
 
 /// Which workspace crates each crate may depend on (normal dependencies).
 /// A lower layer never depends on a higher one; see ARCHITECTURE.md.
-const LAYERS: &[(&str, &[&str])] = &[("pp-process", &[])];
+const LAYERS: &[(&str, &[&str])] = &[("pp-process", &[]), ("pp-ipc", &[])];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -1,0 +1,93 @@
+//! Test helper: uses pp-ipc objects by id from a separate process.
+//!
+//! `pp-ipc-helper <role> <args…>`; prints one line per step so the test can
+//! follow along. Roles:
+//! - `hold-lock <lock>`: acquires, prints `held`, sleeps until killed.
+//! - `count-under-lock <lock> <value> <n>`: n times read-modify-write under the lock.
+//! - `add <value> <n>`: n atomic increments.
+//! - `wait-event <event> <timeout-ms>`: prints `set` or `timeout`.
+//! - `set-event <event>`.
+//! - `acquire-sem <sem> <timeout-ms>`: prints `acquired` or the error.
+//! - `leak-event <event>`: creates it and exits without removing it.
+//! - `open-as <kind> <id>`: prints `ok` or the error.
+
+use std::time::Duration;
+
+use pp_ipc::{Event, Lock, ObjectId, Semaphore, SharedValue};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Err(e) = run(&args) {
+        println!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn id(arg: Option<&String>) -> Result<ObjectId, pp_ipc::Error> {
+    arg.map(String::as_str).unwrap_or_default().parse()
+}
+
+fn number(arg: Option<&String>) -> u64 {
+    arg.and_then(|a| a.parse().ok()).expect("a number argument")
+}
+
+fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
+    let role = args.first().map(String::as_str).unwrap_or_default();
+    match role {
+        "hold-lock" => {
+            let lock = Lock::open(&id(args.get(1))?)?;
+            let _guard = lock.acquire(Duration::from_secs(30))?;
+            println!("held");
+            std::thread::sleep(Duration::from_secs(600));
+        }
+        "count-under-lock" => {
+            let lock = Lock::open(&id(args.get(1))?)?;
+            let value = SharedValue::<i64>::open(&id(args.get(2))?)?;
+            for _ in 0..number(args.get(3)) {
+                let _guard = lock.acquire(Duration::from_secs(30))?;
+                // A deliberately non-atomic read-modify-write: only the lock makes it safe.
+                let v = value.get();
+                std::hint::spin_loop();
+                value.set(v + 1);
+            }
+            println!("done");
+        }
+        "add" => {
+            let value = SharedValue::<i64>::open(&id(args.get(1))?)?;
+            for _ in 0..number(args.get(2)) {
+                value.fetch_add(1);
+            }
+            println!("done");
+        }
+        "wait-event" => {
+            let event = Event::open(&id(args.get(1))?)?;
+            println!("waiting");
+            let set = event.wait(Duration::from_millis(number(args.get(2))));
+            println!("{}", if set { "set" } else { "timeout" });
+        }
+        "set-event" => Event::open(&id(args.get(1))?)?.set(),
+        "leak-event" => {
+            // Exits without dropping: the object outlives its creator, as after a crash.
+            std::mem::forget(Event::create_with_id(id(args.get(1))?)?);
+        }
+        "acquire-sem" => {
+            let sem = Semaphore::open(&id(args.get(1))?)?;
+            sem.acquire(Duration::from_millis(number(args.get(2))))?;
+            println!("acquired");
+        }
+        "open-as" => {
+            let target = id(args.get(2))?;
+            match args.get(1).map(String::as_str) {
+                Some("lock") => Lock::open(&target).map(drop)?,
+                Some("event") => Event::open(&target).map(drop)?,
+                Some("semaphore") => Semaphore::open(&target).map(drop)?,
+                Some("i64") => SharedValue::<i64>::open(&target).map(drop)?,
+                Some("f64") => SharedValue::<f64>::open(&target).map(drop)?,
+                other => panic!("unknown kind {other:?}"),
+            }
+            println!("ok");
+        }
+        other => panic!("unknown role {other:?}"),
+    }
+    Ok(())
+}

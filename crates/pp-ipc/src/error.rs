@@ -1,0 +1,128 @@
+//! The one error type of pp-ipc.
+
+use std::io;
+use std::time::Duration;
+
+/// Everything that can go wrong creating, opening or using a pp-ipc object.
+///
+/// Each variant names the object (its id) and the value that was wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The id is not a valid pp-ipc name.
+    #[error("invalid object id {id:?}: {reason}")]
+    InvalidId {
+        /// The id as given.
+        id: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+
+    /// `create` found an object with this id already: ids are never reused silently.
+    #[error("object {id:?} already exists")]
+    AlreadyExists {
+        /// The id.
+        id: String,
+    },
+
+    /// No object with this id exists (never created, or deleted).
+    #[error("object {id:?} not found")]
+    NotFound {
+        /// The id.
+        id: String,
+    },
+
+    /// The object exists but is of another kind (a queue opened as an event, …).
+    #[error("object {id:?} is of kind {found}, not {expected}")]
+    WrongKind {
+        /// The id.
+        id: String,
+        /// The kind asked for.
+        expected: &'static str,
+        /// The kind it is.
+        found: &'static str,
+    },
+
+    /// A shared value opened with another value type than it was created with.
+    #[error("shared value {id:?} holds {found}, not {expected}")]
+    WrongValueType {
+        /// The id.
+        id: String,
+        /// The type asked for.
+        expected: &'static str,
+        /// The type it holds.
+        found: &'static str,
+    },
+
+    /// The object's header is not a valid pp-ipc header.
+    #[error("object {id:?} is corrupt: {reason}")]
+    Corrupt {
+        /// The id.
+        id: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The creator did not finish initialising the object in time (it may have died).
+    #[error("object {id:?} was not initialised within {waited:?}")]
+    NotInitialized {
+        /// The id.
+        id: String,
+        /// How long `open` waited.
+        waited: Duration,
+    },
+
+    /// A blocking call gave up at its deadline.
+    #[error("timed out after {limit:?} waiting on {id:?}")]
+    Timeout {
+        /// The object waited on.
+        id: String,
+        /// The timeout.
+        limit: Duration,
+    },
+
+    /// The lock is not held by the calling thread, so it cannot release it.
+    #[error("lock {id:?} is not held by this thread")]
+    NotOwner {
+        /// The lock's id.
+        id: String,
+    },
+
+    /// The calling thread already holds the lock: waiting would deadlock.
+    #[error("lock {id:?} is already held by this thread")]
+    AlreadyHeld {
+        /// The lock's id.
+        id: String,
+    },
+
+    /// A lock whose holder died was left unrecoverable.
+    #[error("lock {id:?} is unrecoverable: a previous owner died and it was not made consistent")]
+    Unrecoverable {
+        /// The lock's id.
+        id: String,
+    },
+
+    /// A semaphore's count would pass its maximum.
+    #[error("semaphore {id:?} is at its maximum count {max}")]
+    Overflow {
+        /// The semaphore's id.
+        id: String,
+        /// The maximum count.
+        max: u32,
+    },
+
+    /// An OS call failed.
+    #[error("{what} {id:?}: {source}")]
+    Io {
+        /// What pp-ipc was doing.
+        what: &'static str,
+        /// The object concerned.
+        id: String,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// `Result` with pp-ipc's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,86 @@
+//! A named manual-reset event: set wakes every waiter in every process.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::error::Result;
+use crate::segment::{Kind, ObjectId, Segment};
+use crate::sys::{self, Wake};
+
+/// A manual-reset event over one futex word in shared memory.
+///
+/// Waiters keep no registration in shared memory, so a waiter killed while
+/// waiting cannot break later wake-ups.
+#[derive(Debug)]
+pub struct Event {
+    segment: Segment,
+}
+
+impl Event {
+    /// Creates a cleared event with a generated id.
+    pub fn create() -> Result<Event> {
+        Event::create_with_id(ObjectId::generate("event")?)
+    }
+
+    /// Creates a cleared event with the caller's id; fails if the id exists.
+    pub fn create_with_id(id: ObjectId) -> Result<Event> {
+        // The zero-filled payload is a cleared flag.
+        Ok(Event { segment: Segment::create(id, Kind::Event, 0, 8, |_| Ok(()))? })
+    }
+
+    /// Opens an existing event by id.
+    pub fn open(id: &ObjectId) -> Result<Event> {
+        Ok(Event { segment: Segment::open(id, Kind::Event)? })
+    }
+
+    /// The event's id.
+    pub fn id(&self) -> &ObjectId {
+        self.segment.id()
+    }
+
+    fn flag(&self) -> &std::sync::atomic::AtomicU32 {
+        self.segment.atomic_u32(0)
+    }
+
+    /// Sets the event and wakes every waiter.
+    pub fn set(&self) {
+        if self.flag().swap(1, Ordering::AcqRel) == 0 {
+            sys::futex_wake_all(self.flag());
+        }
+    }
+
+    /// Clears the event.
+    pub fn clear(&self) {
+        self.flag().store(0, Ordering::Release);
+    }
+
+    /// Whether the event is set.
+    pub fn is_set(&self) -> bool {
+        self.flag().load(Ordering::Acquire) == 1
+    }
+
+    /// Waits until the event is set, at most `timeout`; returns whether it is set.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            if self.is_set() {
+                return true;
+            }
+            let remaining = match deadline {
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return self.is_set(),
+                },
+                None => None,
+            };
+            if sys::futex_wait(self.flag(), 0, remaining) == Wake::TimedOut {
+                return self.is_set();
+            }
+        }
+    }
+
+    /// Removes the event's name now; open handles keep working.
+    pub fn delete(mut self) -> Result<()> {
+        self.segment.unlink()
+    }
+}

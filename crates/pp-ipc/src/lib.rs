@@ -1,0 +1,55 @@
+//! Named cross-process locks, events, shared values and semaphores in shared memory.
+//!
+//! Every object lives in a POSIX shared-memory segment whose name is its
+//! [`ObjectId`] (always `pp-…`). The creating handle owns the name and
+//! removes it when dropped or deleted; any process of the same user can
+//! `open` the id meanwhile, child or not. `open` validates the segment's
+//! header, so opening a lock's id as an event is [`Error::WrongKind`], never
+//! undefined behaviour.
+//!
+//! # Map
+//! - [`Lock`] / [`LockGuard`]: robust mutual exclusion; a holder's death is
+//!   reported to the next acquirer, never a deadlock.
+//! - [`Event`]: manual-reset; `set` wakes every waiter in every process.
+//! - [`SharedValue`]: `i32`, `i64`, `u32`, `u64`, `bool`, `f64` ([`ValueType`];
+//!   integers add atomic `fetch_add`, `compare_exchange`).
+//! - [`Semaphore`]: counting permits.
+//! - [`sweep`]: removes `pp-` objects whose creator has died.
+//! - [`Error`]: one enum for every failure.
+//!
+//! # Example
+//! ```
+//! use std::time::Duration;
+//! use pp_ipc::{Event, Lock, ObjectId, SharedValue};
+//!
+//! let counter = SharedValue::<i64>::create(0)?;
+//! let lock = Lock::create()?;
+//! // Another process would do this with the id from its argv:
+//! let id: ObjectId = counter.id().to_string().parse()?;
+//! let same_counter = SharedValue::<i64>::open(&id)?;
+//! {
+//!     let _guard = lock.acquire(Duration::from_secs(5))?;
+//!     same_counter.fetch_add(1);
+//! }
+//! assert_eq!(counter.get(), 1);
+//!
+//! let done = Event::create()?;
+//! done.set();
+//! assert!(done.wait(Duration::from_secs(1)));
+//! # Ok::<(), pp_ipc::Error>(())
+//! ```
+
+mod error;
+mod event;
+mod lock;
+mod segment;
+mod semaphore;
+mod sys;
+mod value;
+
+pub use error::{Error, Result};
+pub use event::Event;
+pub use lock::{Lock, LockGuard};
+pub use segment::{ObjectId, sweep};
+pub use semaphore::Semaphore;
+pub use value::{IntegerType, SharedValue, ValueType, type_name_of_typecode};

@@ -1,0 +1,144 @@
+//! A named cross-process lock that survives the death of its holder.
+
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::segment::{Kind, ObjectId, Segment};
+use crate::sys::{self, Locked};
+
+/// Cross-process mutual exclusion: a robust, process-shared pthread mutex in
+/// shared memory.
+///
+/// If a holder dies, the next acquirer gets the lock and is told so
+/// ([`LockGuard::previous_owner_died`]); nobody deadlocks. Timeouts run on
+/// the monotonic clock.
+#[derive(Debug)]
+pub struct Lock {
+    segment: Segment,
+}
+
+/// Proof that the calling thread holds a [`Lock`]; releases it on drop.
+///
+/// Not `Send`: a pthread mutex must be released by the thread that took it.
+#[derive(Debug)]
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct LockGuard<'a> {
+    lock: &'a Lock,
+    previous_owner_died: bool,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Lock {
+    /// Creates a lock with a generated id.
+    pub fn create() -> Result<Lock> {
+        Lock::create_with_id(ObjectId::generate("lock")?)
+    }
+
+    /// Creates a lock with the caller's id; fails if the id exists.
+    pub fn create_with_id(id: ObjectId) -> Result<Lock> {
+        let size = std::mem::size_of::<libc::pthread_mutex_t>();
+        let segment = Segment::create(id, Kind::Lock, 0, size, |payload| {
+            // SAFETY: the payload is fresh, 64-byte aligned, `size` bytes long and
+            // not yet visible to other processes.
+            unsafe { sys::mutex_init(payload.cast().as_ptr()) }
+        })?;
+        Ok(Lock { segment })
+    }
+
+    /// Opens an existing lock by id, from any process of the same user.
+    pub fn open(id: &ObjectId) -> Result<Lock> {
+        Ok(Lock { segment: Segment::open(id, Kind::Lock)? })
+    }
+
+    /// The lock's id.
+    pub fn id(&self) -> &ObjectId {
+        self.segment.id()
+    }
+
+    fn mutex(&self) -> *mut libc::pthread_mutex_t {
+        self.segment.payload().cast().as_ptr()
+    }
+
+    /// `Ok(None)`: busy (try) or the deadline passed.
+    fn lock_with(&self, timeout: Option<Duration>) -> Result<Option<LockGuard<'_>>> {
+        // SAFETY: the payload holds a mutex initialised at creation (open checked
+        // the kind and size), mapped for as long as `self` lives.
+        let locked = unsafe { sys::mutex_lock(self.mutex(), timeout) };
+        let locked = locked.map_err(|source| Error::Io {
+            what: "locking",
+            id: self.id().to_string(),
+            source,
+        })?;
+        let guard = |previous_owner_died| LockGuard {
+            lock: self,
+            previous_owner_died,
+            _not_send: PhantomData,
+        };
+        match locked {
+            Locked::Ok => Ok(Some(guard(false))),
+            Locked::OwnerDied => Ok(Some(guard(true))),
+            Locked::Busy => Ok(None),
+            Locked::HeldByCaller if timeout == Some(Duration::ZERO) => Ok(None),
+            Locked::HeldByCaller => Err(Error::AlreadyHeld { id: self.id().to_string() }),
+            Locked::Unrecoverable => Err(Error::Unrecoverable { id: self.id().to_string() }),
+        }
+    }
+
+    /// Waits at most `timeout` for the lock; [`Error::Timeout`] if it stays held.
+    pub fn acquire(&self, timeout: Duration) -> Result<LockGuard<'_>> {
+        self.lock_with(Some(timeout))?
+            .ok_or_else(|| Error::Timeout { id: self.id().to_string(), limit: timeout })
+    }
+
+    /// Waits as long as it takes for the lock.
+    pub fn acquire_forever(&self) -> Result<LockGuard<'_>> {
+        self.lock_with(None)?
+            .ok_or_else(|| Error::Timeout { id: self.id().to_string(), limit: Duration::MAX })
+    }
+
+    /// Takes the lock if it is free right now.
+    pub fn try_acquire(&self) -> Result<Option<LockGuard<'_>>> {
+        self.lock_with(Some(Duration::ZERO))
+    }
+
+    /// Releases a lock the calling thread holds without a guard (see
+    /// [`LockGuard::keep`]); [`Error::NotOwner`] otherwise.
+    pub fn release(&self) -> Result<()> {
+        // SAFETY: as in lock_with.
+        match unsafe { sys::mutex_unlock(self.mutex()) } {
+            Ok(()) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                Err(Error::NotOwner { id: self.id().to_string() })
+            }
+            Err(source) => Err(Error::Io { what: "unlocking", id: self.id().to_string(), source }),
+        }
+    }
+
+    /// Removes the lock's name now (only the creating handle may); handles that
+    /// have it open keep working.
+    pub fn delete(mut self) -> Result<()> {
+        self.segment.unlink()
+    }
+}
+
+impl LockGuard<'_> {
+    /// Whether the previous holder died holding the lock: the data it guarded
+    /// may be half-updated.
+    pub fn previous_owner_died(&self) -> bool {
+        self.previous_owner_died
+    }
+
+    /// Keeps the lock held after the guard is gone; release it with
+    /// [`Lock::release`] from this thread (the seed's `acquire_lock` style).
+    pub fn keep(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for LockGuard<'_> {
+    fn drop(&mut self) {
+        // Cannot fail for the holding thread of a valid mutex.
+        let _ = self.lock.release();
+    }
+}

@@ -1,0 +1,421 @@
+//! Named shared-memory segments: ids, the validated header, ownership, sweep.
+//!
+//! Every object is one segment: a 64-byte [`Header`] followed by the
+//! object's payload. The creator writes the header and payload, then sets
+//! `ready`; `open` checks the header before handing anything out.
+
+use std::fmt;
+use std::ptr::NonNull;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::sys::{self, Mapping};
+
+/// The name of a pp-ipc object: its OS name, always starting with `pp-`.
+///
+/// Prints and parses as a string; hand it to another process (argv, env, a
+/// file) and `open` it there.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectId(String);
+
+impl ObjectId {
+    /// The longest id accepted, in bytes.
+    pub const MAX_LEN: usize = 200;
+
+    /// Validates a caller-chosen id: `pp-` then ASCII letters, digits, `.`, `_`, `-`.
+    pub fn new(id: impl Into<String>) -> Result<Self> {
+        let id = id.into();
+        let reason = if !id.starts_with("pp-") {
+            Some("it must start with \"pp-\"")
+        } else if id.len() <= 3 {
+            Some("it has nothing after \"pp-\"")
+        } else if id.len() > Self::MAX_LEN {
+            Some("it is longer than 200 bytes")
+        } else if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+            Some("only ASCII letters, digits, '.', '_' and '-' are allowed")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(Error::InvalidId { id, reason }),
+            None => Ok(ObjectId(id)),
+        }
+    }
+
+    /// A fresh unguessable id, `pp-<kind>-<128 random bits in hex>`.
+    pub fn generate(kind: &str) -> Result<Self> {
+        let mut bytes = [0u8; 16];
+        sys::random_bytes(&mut bytes).map_err(|source| Error::Io {
+            what: "generating an id for a",
+            id: kind.into(),
+            source,
+        })?;
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        Ok(ObjectId(format!("pp-{kind}-{hex}")))
+    }
+
+    /// The id as a string slice.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl FromStr for ObjectId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        ObjectId::new(s)
+    }
+}
+
+impl AsRef<str> for ObjectId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What an object is; recorded in its header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Lock = 1,
+    Event = 2,
+    Value = 3,
+    Semaphore = 4,
+}
+
+impl Kind {
+    fn from_u32(n: u32) -> Option<Kind> {
+        [Kind::Lock, Kind::Event, Kind::Value, Kind::Semaphore].into_iter().find(|k| *k as u32 == n)
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Lock => "lock",
+            Kind::Event => "event",
+            Kind::Value => "shared value",
+            Kind::Semaphore => "semaphore",
+        }
+    }
+}
+
+const MAGIC: u64 = u64::from_le_bytes(*b"pp-ipc\0\x01");
+const LAYOUT_VERSION: u32 = 1;
+/// Bytes before the payload; also the payload's alignment.
+pub(crate) const HEADER_LEN: usize = 64;
+/// How long `open` waits for a creator that is still setting the object up.
+const OPEN_WAIT: Duration = Duration::from_secs(2);
+
+/// The first 64 bytes of every segment. Written once by the creator before
+/// `ready` is set; read-only afterwards.
+#[repr(C)]
+struct Header {
+    magic: u64,
+    version: u32,
+    kind: u32,
+    /// 0 while the creator initialises, 1 once the object may be used.
+    ready: AtomicU32,
+    creator_pid: u32,
+    total_len: u64,
+    payload_len: u64,
+    /// Kind-specific: the value type of a shared value.
+    tag: u32,
+    _reserved: [u32; 5],
+}
+
+const _: () = assert!(std::mem::size_of::<Header>() == HEADER_LEN);
+
+/// One mapped object. The creating handle owns the name and unlinks it on drop.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    id: ObjectId,
+    map: Mapping,
+    owner: bool,
+    tag: u32,
+}
+
+impl Segment {
+    /// Creates the object exclusively and runs `init` on its payload before
+    /// anyone can open it.
+    pub(crate) fn create(
+        id: ObjectId,
+        kind: Kind,
+        tag: u32,
+        payload_len: usize,
+        init: impl FnOnce(NonNull<u8>) -> std::io::Result<()>,
+    ) -> Result<Segment> {
+        let name = id.to_string();
+        let io = |what| {
+            let name = name.clone();
+            move |source| Error::Io { what, id: name, source }
+        };
+        let fd = match sys::shm_create(id.as_str()) {
+            Ok(fd) => fd,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::AlreadyExists { id: id.to_string() });
+            }
+            Err(e) => return Err(io("creating")(e)),
+        };
+        let total = HEADER_LEN + payload_len;
+        // From here on a failure must remove the half-made object.
+        let made = (|| {
+            sys::shm_size(&fd, total).map_err(io("sizing"))?;
+            let map = Mapping::new(&fd, total).map_err(io("mapping"))?;
+            let header = map.ptr().cast::<Header>();
+            // SAFETY: the mapping is fresh, zero-filled, HEADER_LEN-aligned (page
+            // aligned) and at least HEADER_LEN long; `ready` is still 0, so no
+            // other process reads the header or payload yet.
+            unsafe {
+                header.as_ptr().write(Header {
+                    magic: MAGIC,
+                    version: LAYOUT_VERSION,
+                    kind: kind as u32,
+                    ready: AtomicU32::new(0),
+                    creator_pid: std::process::id(),
+                    total_len: total as u64,
+                    payload_len: payload_len as u64,
+                    tag,
+                    _reserved: [0; 5],
+                });
+            }
+            // SAFETY: HEADER_LEN < total, so the payload pointer is inside the mapping.
+            let payload = unsafe { map.ptr().add(HEADER_LEN) };
+            init(payload).map_err(io("initialising"))?;
+            Ok(map)
+        })();
+        match made {
+            Ok(map) => {
+                let segment = Segment { id, map, owner: true, tag };
+                segment.ready().store(1, Ordering::Release);
+                Ok(segment)
+            }
+            Err(e) => {
+                let _ = sys::shm_unlink(id.as_str());
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens an existing object of `kind`, checking its header.
+    pub(crate) fn open(id: &ObjectId, kind: Kind) -> Result<Segment> {
+        let err_id = || id.to_string();
+        let io = |what| move |source| Error::Io { what, id: err_id(), source };
+        let fd = match sys::shm_open(id.as_str()) {
+            Ok(fd) => fd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound { id: err_id() });
+            }
+            Err(e) => return Err(io("opening")(e)),
+        };
+        let started = Instant::now();
+        // The creator may not have sized it yet.
+        let size = loop {
+            let size = sys::file_size(&fd).map_err(io("inspecting"))?;
+            if size >= HEADER_LEN as u64 {
+                break size as usize;
+            }
+            if started.elapsed() > OPEN_WAIT {
+                return Err(Error::NotInitialized { id: err_id(), waited: OPEN_WAIT });
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        let map = Mapping::new(&fd, size).map_err(io("mapping"))?;
+        let mut segment = Segment { id: id.clone(), map, owner: false, tag: 0 };
+        while segment.ready().load(Ordering::Acquire) != 1 {
+            if started.elapsed() > OPEN_WAIT {
+                return Err(Error::NotInitialized { id: err_id(), waited: OPEN_WAIT });
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let header = segment.header_snapshot();
+        let corrupt = |reason: String| Err(Error::Corrupt { id: err_id(), reason });
+        if header.magic != MAGIC {
+            return corrupt(format!("bad magic {:#018x}", header.magic));
+        }
+        if header.version != LAYOUT_VERSION {
+            return corrupt(format!(
+                "layout version {} (this build reads {LAYOUT_VERSION})",
+                header.version
+            ));
+        }
+        let Some(found) = Kind::from_u32(header.kind) else {
+            return corrupt(format!("unknown object kind {}", header.kind));
+        };
+        if found != kind {
+            return Err(Error::WrongKind {
+                id: err_id(),
+                expected: kind.name(),
+                found: found.name(),
+            });
+        }
+        if header.total_len != size as u64
+            || header.payload_len + HEADER_LEN as u64 != header.total_len
+        {
+            return corrupt(format!(
+                "sizes disagree: file {size}, header total {} and payload {}",
+                header.total_len, header.payload_len
+            ));
+        }
+        segment.tag = header.tag;
+        Ok(segment)
+    }
+
+    fn ready(&self) -> &AtomicU32 {
+        // SAFETY: the header is inside the mapping (size checked >= HEADER_LEN),
+        // aligned, and `ready` is only ever accessed atomically.
+        unsafe { &(*self.map.ptr().cast::<Header>().as_ptr()).ready }
+    }
+
+    /// A copy of the header's plain fields (valid once `ready` was seen set).
+    fn header_snapshot(&self) -> HeaderCopy {
+        let h = self.map.ptr().cast::<Header>().as_ptr();
+        // SAFETY: inside the mapping and aligned; the fields are immutable after
+        // `ready` was set (Acquire-loaded by the caller). Volatile reads because
+        // another process could in principle scribble on them.
+        unsafe {
+            HeaderCopy {
+                magic: std::ptr::addr_of!((*h).magic).read_volatile(),
+                version: std::ptr::addr_of!((*h).version).read_volatile(),
+                kind: std::ptr::addr_of!((*h).kind).read_volatile(),
+                total_len: std::ptr::addr_of!((*h).total_len).read_volatile(),
+                payload_len: std::ptr::addr_of!((*h).payload_len).read_volatile(),
+                tag: std::ptr::addr_of!((*h).tag).read_volatile(),
+            }
+        }
+    }
+
+    pub(crate) fn id(&self) -> &ObjectId {
+        &self.id
+    }
+
+    /// The kind-specific tag recorded at creation.
+    pub(crate) fn tag(&self) -> u32 {
+        self.tag
+    }
+
+    /// The payload's start: HEADER_LEN-aligned, `payload_len` bytes, valid while `self` lives.
+    pub(crate) fn payload(&self) -> NonNull<u8> {
+        debug_assert!(self.map.len() >= HEADER_LEN);
+        // SAFETY: the mapping is at least HEADER_LEN long (checked in create/open).
+        unsafe { self.map.ptr().add(HEADER_LEN) }
+    }
+
+    /// A reference to an atomic word at `offset` in the payload.
+    ///
+    /// Panics (a bug in pp-ipc, not user input) if it would leave the payload.
+    pub(crate) fn atomic_u32(&self, offset: usize) -> &AtomicU32 {
+        assert!(offset % 4 == 0 && HEADER_LEN + offset + 4 <= self.map.len());
+        // SAFETY: in bounds and aligned (asserted); shared words are only ever
+        // accessed atomically, by every process.
+        unsafe { &*self.payload().add(offset).cast::<AtomicU32>().as_ptr() }
+    }
+
+    /// A reference to an atomic 64-bit word at `offset` in the payload.
+    pub(crate) fn atomic_u64(&self, offset: usize) -> &std::sync::atomic::AtomicU64 {
+        assert!(offset % 8 == 0 && HEADER_LEN + offset + 8 <= self.map.len());
+        // SAFETY: as for atomic_u32.
+        unsafe { &*self.payload().add(offset).cast::<std::sync::atomic::AtomicU64>().as_ptr() }
+    }
+
+    /// Removes the name now; mapped handles keep working until they drop.
+    pub(crate) fn unlink(&mut self) -> Result<()> {
+        self.owner = false;
+        match sys::shm_unlink(self.id.as_str()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(Error::Io { what: "removing", id: self.id.to_string(), source }),
+        }
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        if self.owner {
+            let _ = self.unlink();
+        }
+    }
+}
+
+struct HeaderCopy {
+    magic: u64,
+    version: u32,
+    kind: u32,
+    total_len: u64,
+    payload_len: u64,
+    tag: u32,
+}
+
+/// Removes `pp-` objects whose creator has died; returns how many.
+///
+/// Objects of live processes, and files that are not pp-ipc objects, are left alone.
+pub fn sweep() -> Result<usize> {
+    let dir = std::fs::read_dir(sys::SHM_DIR).map_err(|source| Error::Io {
+        what: "listing",
+        id: sys::SHM_DIR.into(),
+        source,
+    })?;
+    let mut removed = 0;
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !name.starts_with("pp-") {
+            continue;
+        }
+        let Ok(mut file) = std::fs::File::open(entry.path()) else { continue };
+        let mut raw = [0u8; HEADER_LEN];
+        let header_read = std::io::Read::read_exact(&mut file, &mut raw).is_ok();
+        let magic = u64::from_le_bytes(raw[0..8].try_into().unwrap_or_default());
+        let at = std::mem::offset_of!(Header, creator_pid);
+        let creator = u32::from_ne_bytes(raw[at..at + 4].try_into().unwrap_or_default());
+        let orphan = if header_read && magic == MAGIC {
+            !sys::process_alive(creator)
+        } else {
+            // Too short or no magic: a creator died before writing the header,
+            // unless it is still young (a create in progress).
+            let age = entry
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .and_then(|t| t.elapsed().ok());
+            age.is_some_and(|age| age > OPEN_WAIT * 5)
+        };
+        if orphan && sys::shm_unlink(name).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_validated_and_generated() {
+        assert!(ObjectId::new("pp-my-queue_1.x").is_ok());
+        for bad in ["queue", "pp-", "pp-a/b", "pp-a b", &format!("pp-{}", "x".repeat(200))] {
+            assert!(matches!(ObjectId::new(bad), Err(Error::InvalidId { .. })), "{bad:?}");
+        }
+        let a = ObjectId::generate("lock").unwrap();
+        assert!(a.as_str().starts_with("pp-lock-") && a.as_str().len() == 8 + 32);
+        assert_ne!(a, ObjectId::generate("lock").unwrap());
+    }
+
+    #[test]
+    fn magic_leads_the_header() {
+        // sweep reads the magic from the first 8 bytes of the file.
+        assert_eq!(std::mem::offset_of!(Header, magic), 0);
+    }
+}

@@ -1,0 +1,124 @@
+//! A named counting semaphore over a futex word.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::segment::{Kind, ObjectId, Segment};
+use crate::sys::{self, Wake};
+
+/// A cross-process counting semaphore.
+#[derive(Debug)]
+pub struct Semaphore {
+    segment: Segment,
+}
+
+impl Semaphore {
+    /// The largest count a semaphore can hold.
+    pub const MAX: u32 = i32::MAX as u32;
+
+    /// Creates a semaphore holding `initial` permits, with a generated id.
+    pub fn create(initial: u32) -> Result<Semaphore> {
+        Semaphore::create_with_id(ObjectId::generate("sem")?, initial)
+    }
+
+    /// Creates a semaphore with the caller's id; fails if the id exists.
+    pub fn create_with_id(id: ObjectId, initial: u32) -> Result<Semaphore> {
+        if initial > Self::MAX {
+            return Err(Error::Overflow { id: id.to_string(), max: Self::MAX });
+        }
+        let segment = Segment::create(id, Kind::Semaphore, 0, 8, |payload| {
+            // SAFETY: fresh, aligned, 8-byte payload not yet shared.
+            unsafe { payload.cast::<u32>().as_ptr().write(initial) };
+            Ok(())
+        })?;
+        Ok(Semaphore { segment })
+    }
+
+    /// Opens an existing semaphore by id.
+    pub fn open(id: &ObjectId) -> Result<Semaphore> {
+        Ok(Semaphore { segment: Segment::open(id, Kind::Semaphore)? })
+    }
+
+    /// The semaphore's id.
+    pub fn id(&self) -> &ObjectId {
+        self.segment.id()
+    }
+
+    fn count(&self) -> &std::sync::atomic::AtomicU32 {
+        self.segment.atomic_u32(0)
+    }
+
+    /// The permits available now.
+    pub fn value(&self) -> u32 {
+        self.count().load(Ordering::Acquire)
+    }
+
+    /// Takes a permit if one is available now.
+    pub fn try_acquire(&self) -> bool {
+        let mut current = self.count().load(Ordering::Acquire);
+        while current > 0 {
+            match self.count().compare_exchange_weak(
+                current,
+                current - 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(now) => current = now,
+            }
+        }
+        false
+    }
+
+    /// Waits at most `timeout` for a permit; [`Error::Timeout`] if none came.
+    pub fn acquire(&self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            if self.try_acquire() {
+                return Ok(());
+            }
+            let remaining = match deadline {
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => break,
+                },
+                None => None,
+            };
+            if sys::futex_wait(self.count(), 0, remaining) == Wake::TimedOut && !self.try_acquire()
+            {
+                break;
+            }
+        }
+        if self.try_acquire() {
+            return Ok(());
+        }
+        Err(Error::Timeout { id: self.id().to_string(), limit: timeout })
+    }
+
+    /// Returns a permit and wakes one waiter.
+    pub fn release(&self) -> Result<()> {
+        let mut current = self.count().load(Ordering::Acquire);
+        loop {
+            if current >= Self::MAX {
+                return Err(Error::Overflow { id: self.id().to_string(), max: Self::MAX });
+            }
+            match self.count().compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(now) => current = now,
+            }
+        }
+        sys::futex_wake(self.count(), 1);
+        Ok(())
+    }
+
+    /// Removes the semaphore's name now; open handles keep working.
+    pub fn delete(mut self) -> Result<()> {
+        self.segment.unlink()
+    }
+}

@@ -1,0 +1,258 @@
+//! Linux calls: POSIX shared memory, mmap, robust process-shared pthread
+//! mutexes, futexes, the monotonic clock.
+//!
+//! All `unsafe` of pp-ipc lives here, behind functions whose contracts say
+//! what the caller must uphold.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, OwnedFd};
+use std::ptr::NonNull;
+use std::sync::atomic::AtomicU32;
+use std::time::Duration;
+
+use rustix::fs::Mode;
+use rustix::mm::{MapFlags, ProtFlags};
+use rustix::shm;
+use rustix::thread::futex;
+use rustix::time::{ClockId, Timespec};
+
+/// Creates a new shared-memory object, failing if the name exists. Mode 0600.
+pub(crate) fn shm_create(name: &str) -> io::Result<OwnedFd> {
+    let flags = shm::OFlags::CREATE | shm::OFlags::EXCL | shm::OFlags::RDWR;
+    Ok(shm::open(shm_path(name), flags, Mode::RUSR | Mode::WUSR)?)
+}
+
+/// Opens an existing shared-memory object read-write.
+pub(crate) fn shm_open(name: &str) -> io::Result<OwnedFd> {
+    Ok(shm::open(shm_path(name), shm::OFlags::RDWR, Mode::empty())?)
+}
+
+pub(crate) fn shm_unlink(name: &str) -> io::Result<()> {
+    Ok(shm::unlink(shm_path(name))?)
+}
+
+fn shm_path(name: &str) -> String {
+    format!("/{name}")
+}
+
+/// Where the OS shows shared-memory objects as files.
+pub(crate) const SHM_DIR: &str = "/dev/shm";
+
+/// Sizes the object and reserves its pages now, so running out of tmpfs space
+/// is an error here rather than a SIGBUS on first touch.
+pub(crate) fn shm_size(fd: impl AsFd, len: usize) -> io::Result<()> {
+    rustix::fs::ftruncate(&fd, len as u64)?;
+    rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, len as u64)?;
+    Ok(())
+}
+
+pub(crate) fn file_size(fd: impl AsFd) -> io::Result<u64> {
+    Ok(rustix::fs::fstat(fd)?.st_size as u64)
+}
+
+/// A shared, read-write memory mapping, unmapped on drop.
+#[derive(Debug)]
+pub(crate) struct Mapping {
+    ptr: NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: the mapping is plain shared memory with no thread affinity; all
+// access to its contents goes through atomics or process-shared pthread objects.
+unsafe impl Send for Mapping {}
+// SAFETY: as above; `&Mapping` only hands out raw pointers.
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Maps `len` bytes of `fd` shared and read-write.
+    pub(crate) fn new(fd: impl AsFd, len: usize) -> io::Result<Mapping> {
+        // SAFETY: a fresh mapping chosen by the kernel (null hint) overlaps no
+        // Rust object; the fd stays valid for the call.
+        let ptr = unsafe {
+            rustix::mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::SHARED,
+                fd,
+                0,
+            )?
+        };
+        let ptr =
+            NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))?;
+        Ok(Mapping { ptr, len })
+    }
+
+    pub(crate) fn ptr(&self) -> NonNull<u8> {
+        self.ptr
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: ptr/len are exactly what mmap returned, and no reference into
+        // the mapping outlives its owner (segments hand out borrows tied to self).
+        let _ = unsafe { rustix::mm::munmap(self.ptr.as_ptr().cast(), self.len) };
+    }
+}
+
+/// Fills `buf` with random bytes from the kernel.
+pub(crate) fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        filled +=
+            rustix::rand::getrandom(&mut buf[filled..], rustix::rand::GetRandomFlags::empty())?;
+    }
+    Ok(())
+}
+
+/// Whether process `pid` exists (zombies count as dead).
+pub(crate) fn process_alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let state = stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next());
+    !matches!(state, Some("Z" | "X"))
+}
+
+/// Outcome of a futex wait.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Woken, or the value had already changed, or a signal: re-check.
+    Retry,
+    /// The timeout passed.
+    TimedOut,
+}
+
+/// Sleeps while `*word == expected`, at most `timeout` (None: forever).
+/// Uses a shared (not process-private) futex so other processes' wakes reach it.
+pub(crate) fn futex_wait(word: &AtomicU32, expected: u32, timeout: Option<Duration>) -> Wake {
+    let timeout = timeout.map(timespec);
+    match futex::wait(word, futex::Flags::empty(), expected, timeout.as_ref()) {
+        Err(rustix::io::Errno::TIMEDOUT) => Wake::TimedOut,
+        _ => Wake::Retry,
+    }
+}
+
+/// Wakes up to `n` waiters on `word`, in any process.
+pub(crate) fn futex_wake(word: &AtomicU32, n: u32) {
+    let _ = futex::wake(word, futex::Flags::empty(), n);
+}
+
+/// Wakes every waiter on `word`, in any process.
+pub(crate) fn futex_wake_all(word: &AtomicU32) {
+    // The kernel reads the count as a signed int: u32::MAX would be -1 and wake one.
+    futex_wake(word, i32::MAX as u32);
+}
+
+fn timespec(d: Duration) -> Timespec {
+    Timespec { tv_sec: d.as_secs().min(i64::MAX as u64) as _, tv_nsec: d.subsec_nanos() as _ }
+}
+
+/// The outcome of locking a robust mutex.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Locked {
+    /// Locked normally.
+    Ok,
+    /// Locked, and the previous owner had died holding it; it was made consistent.
+    OwnerDied,
+    /// Not locked: busy (try) or the deadline passed.
+    Busy,
+    /// Left unrecoverable by an earlier owner death.
+    Unrecoverable,
+    /// The calling thread already holds it.
+    HeldByCaller,
+}
+
+/// Initialises a process-shared, robust, error-checking pthread mutex at `m`.
+///
+/// # Safety
+/// `m` must be valid for writes, aligned for `pthread_mutex_t`, and not used
+/// by anyone until this returns.
+pub(crate) unsafe fn mutex_init(m: *mut libc::pthread_mutex_t) -> io::Result<()> {
+    let mut attr = MaybeUninit::<libc::pthread_mutexattr_t>::uninit();
+    // SAFETY: attr is a local we own; init writes it before any other use.
+    check(unsafe { libc::pthread_mutexattr_init(attr.as_mut_ptr()) })?;
+    let attr = attr.as_mut_ptr();
+    // SAFETY: attr was initialised above and is destroyed below.
+    let configured = unsafe {
+        check(libc::pthread_mutexattr_setpshared(attr, libc::PTHREAD_PROCESS_SHARED))
+            .and_then(|()| {
+                check(libc::pthread_mutexattr_setrobust(attr, libc::PTHREAD_MUTEX_ROBUST))
+            })
+            .and_then(|()| {
+                check(libc::pthread_mutexattr_settype(attr, libc::PTHREAD_MUTEX_ERRORCHECK))
+            })
+            // SAFETY: the caller guarantees m is valid, aligned and not yet shared.
+            .and_then(|()| check(libc::pthread_mutex_init(m, attr)))
+    };
+    // SAFETY: attr is initialised; destroying it does not affect the mutex.
+    unsafe { libc::pthread_mutexattr_destroy(attr) };
+    configured
+}
+
+unsafe extern "C" {
+    /// glibc 2.30+: like `pthread_mutex_timedlock`, with the clock chosen.
+    fn pthread_mutex_clocklock(
+        m: *mut libc::pthread_mutex_t,
+        clock: libc::clockid_t,
+        abstime: *const libc::timespec,
+    ) -> libc::c_int;
+}
+
+/// Locks `m`, waiting at most `timeout` on the monotonic clock (None: forever;
+/// zero: try once).
+///
+/// # Safety
+/// `m` must point to a mutex initialised by [`mutex_init`] that stays mapped
+/// for the duration of the call.
+pub(crate) unsafe fn mutex_lock(
+    m: *mut libc::pthread_mutex_t,
+    timeout: Option<Duration>,
+) -> io::Result<Locked> {
+    let rc = match timeout {
+        // SAFETY: the caller guarantees m is an initialised, mapped mutex.
+        None => unsafe { libc::pthread_mutex_lock(m) },
+        // SAFETY: the caller guarantees as above.
+        Some(t) if t.is_zero() => unsafe { libc::pthread_mutex_trylock(m) },
+        Some(t) => {
+            let now = rustix::time::clock_gettime(ClockId::Monotonic);
+            let deadline = Duration::new(now.tv_sec as u64, now.tv_nsec as u32).saturating_add(t);
+            let abstime = libc::timespec {
+                tv_sec: deadline.as_secs().min(i64::MAX as u64) as _,
+                tv_nsec: deadline.subsec_nanos() as _,
+            };
+            // SAFETY: the caller guarantees m is an initialised, mapped mutex; abstime is a
+            // valid timespec with nanoseconds below one second.
+            unsafe { pthread_mutex_clocklock(m, libc::CLOCK_MONOTONIC, &abstime) }
+        }
+    };
+    match rc {
+        0 => Ok(Locked::Ok),
+        libc::EOWNERDEAD => {
+            // SAFETY: we hold the mutex (EOWNERDEAD locks it for us).
+            check(unsafe { libc::pthread_mutex_consistent(m) })?;
+            Ok(Locked::OwnerDied)
+        }
+        libc::EBUSY | libc::ETIMEDOUT => Ok(Locked::Busy),
+        libc::ENOTRECOVERABLE => Ok(Locked::Unrecoverable),
+        libc::EDEADLK => Ok(Locked::HeldByCaller),
+        other => Err(io::Error::from_raw_os_error(other)),
+    }
+}
+
+/// Unlocks `m`; `EPERM` if the calling thread does not hold it.
+///
+/// # Safety
+/// As for [`mutex_lock`].
+pub(crate) unsafe fn mutex_unlock(m: *mut libc::pthread_mutex_t) -> io::Result<()> {
+    // SAFETY: the caller guarantees m is an initialised, mapped mutex.
+    check(unsafe { libc::pthread_mutex_unlock(m) })
+}
+
+fn check(rc: libc::c_int) -> io::Result<()> {
+    if rc == 0 { Ok(()) } else { Err(io::Error::from_raw_os_error(rc)) }
+}

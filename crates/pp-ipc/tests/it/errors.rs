@@ -1,0 +1,82 @@
+//! Every error variant, produced by the bad input that causes it.
+
+use std::time::Duration;
+
+use pp_ipc::{Error, Event, Lock, ObjectId, Semaphore, SharedValue};
+
+use crate::support::Helper;
+
+#[test]
+fn unknown_ids_are_not_found() {
+    let id = ObjectId::new("pp-test-never-created").unwrap();
+    let err = Lock::open(&id).unwrap_err();
+    assert!(matches!(&err, Error::NotFound { id } if id == "pp-test-never-created"), "{err}");
+    assert!(err.to_string().contains("pp-test-never-created"));
+}
+
+#[test]
+fn opening_as_the_wrong_kind_is_refused_in_another_process_too() {
+    let event = Event::create().unwrap();
+    let err = Lock::open(event.id()).unwrap_err();
+    assert!(matches!(err, Error::WrongKind { expected: "lock", found: "event", .. }), "{err}");
+    let mut helper = Helper::start(&["open-as", "semaphore", event.id().as_str()]);
+    assert!(helper.line().contains("is of kind event, not semaphore"));
+}
+
+#[test]
+fn opening_a_value_as_another_type_is_refused() {
+    let value = SharedValue::<i64>::create(1).unwrap();
+    let err = SharedValue::<f64>::open(value.id()).unwrap_err();
+    assert!(matches!(err, Error::WrongValueType { expected: "f64", found: "i64", .. }), "{err}");
+    let mut helper = Helper::start(&["open-as", "f64", value.id().as_str()]);
+    assert!(helper.line().contains("holds i64, not f64"));
+    let mut helper = Helper::start(&["open-as", "i64", value.id().as_str()]);
+    assert_eq!(helper.line(), "ok");
+}
+
+#[test]
+fn invalid_ids_are_refused() {
+    for bad in ["no-prefix", "pp-", "pp-has/slash", "pp-has space"] {
+        let err = ObjectId::new(bad).unwrap_err();
+        assert!(matches!(&err, Error::InvalidId { id, .. } if id == bad), "{err}");
+    }
+}
+
+#[test]
+fn creating_an_existing_id_is_refused_and_loses_nothing() {
+    let id = ObjectId::new(format!("pp-test-exists-{}", std::process::id())).unwrap();
+    let first = SharedValue::<i64>::create_with_id(id.clone(), 7).unwrap();
+    let err = SharedValue::<i64>::create_with_id(id.clone(), 9).unwrap_err();
+    assert!(matches!(&err, Error::AlreadyExists { id: found } if found == id.as_str()), "{err}");
+    assert_eq!(first.get(), 7, "the existing object was not touched");
+    assert!(matches!(Event::create_with_id(id), Err(Error::AlreadyExists { .. })));
+}
+
+#[test]
+fn a_corrupt_header_is_an_error_not_undefined_behaviour() {
+    let id = ObjectId::new(format!("pp-test-corrupt-{}", std::process::id())).unwrap();
+    let path = std::path::Path::new("/dev/shm").join(id.as_str());
+    std::fs::write(&path, vec![0xAB; 4096]).unwrap();
+    let err = Event::open(&id);
+    std::fs::remove_file(&path).unwrap();
+    let err = err.unwrap_err();
+    assert!(matches!(&err, Error::NotInitialized { .. } | Error::Corrupt { .. }), "{err}");
+
+    std::fs::write(&path, [0u8; 10]).unwrap();
+    let err = Lock::open(&id);
+    std::fs::remove_file(&path).unwrap();
+    assert!(matches!(err.unwrap_err(), Error::NotInitialized { .. }));
+}
+
+#[test]
+fn timeouts_and_overflow_name_the_object() {
+    let sem = Semaphore::create(0).unwrap();
+    let err = sem.acquire(Duration::from_millis(50)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Timeout { limit, .. } if *limit == Duration::from_millis(50)),
+        "{err}"
+    );
+    let full = Semaphore::create(Semaphore::MAX).unwrap();
+    assert!(matches!(full.release(), Err(Error::Overflow { .. })));
+    assert!(matches!(Semaphore::create(u32::MAX), Err(Error::Overflow { .. })));
+}

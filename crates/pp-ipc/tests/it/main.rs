@@ -1,0 +1,6 @@
+//! Integration tests of pp-ipc across real processes: a helper binary opens
+//! each object by id and uses it.
+
+mod errors;
+mod objects;
+mod support;

@@ -1,0 +1,188 @@
+//! Each kind of object, opened by id and used from other processes.
+
+use std::time::{Duration, Instant};
+
+use pp_ipc::{Event, Lock, ObjectId, Semaphore, SharedValue};
+
+use crate::support::{Helper, exists, watchdog};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+#[test]
+fn a_lock_whose_holder_is_killed_is_recovered_fifty_times() {
+    watchdog(LIMIT, || {
+        let lock = Lock::create().unwrap();
+        for round in 0..50 {
+            let mut holder = Helper::start(&["hold-lock", lock.id().as_str()]);
+            assert_eq!(holder.line(), "held", "round {round}");
+            assert!(lock.try_acquire().unwrap().is_none(), "held by the helper");
+            holder.kill();
+            let guard =
+                lock.acquire(Duration::from_secs(10)).expect("acquire after the holder died");
+            assert!(guard.previous_owner_died(), "round {round}: the death was not reported");
+            drop(guard);
+            let again = lock.acquire(Duration::from_secs(10)).unwrap();
+            assert!(!again.previous_owner_died(), "a clean release is not a death");
+        }
+    });
+}
+
+#[test]
+fn a_lock_excludes_other_processes() {
+    watchdog(LIMIT, || {
+        let lock = Lock::create().unwrap();
+        let value = SharedValue::<i64>::create(0).unwrap();
+        let helpers: Vec<_> = (0..3)
+            .map(|_| {
+                Helper::start(&[
+                    "count-under-lock",
+                    lock.id().as_str(),
+                    value.id().as_str(),
+                    "3000",
+                ])
+            })
+            .collect();
+        for helper in helpers {
+            assert!(helper.success());
+        }
+        assert_eq!(value.get(), 9000, "increments were lost: the lock did not exclude");
+    });
+}
+
+#[test]
+fn acquire_times_out_on_the_monotonic_clock_while_another_process_holds_it() {
+    watchdog(LIMIT, || {
+        let lock = Lock::create().unwrap();
+        let mut holder = Helper::start(&["hold-lock", lock.id().as_str()]);
+        assert_eq!(holder.line(), "held");
+        let started = Instant::now();
+        let err = lock.acquire(Duration::from_millis(700)).unwrap_err();
+        assert!(started.elapsed() >= Duration::from_millis(700));
+        assert!(matches!(err, pp_ipc::Error::Timeout { .. }), "{err}");
+        assert!(err.to_string().contains(lock.id().as_str()), "{err}");
+    });
+}
+
+#[test]
+fn explicit_release_for_the_seed_style() {
+    let lock = Lock::create().unwrap();
+    lock.acquire(Duration::from_secs(1)).unwrap().keep();
+    assert!(lock.try_acquire().unwrap().is_none(), "still held by this thread");
+    let err = lock.acquire(Duration::from_secs(1)).unwrap_err();
+    assert!(matches!(err, pp_ipc::Error::AlreadyHeld { .. }), "{err}");
+    lock.release().unwrap();
+    let err = lock.release().unwrap_err();
+    assert!(matches!(err, pp_ipc::Error::NotOwner { .. }), "{err}");
+    assert!(lock.try_acquire().unwrap().is_some());
+}
+
+#[test]
+fn set_wakes_waiters_in_every_process_even_after_a_waiter_was_killed() {
+    watchdog(LIMIT, || {
+        let event = Event::create().unwrap();
+        let mut doomed = Helper::start(&["wait-event", event.id().as_str(), "60000"]);
+        assert_eq!(doomed.line(), "waiting");
+        std::thread::sleep(Duration::from_millis(100));
+        doomed.kill();
+        let mut waiters: Vec<_> =
+            (0..3).map(|_| Helper::start(&["wait-event", event.id().as_str(), "60000"])).collect();
+        for w in &mut waiters {
+            assert_eq!(w.line(), "waiting");
+        }
+        assert!(!event.is_set());
+        assert!(Helper::start(&["set-event", event.id().as_str()]).success());
+        for mut w in waiters {
+            assert_eq!(w.line(), "set");
+        }
+        assert!(event.is_set());
+        event.clear();
+        let started = Instant::now();
+        assert!(!event.wait(Duration::from_millis(200)));
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        let mut late = Helper::start(&["wait-event", event.id().as_str(), "100"]);
+        assert_eq!(late.line(), "waiting");
+        assert_eq!(late.line(), "timeout");
+    });
+}
+
+#[test]
+fn shared_values_are_atomic_across_processes() {
+    watchdog(LIMIT, || {
+        let value = SharedValue::<i64>::create(5).unwrap();
+        let helpers: Vec<_> =
+            (0..2).map(|_| Helper::start(&["add", value.id().as_str(), "20000"])).collect();
+        for helper in helpers {
+            assert!(helper.success());
+        }
+        assert_eq!(value.get(), 40005);
+        assert_eq!(value.compare_exchange(40005, 1), Ok(40005));
+        assert_eq!(value.compare_exchange(40005, 2), Err(1));
+
+        let flag = SharedValue::<bool>::create(false).unwrap();
+        flag.set(true);
+        assert!(SharedValue::<bool>::open(flag.id()).unwrap().get());
+        let ratio = SharedValue::<f64>::create(2.5).unwrap();
+        assert_eq!(SharedValue::<f64>::open(ratio.id()).unwrap().get(), 2.5);
+        assert_eq!(SharedValue::<f64>::typecode_of(ratio.id()).unwrap(), 'd');
+        let small = SharedValue::<i32>::create(i32::MAX).unwrap();
+        assert_eq!(small.fetch_add(1), i32::MAX);
+        assert_eq!(small.get(), i32::MIN, "wraps at 32 bits");
+    });
+}
+
+#[test]
+fn a_semaphore_hands_out_permits_across_processes() {
+    watchdog(LIMIT, || {
+        let sem = Semaphore::create(1).unwrap();
+        let mut first = Helper::start(&["acquire-sem", sem.id().as_str(), "5000"]);
+        assert_eq!(first.line(), "acquired");
+        assert_eq!(sem.value(), 0);
+        let mut second = Helper::start(&["acquire-sem", sem.id().as_str(), "20000"]);
+        std::thread::sleep(Duration::from_millis(100));
+        sem.release().unwrap();
+        assert_eq!(second.line(), "acquired");
+        let mut starved = Helper::start(&["acquire-sem", sem.id().as_str(), "100"]);
+        assert!(starved.line().contains("timed out"));
+        assert!(!sem.try_acquire());
+    });
+}
+
+#[test]
+fn the_creator_removes_the_name_and_open_handles_keep_working() {
+    let event = Event::create().unwrap();
+    let id = event.id().clone();
+    let other = Event::open(&id).unwrap();
+    assert!(exists(&id));
+    drop(event);
+    assert!(!exists(&id), "the creator's drop removes the name");
+    other.set();
+    assert!(other.is_set(), "an opened handle outlives the name");
+    assert!(matches!(Event::open(&id), Err(pp_ipc::Error::NotFound { .. })));
+
+    let lock = Lock::create_with_id(
+        ObjectId::new(format!("pp-test-delete-{}", std::process::id())).unwrap(),
+    )
+    .unwrap();
+    let id = lock.id().clone();
+    lock.delete().unwrap();
+    assert!(!exists(&id));
+}
+
+#[test]
+fn sweep_removes_objects_of_dead_creators_only() {
+    watchdog(LIMIT, || {
+        let mine = Event::create().unwrap();
+        // A helper creates nothing, so fake an orphan: an object whose creator
+        // pid is dead, made by a process that exits without dropping it.
+        let orphan = ObjectId::new(format!("pp-test-orphan-{}", std::process::id())).unwrap();
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_pp-ipc-helper"))
+            .args(["leak-event", orphan.as_str()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(exists(&orphan));
+        assert!(pp_ipc::sweep().unwrap() >= 1);
+        assert!(!exists(&orphan), "the dead creator's object was swept");
+        assert!(exists(mine.id()), "a live creator's object stays");
+    });
+}
