@@ -111,6 +111,51 @@ pub enum Error {
         max: u32,
     },
 
+    /// An item does not fit in the queue even when it is empty.
+    #[error(
+        "item of {size} bytes is too large for queue {id:?}, which holds items of at most {capacity} bytes"
+    )]
+    ItemTooLarge {
+        /// The queue's id.
+        id: String,
+        /// The serialized item's size in bytes.
+        size: usize,
+        /// The largest item the queue can hold, in bytes.
+        capacity: usize,
+    },
+
+    /// A non-blocking put found the queue full.
+    #[error("queue {id:?} is full")]
+    Full {
+        /// The queue's id.
+        id: String,
+    },
+
+    /// A non-blocking get found the queue empty.
+    #[error("queue {id:?} is empty")]
+    Empty {
+        /// The queue's id.
+        id: String,
+    },
+
+    /// An item could not be serialized or deserialized.
+    #[error("cannot (de)serialize an item of queue {id:?}: {reason}")]
+    Serialization {
+        /// The queue's id.
+        id: String,
+        /// What the serializer said.
+        reason: String,
+    },
+
+    /// A queue was created with sizes it cannot have.
+    #[error("invalid queue options for {id:?}: {reason}")]
+    InvalidOptions {
+        /// The queue's id.
+        id: String,
+        /// What is wrong.
+        reason: String,
+    },
+
     /// An OS call failed.
     #[error("{what} {id:?}: {source}")]
     Io {
@@ -126,3 +171,13 @@ pub enum Error {
 
 /// `Result` with pp-ipc's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A failed [`try_put`](crate::Queue::try_put): the item comes back.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct TryPutError<T> {
+    /// The item that was not put.
+    pub item: T,
+    /// Why: [`Error::Full`], or another error.
+    pub error: Error,
+}

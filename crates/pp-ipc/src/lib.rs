@@ -1,4 +1,4 @@
-//! Named cross-process locks, events, shared values and semaphores in shared memory.
+//! Named cross-process queues, locks, events, shared values and semaphores in shared memory.
 //!
 //! Every object lives in a POSIX shared-memory segment whose name is its
 //! [`ObjectId`] (always `pp-…`). The creating handle owns the name and
@@ -14,6 +14,9 @@
 //! - [`SharedValue`]: `i32`, `i64`, `u32`, `u64`, `bool`, `f64` ([`ValueType`];
 //!   integers add atomic `fetch_add`, `compare_exchange`).
 //! - [`Semaphore`]: counting permits.
+//! - [`Queue`]: bounded MPMC queue of serde items ([`QueueOptions`]); a
+//!   producer killed mid-`put` leaves no torn item; `try_put` hands the item
+//!   back in a [`TryPutError`] when full.
 //! - [`sweep`]: removes `pp-` objects whose creator has died.
 //! - [`Error`]: one enum for every failure.
 //!
@@ -42,14 +45,16 @@
 mod error;
 mod event;
 mod lock;
+mod queue;
 mod segment;
 mod semaphore;
 mod sys;
 mod value;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, TryPutError};
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
+pub use queue::{Queue, QueueOptions};
 pub use segment::{ObjectId, sweep};
 pub use semaphore::Semaphore;
 pub use value::{IntegerType, SharedValue, ValueType, type_name_of_typecode};

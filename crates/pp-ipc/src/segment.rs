@@ -94,11 +94,14 @@ pub(crate) enum Kind {
     Event = 2,
     Value = 3,
     Semaphore = 4,
+    Queue = 5,
 }
 
 impl Kind {
     fn from_u32(n: u32) -> Option<Kind> {
-        [Kind::Lock, Kind::Event, Kind::Value, Kind::Semaphore].into_iter().find(|k| *k as u32 == n)
+        [Kind::Lock, Kind::Event, Kind::Value, Kind::Semaphore, Kind::Queue]
+            .into_iter()
+            .find(|k| *k as u32 == n)
     }
 
     pub(crate) fn name(self) -> &'static str {
@@ -107,6 +110,7 @@ impl Kind {
             Kind::Event => "event",
             Kind::Value => "shared value",
             Kind::Semaphore => "semaphore",
+            Kind::Queue => "queue",
         }
     }
 }
@@ -327,6 +331,11 @@ impl Segment {
         assert!(offset % 8 == 0 && HEADER_LEN + offset + 8 <= self.map.len());
         // SAFETY: as for atomic_u32.
         unsafe { &*self.payload().add(offset).cast::<std::sync::atomic::AtomicU64>().as_ptr() }
+    }
+
+    /// The payload's length in bytes.
+    pub(crate) fn payload_len(&self) -> usize {
+        self.map.len() - HEADER_LEN
     }
 
     /// Removes the name now; mapped handles keep working until they drop.

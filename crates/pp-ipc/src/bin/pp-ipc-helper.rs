@@ -8,12 +8,20 @@
 //! - `wait-event <event> <timeout-ms>`: prints `set` or `timeout`.
 //! - `set-event <event>`.
 //! - `acquire-sem <sem> <timeout-ms>`: prints `acquired` or the error.
+//! - `produce <queue> <producer> <count|forever>`: puts (producer, 0..count).
+//! - `consume <queue>`: gets until a `None`; prints `p <producer> <count> <sum> <in-order>`.
+//! - `queue-put <queue> <text>` / `queue-get <queue>`: one string item.
 //! - `leak-event <event>`: creates it and exits without removing it.
 //! - `open-as <kind> <id>`: prints `ok` or the error.
 
 use std::time::Duration;
 
-use pp_ipc::{Event, Lock, ObjectId, Semaphore, SharedValue};
+use std::collections::BTreeMap;
+
+use pp_ipc::{Event, Lock, ObjectId, Queue, Semaphore, SharedValue};
+
+/// What producers put: (producer id, sequence number); `None` tells a consumer to stop.
+type Item = Option<(u32, u64)>;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -64,6 +72,44 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
             println!("waiting");
             let set = event.wait(Duration::from_millis(number(args.get(2))));
             println!("{}", if set { "set" } else { "timeout" });
+        }
+        "produce" => {
+            let queue = Queue::<Item>::open(&id(args.get(1))?)?;
+            let producer = number(args.get(2)) as u32;
+            let count = match args.get(3).map(String::as_str) {
+                Some("forever") => u64::MAX,
+                other => number(other.map(str::to_owned).as_ref()),
+            };
+            println!("producing");
+            for seq in 0..count {
+                queue.put(&Some((producer, seq)), Duration::from_secs(60))?;
+            }
+            println!("done");
+        }
+        "consume" => {
+            let queue = Queue::<Item>::open(&id(args.get(1))?)?;
+            // producer -> (count, sum of sequence numbers, last seen, in order)
+            let mut seen: BTreeMap<u32, (u64, u64, Option<u64>, bool)> = BTreeMap::new();
+            while let Some((producer, seq)) = queue.get(Duration::from_secs(60))? {
+                let entry = seen.entry(producer).or_insert((0, 0, None, true));
+                entry.0 += 1;
+                entry.1 += seq;
+                entry.3 &= entry.2.is_none_or(|last| seq > last);
+                entry.2 = Some(seq);
+            }
+            for (producer, (count, sum, _, in_order)) in seen {
+                println!("p {producer} {count} {sum} {}", in_order as u8);
+            }
+            println!("done");
+        }
+        "queue-put" => {
+            let queue = Queue::<String>::open(&id(args.get(1))?)?;
+            queue.put(&args.get(2).cloned().unwrap_or_default(), Duration::from_secs(10))?;
+            println!("put");
+        }
+        "queue-get" => {
+            let queue = Queue::<String>::open(&id(args.get(1))?)?;
+            println!("{}", queue.get(Duration::from_secs(10))?);
         }
         "set-event" => Event::open(&id(args.get(1))?)?.set(),
         "leak-event" => {

@@ -3,4 +3,5 @@
 
 mod errors;
 mod objects;
+mod queue;
 mod support;

@@ -1,0 +1,516 @@
+//! A named bounded MPMC queue of serialized items in shared memory.
+//!
+//! Layout of the payload (offsets in bytes):
+//!
+//! | offset | what |
+//! |---|---|
+//! | 0 | robust process-shared mutex guarding the ring |
+//! | 64 | ring capacity in bytes (u64, immutable) |
+//! | 72 | maxsize in items, 0 = bytes only (u64, immutable) |
+//! | 80 | put state: tail offset (low 32 bits), items put (high 32) |
+//! | 88 | get state: head offset (low 32 bits), items got (high 32) |
+//! | 96, 100 | futex words bumped on every put / get |
+//! | 104, 108 | consumers / producers waiting (only to skip needless wakes) |
+//! | 128 | the ring: records of a u32 length then the item's bytes, wrapping |
+//!
+//! Crash safety: a put or get changes the queue with **one** store of its
+//! state word, made under the mutex after the bytes are in place. A process
+//! killed before that store changed nothing visible; after it, the operation
+//! is complete. The robust mutex hands the lock on when a holder dies, and
+//! the next holder finds a consistent queue.
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, Result, TryPutError};
+use crate::segment::{Kind, ObjectId, Segment};
+use crate::sys::{self, Locked};
+
+const MUTEX: usize = 0;
+const CAPACITY: usize = 64;
+const MAXSIZE: usize = 72;
+const PUT_STATE: usize = 80;
+const GET_STATE: usize = 88;
+const PUT_SEQ: usize = 96;
+const GET_SEQ: usize = 100;
+const CONSUMERS_WAITING: usize = 104;
+const PRODUCERS_WAITING: usize = 108;
+const RING: usize = 128;
+/// Bytes of the length prefix of every record.
+const PREFIX: usize = 4;
+/// Trylock attempts before sleeping on the mutex: the critical section is short.
+const SPINS: u32 = 64;
+/// Longest single futex sleep; bounds the delay if a woken waiter died before acting.
+const MAX_SLEEP: Duration = Duration::from_millis(100);
+
+const _: () = assert!(std::mem::size_of::<libc::pthread_mutex_t>() <= CAPACITY);
+
+/// Sizes of a new queue.
+#[derive(Clone, Debug)]
+pub struct QueueOptions {
+    /// The most items it holds; 0 means bounded only by `capacity_bytes`.
+    pub maxsize: usize,
+    /// Bytes of item storage (each item takes its serialized size plus 4).
+    pub capacity_bytes: usize,
+    /// The queue's id; generated when `None`.
+    pub id: Option<ObjectId>,
+}
+
+impl QueueOptions {
+    /// The default byte capacity: 1 MiB.
+    pub const DEFAULT_CAPACITY: usize = 1 << 20;
+    /// The largest byte capacity: 1 GiB.
+    pub const MAX_CAPACITY: usize = 1 << 30;
+}
+
+impl Default for QueueOptions {
+    fn default() -> Self {
+        QueueOptions { maxsize: 0, capacity_bytes: Self::DEFAULT_CAPACITY, id: None }
+    }
+}
+
+/// A bounded multi-producer multi-consumer queue of `T` in shared memory,
+/// openable by id from any process.
+#[derive(Debug)]
+pub struct Queue<T> {
+    segment: Segment,
+    capacity: usize,
+    maxsize: u32,
+    _items: PhantomData<fn(T) -> T>,
+}
+
+thread_local! {
+    /// Serialization scratch space, reused across puts.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+fn pack(offset: u32, count: u32) -> u64 {
+    (count as u64) << 32 | offset as u64
+}
+
+fn unpack(state: u64) -> (u32, u32) {
+    (state as u32, (state >> 32) as u32)
+}
+
+impl<T: Serialize + DeserializeOwned> Queue<T> {
+    /// Creates a queue holding at most `maxsize` items (0: bounded by bytes
+    /// only) in the default byte capacity, with a generated id.
+    pub fn create(maxsize: usize) -> Result<Self> {
+        Self::create_with(QueueOptions { maxsize, ..QueueOptions::default() })
+    }
+
+    /// Creates a queue with explicit sizes and, optionally, an id.
+    pub fn create_with(options: QueueOptions) -> Result<Self> {
+        let id = match options.id {
+            Some(id) => id,
+            None => ObjectId::generate("queue")?,
+        };
+        let invalid = |reason: String| Err(Error::InvalidOptions { id: id.to_string(), reason });
+        if options.capacity_bytes <= PREFIX || options.capacity_bytes > QueueOptions::MAX_CAPACITY {
+            return invalid(format!(
+                "capacity_bytes {} is not within {}..={}",
+                options.capacity_bytes,
+                PREFIX + 1,
+                QueueOptions::MAX_CAPACITY
+            ));
+        }
+        if options.maxsize > u32::MAX as usize / 2 {
+            return invalid(format!("maxsize {} is larger than {}", options.maxsize, u32::MAX / 2));
+        }
+        let capacity = options.capacity_bytes;
+        let maxsize = options.maxsize;
+        let segment = Segment::create(id, Kind::Queue, 0, RING + capacity, |payload| {
+            // SAFETY: the payload is fresh, 64-byte aligned, RING + capacity bytes,
+            // zero-filled (so the state words start at 0) and not yet shared.
+            unsafe {
+                sys::mutex_init(payload.add(MUTEX).cast().as_ptr())?;
+                payload.add(CAPACITY).cast::<u64>().as_ptr().write(capacity as u64);
+                payload.add(MAXSIZE).cast::<u64>().as_ptr().write(maxsize as u64);
+            }
+            Ok(())
+        })?;
+        Ok(Queue { segment, capacity, maxsize: maxsize as u32, _items: PhantomData })
+    }
+
+    /// Opens an existing queue by id.
+    pub fn open(id: &ObjectId) -> Result<Self> {
+        let segment = Segment::open(id, Kind::Queue)?;
+        let capacity = segment.atomic_u64(CAPACITY).load(Ordering::Acquire) as usize;
+        let maxsize = segment.atomic_u64(MAXSIZE).load(Ordering::Acquire);
+        if segment.payload_len() != RING + capacity || maxsize > u32::MAX as u64 / 2 {
+            return Err(Error::Corrupt {
+                id: id.to_string(),
+                reason: format!(
+                    "queue sizes disagree: capacity {capacity}, maxsize {maxsize}, payload {}",
+                    segment.payload_len()
+                ),
+            });
+        }
+        Ok(Queue { segment, capacity, maxsize: maxsize as u32, _items: PhantomData })
+    }
+
+    /// Puts `item`, waiting at most `timeout` for room.
+    pub fn put(&self, item: &T, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now().checked_add(timeout);
+        self.with_serialized(item, |bytes| match self.put_bytes(bytes, Some(deadline))? {
+            true => Ok(()),
+            false => Err(Error::Timeout { id: self.id().to_string(), limit: timeout }),
+        })
+    }
+
+    /// Puts `item` if there is room now; otherwise hands it back with [`Error::Full`].
+    pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
+        match self.with_serialized(&item, |bytes| self.put_bytes(bytes, None)) {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                Err(TryPutError { item, error: Error::Full { id: self.id().to_string() } })
+            }
+            Err(error) => Err(TryPutError { item, error }),
+        }
+    }
+
+    /// Takes the oldest item, waiting at most `timeout` for one.
+    pub fn get(&self, timeout: Duration) -> Result<T> {
+        let deadline = Instant::now().checked_add(timeout);
+        match self.get_bytes(Some(deadline))? {
+            Some(bytes) => self.decode(&bytes),
+            None => Err(Error::Timeout { id: self.id().to_string(), limit: timeout }),
+        }
+    }
+
+    /// Takes the oldest item if there is one now; [`Error::Empty`] otherwise.
+    pub fn try_get(&self) -> Result<T> {
+        match self.get_bytes(None)? {
+            Some(bytes) => self.decode(&bytes),
+            None => Err(Error::Empty { id: self.id().to_string() }),
+        }
+    }
+
+    fn with_serialized<R>(&self, item: &T, f: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
+        SCRATCH.with(|scratch| {
+            let mut buf = scratch.try_borrow_mut().map_err(|_| Error::Serialization {
+                id: self.id().to_string(),
+                reason: "put called from inside serialization".into(),
+            })?;
+            buf.clear();
+            let taken = std::mem::take(&mut *buf);
+            let encoded = postcard::to_extend(item, taken).map_err(|e| Error::Serialization {
+                id: self.id().to_string(),
+                reason: e.to_string(),
+            })?;
+            let result = f(&encoded);
+            *buf = encoded;
+            result
+        })
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Result<T> {
+        postcard::from_bytes(bytes)
+            .map_err(|e| Error::Serialization { id: self.id().to_string(), reason: e.to_string() })
+    }
+}
+
+impl<T> Queue<T> {
+    /// The queue's id.
+    pub fn id(&self) -> &ObjectId {
+        self.segment.id()
+    }
+
+    /// The most items it holds (0: bounded by bytes only).
+    pub fn maxsize(&self) -> usize {
+        self.maxsize as usize
+    }
+
+    /// The largest serialized item it can hold, in bytes.
+    pub fn max_item_bytes(&self) -> usize {
+        self.capacity - PREFIX
+    }
+
+    fn word64(&self, offset: usize) -> &AtomicU64 {
+        self.segment.atomic_u64(offset)
+    }
+
+    fn word32(&self, offset: usize) -> &AtomicU32 {
+        self.segment.atomic_u32(offset)
+    }
+
+    /// Items in the queue now (a snapshot; others may change it at once).
+    pub fn len(&self) -> usize {
+        let (_, put) = unpack(self.word64(PUT_STATE).load(Ordering::Acquire));
+        let (_, got) = unpack(self.word64(GET_STATE).load(Ordering::Acquire));
+        put.wrapping_sub(got) as usize
+    }
+
+    /// Whether the queue holds no item now.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the queue holds `maxsize` items, or has no byte left for even
+    /// an empty item.
+    pub fn is_full(&self) -> bool {
+        let (tail, put) = unpack(self.word64(PUT_STATE).load(Ordering::Acquire));
+        let (head, got) = unpack(self.word64(GET_STATE).load(Ordering::Acquire));
+        let len = put.wrapping_sub(got);
+        (self.maxsize != 0 && len >= self.maxsize)
+            || self.capacity - self.used(head, tail, len) <= PREFIX
+    }
+
+    /// Removes every item; returns how many.
+    pub fn clear(&self) -> Result<usize> {
+        let _held = self.lock(None)?;
+        let (tail, put) = unpack(self.word64(PUT_STATE).load(Ordering::Acquire));
+        let (_, got) = unpack(self.word64(GET_STATE).load(Ordering::Acquire));
+        self.word64(GET_STATE).store(pack(tail, put), Ordering::Release);
+        self.word32(GET_SEQ).fetch_add(1, Ordering::AcqRel);
+        drop(_held);
+        self.wake(GET_SEQ, PRODUCERS_WAITING, u32::MAX);
+        Ok(put.wrapping_sub(got) as usize)
+    }
+
+    /// Removes the queue's name now (the creating handle only); handles that
+    /// have it open keep working.
+    pub fn delete(mut self) -> Result<()> {
+        self.segment.unlink()
+    }
+
+    fn used(&self, head: u32, tail: u32, len: u32) -> usize {
+        if len == 0 {
+            return 0;
+        }
+        let (head, tail) = (head as usize, tail as usize);
+        match (tail + self.capacity - head) % self.capacity {
+            0 => self.capacity,
+            used => used,
+        }
+    }
+
+    fn mutex(&self) -> *mut libc::pthread_mutex_t {
+        self.segment.payload().cast().as_ptr()
+    }
+
+    /// Takes the ring's mutex; `None` waits forever. A holder that died left
+    /// the queue consistent (see the module docs), so its death needs no repair.
+    fn lock(&self, deadline: Option<Instant>) -> Result<Option<RingLock<'_, T>>> {
+        let io = |source| Error::Io { what: "locking queue", id: self.id().to_string(), source };
+        for _ in 0..SPINS {
+            // SAFETY: the payload starts with the mutex initialised at creation,
+            // mapped while `self` lives.
+            match unsafe { sys::mutex_lock(self.mutex(), Some(Duration::ZERO)) }.map_err(io)? {
+                Locked::Ok | Locked::OwnerDied => return Ok(Some(RingLock { queue: self })),
+                Locked::Busy => std::hint::spin_loop(),
+                Locked::Unrecoverable | Locked::HeldByCaller => break,
+            }
+        }
+        let timeout = deadline
+            .map(|d| d.saturating_duration_since(Instant::now()).max(Duration::from_nanos(1)));
+        // SAFETY: as above.
+        match unsafe { sys::mutex_lock(self.mutex(), timeout) }.map_err(io)? {
+            Locked::Ok | Locked::OwnerDied => Ok(Some(RingLock { queue: self })),
+            Locked::Busy => Ok(None),
+            Locked::Unrecoverable => Err(Error::Unrecoverable { id: self.id().to_string() }),
+            Locked::HeldByCaller => Err(Error::AlreadyHeld { id: self.id().to_string() }),
+        }
+    }
+
+    fn ring_ptr(&self) -> *mut u8 {
+        // SAFETY: RING is inside the payload (its length was checked to be RING + capacity).
+        unsafe { self.segment.payload().add(RING).as_ptr() }
+    }
+
+    /// Copies `src` into the ring at `at`, wrapping at the end. Caller holds the mutex.
+    fn write_ring(&self, at: usize, src: &[u8]) {
+        let first = src.len().min(self.capacity - at);
+        // SAFETY: at < capacity and first <= capacity - at keep the copies inside
+        // the ring; the mutex gives us the only writer, and readers never read
+        // bytes past the committed tail.
+        unsafe {
+            std::ptr::copy_nonoverlapping(src.as_ptr(), self.ring_ptr().add(at), first);
+            std::ptr::copy_nonoverlapping(
+                src.as_ptr().add(first),
+                self.ring_ptr(),
+                src.len() - first,
+            );
+        }
+    }
+
+    /// Copies ring bytes at `at` (wrapping) into `dst`. Caller holds the mutex.
+    fn read_ring(&self, at: usize, dst: &mut [u8]) {
+        let first = dst.len().min(self.capacity - at);
+        // SAFETY: as in write_ring; these bytes were committed by a put.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.ring_ptr().add(at), dst.as_mut_ptr(), first);
+            std::ptr::copy_nonoverlapping(
+                self.ring_ptr(),
+                dst.as_mut_ptr().add(first),
+                dst.len() - first,
+            );
+        }
+    }
+
+    fn wake(&self, seq: usize, waiting: usize, n: u32) {
+        if self.word32(waiting).load(Ordering::Acquire) > 0 {
+            sys::futex_wake(self.word32(seq), n);
+        }
+    }
+
+    /// Sleeps on `seq` (seen as `seen` under the lock) until bumped or the deadline.
+    /// Returns false once the deadline has passed.
+    fn sleep(
+        &self,
+        seq: usize,
+        waiting: usize,
+        seen: u32,
+        deadline: Option<Option<Instant>>,
+    ) -> bool {
+        let remaining = match deadline {
+            Some(Some(deadline)) => match deadline.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => left,
+                _ => return false,
+            },
+            _ => MAX_SLEEP,
+        };
+        self.word32(waiting).fetch_add(1, Ordering::AcqRel);
+        sys::futex_wait(self.word32(seq), seen, Some(remaining.min(MAX_SLEEP)));
+        self.word32(waiting).fetch_sub(1, Ordering::AcqRel);
+        true
+    }
+
+    /// Puts one record. `deadline`: None = don't wait; Some(None) = forever.
+    /// Returns false if there was no room in time.
+    fn put_bytes(&self, bytes: &[u8], deadline: Option<Option<Instant>>) -> Result<bool> {
+        if bytes.len() > self.max_item_bytes() {
+            return Err(Error::ItemTooLarge {
+                id: self.id().to_string(),
+                size: bytes.len(),
+                capacity: self.max_item_bytes(),
+            });
+        }
+        let record = PREFIX + bytes.len();
+        loop {
+            let Some(held) = self.lock(deadline.flatten())? else { return Ok(false) };
+            let (tail, put) = unpack(self.word64(PUT_STATE).load(Ordering::Acquire));
+            let (head, got) = unpack(self.word64(GET_STATE).load(Ordering::Acquire));
+            let len = put.wrapping_sub(got);
+            let room = self.capacity - self.used(head, tail, len);
+            if (self.maxsize == 0 || len < self.maxsize) && room >= record {
+                let at = tail as usize;
+                self.write_ring(at, &(bytes.len() as u32).to_le_bytes());
+                self.write_ring((at + PREFIX) % self.capacity, bytes);
+                let new_tail = ((at + record) % self.capacity) as u32;
+                // The commit: one store makes the whole item visible.
+                self.word64(PUT_STATE)
+                    .store(pack(new_tail, put.wrapping_add(1)), Ordering::Release);
+                self.word32(PUT_SEQ).fetch_add(1, Ordering::AcqRel);
+                drop(held);
+                self.wake(PUT_SEQ, CONSUMERS_WAITING, 1);
+                return Ok(true);
+            }
+            let seen = self.word32(GET_SEQ).load(Ordering::Acquire);
+            drop(held);
+            if deadline.is_none() || !self.sleep(GET_SEQ, PRODUCERS_WAITING, seen, deadline) {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Takes one record; `deadline` as for `put_bytes`. `None` if none came in time.
+    fn get_bytes(&self, deadline: Option<Option<Instant>>) -> Result<Option<Vec<u8>>> {
+        loop {
+            let Some(held) = self.lock(deadline.flatten())? else { return Ok(None) };
+            let (tail, put) = unpack(self.word64(PUT_STATE).load(Ordering::Acquire));
+            let (head, got) = unpack(self.word64(GET_STATE).load(Ordering::Acquire));
+            let len = put.wrapping_sub(got);
+            if len > 0 {
+                let at = head as usize;
+                let mut prefix = [0u8; PREFIX];
+                self.read_ring(at, &mut prefix);
+                let size = u32::from_le_bytes(prefix) as usize;
+                let used = self.used(head, tail, len);
+                if at >= self.capacity || PREFIX + size > used {
+                    return Err(Error::Corrupt {
+                        id: self.id().to_string(),
+                        reason: format!(
+                            "record of {size} bytes at {at} overruns the {used} bytes in use"
+                        ),
+                    });
+                }
+                let mut bytes = vec![0u8; size];
+                self.read_ring((at + PREFIX) % self.capacity, &mut bytes);
+                let new_head = ((at + PREFIX + size) % self.capacity) as u32;
+                // The commit: one store removes the whole item.
+                self.word64(GET_STATE)
+                    .store(pack(new_head, got.wrapping_add(1)), Ordering::Release);
+                self.word32(GET_SEQ).fetch_add(1, Ordering::AcqRel);
+                drop(held);
+                self.wake(GET_SEQ, PRODUCERS_WAITING, 1);
+                if len > 1 {
+                    // Pass the baton: a woken consumer that died must not strand items.
+                    self.wake(PUT_SEQ, CONSUMERS_WAITING, 1);
+                }
+                return Ok(Some(bytes));
+            }
+            let seen = self.word32(PUT_SEQ).load(Ordering::Acquire);
+            drop(held);
+            if deadline.is_none() || !self.sleep(PUT_SEQ, CONSUMERS_WAITING, seen, deadline) {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+/// The ring's mutex, held; released on drop.
+struct RingLock<'a, T> {
+    queue: &'a Queue<T>,
+}
+
+impl<T> Drop for RingLock<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: we hold the mutex, which lives in the queue's mapping.
+        let _ = unsafe { sys::mutex_unlock(self.queue.mutex()) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_words_pack_and_unpack() {
+        assert_eq!(unpack(pack(7, 9)), (7, 9));
+        assert_eq!(unpack(pack(u32::MAX, u32::MAX)), (u32::MAX, u32::MAX));
+    }
+
+    #[test]
+    fn items_wrap_around_the_ring_intact() {
+        let q = Queue::<Vec<u8>>::create_with(QueueOptions {
+            capacity_bytes: 100,
+            ..Default::default()
+        })
+        .unwrap();
+        for round in 0..50u8 {
+            let item = vec![round; 30 + (round as usize % 7)];
+            q.put(&item, Duration::from_secs(1)).unwrap();
+            assert_eq!(q.try_get().unwrap(), item);
+        }
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn byte_capacity_bounds_a_queue_without_maxsize() {
+        let q = Queue::<u8>::create_with(QueueOptions { capacity_bytes: 12, ..Default::default() })
+            .unwrap();
+        // Each u8 item takes 4 + 1 bytes: two fit in 12.
+        q.try_put(1).unwrap();
+        q.try_put(2).unwrap();
+        let err = q.try_put(3).unwrap_err();
+        assert_eq!(err.item, 3);
+        assert!(matches!(err.error, Error::Full { .. }));
+        assert_eq!(q.len(), 2);
+    }
+}
