@@ -156,6 +156,31 @@ pub enum Error {
         reason: String,
     },
 
+    /// The other end of a pipe closed it.
+    #[error("pipe {id:?} was closed by the other end")]
+    Closed {
+        /// The pipe's id.
+        id: String,
+    },
+
+    /// The directory for pipe endpoints could be reached by other users.
+    #[error("refusing pipe directory {path:?}: {reason}")]
+    UnsafeDirectory {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// A pipe's peer runs as another user.
+    #[error("pipe {id:?}: peer runs as uid {uid}, not ours")]
+    ForeignPeer {
+        /// The pipe's id.
+        id: String,
+        /// The peer's effective uid.
+        uid: u32,
+    },
+
     /// An OS call failed.
     #[error("{what} {id:?}: {source}")]
     Io {

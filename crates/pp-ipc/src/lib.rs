@@ -17,6 +17,8 @@
 //! - [`Queue`]: bounded MPMC queue of serde items ([`QueueOptions`]); a
 //!   producer killed mid-`put` leaves no torn item; `try_put` hands the item
 //!   back in a [`TryPutError`] when full.
+//! - [`PipeListener`] / [`Pipe`]: a named, connectable message stream between
+//!   unrelated processes (Unix socket in a 0700 directory, peer uid checked).
 //! - [`sweep`]: removes `pp-` objects whose creator has died.
 //! - [`Error`]: one enum for every failure.
 //!
@@ -45,6 +47,7 @@
 mod error;
 mod event;
 mod lock;
+mod pipe;
 mod queue;
 mod segment;
 mod semaphore;
@@ -54,6 +57,7 @@ mod value;
 pub use error::{Error, Result, TryPutError};
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
+pub use pipe::{DEFAULT_MAX_MESSAGE, Pipe, PipeListener, pipe_dir};
 pub use queue::{Queue, QueueOptions};
 pub use segment::{ObjectId, sweep};
 pub use semaphore::Semaphore;

@@ -366,7 +366,8 @@ struct HeaderCopy {
     tag: u32,
 }
 
-/// Removes `pp-` objects whose creator has died; returns how many.
+/// Removes `pp-` objects whose creator has died, and pipe endpoints nobody
+/// listens on; returns how many.
 ///
 /// Objects of live processes, and files that are not pp-ipc objects, are left alone.
 pub fn sweep() -> Result<usize> {
@@ -404,7 +405,7 @@ pub fn sweep() -> Result<usize> {
             removed += 1;
         }
     }
-    Ok(removed)
+    Ok(removed + crate::pipe::sweep_pipes())
 }
 
 #[cfg(test)]

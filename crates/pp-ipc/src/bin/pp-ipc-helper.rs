@@ -11,6 +11,7 @@
 //! - `produce <queue> <producer> <count|forever>`: puts (producer, 0..count).
 //! - `consume <queue>`: gets until a `None`; prints `p <producer> <count> <sum> <in-order>`.
 //! - `queue-put <queue> <text>` / `queue-get <queue>`: one string item.
+//! - `pipe-echo <pipe>`: connects, sends back every message reversed until `bye`.
 //! - `leak-event <event>`: creates it and exits without removing it.
 //! - `open-as <kind> <id>`: prints `ok` or the error.
 
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use std::collections::BTreeMap;
 
-use pp_ipc::{Event, Lock, ObjectId, Queue, Semaphore, SharedValue};
+use pp_ipc::{Event, Lock, ObjectId, Pipe, Queue, Semaphore, SharedValue};
 
 /// What producers put: (producer id, sequence number); `None` tells a consumer to stop.
 type Item = Option<(u32, u64)>;
@@ -110,6 +111,18 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
         "queue-get" => {
             let queue = Queue::<String>::open(&id(args.get(1))?)?;
             println!("{}", queue.get(Duration::from_secs(10))?);
+        }
+        "pipe-echo" => {
+            let mut pipe = Pipe::connect(&id(args.get(1))?)?;
+            println!("connected");
+            loop {
+                let mut message = pipe.recv(Duration::from_secs(60))?;
+                if message == b"bye" {
+                    break;
+                }
+                message.reverse();
+                pipe.send(&message)?;
+            }
         }
         "set-event" => Event::open(&id(args.get(1))?)?.set(),
         "leak-event" => {

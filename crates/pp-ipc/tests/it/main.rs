@@ -3,5 +3,6 @@
 
 mod errors;
 mod objects;
+mod pipe;
 mod queue;
 mod support;
