@@ -1,6 +1,7 @@
 //! Project automation, run as `cargo xtask <task>`.
 //!
-//! - `ci`: format check, clippy with warnings denied, tests, doc tests, layering check.
+//! - `ci`: format check, clippy with warnings denied, tests, doc tests, a check
+//!   that the tests left no `pp-` object in `/dev/shm`, the layering check.
 //! - `layering`: only the layering check.
 //!
 //! Kept free of dependencies so it builds in seconds on a fresh machine.
@@ -33,11 +34,26 @@ fn main() -> ExitCode {
 fn ci() -> Result<(), String> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    let shm_before = pp_objects();
     cargo(&["test", "--workspace", "--all-targets"])?;
     cargo(&["test", "--workspace", "--doc"])?;
+    let leaked: Vec<String> = pp_objects().into_iter().filter(|o| !shm_before.contains(o)).collect();
+    if !leaked.is_empty() {
+        return Err(format!("the tests left pp- objects behind in /dev/shm: {leaked:?}"));
+    }
+    println!("leaks: no pp- object left in /dev/shm by the tests");
     layering()?;
     println!("xtask ci: all checks passed");
     Ok(())
+}
+
+/// The `pp-` objects in `/dev/shm` now (every OS-level name pp creates starts with `pp-`).
+fn pp_objects() -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir("/dev/shm") else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| name.starts_with("pp-"))
+        .collect()
 }
 
 fn layering() -> Result<(), String> {
