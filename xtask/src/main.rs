@@ -37,7 +37,8 @@ fn ci() -> Result<(), String> {
     let shm_before = pp_objects();
     cargo(&["test", "--workspace", "--all-targets"])?;
     cargo(&["test", "--workspace", "--doc"])?;
-    let leaked: Vec<String> = pp_objects().into_iter().filter(|o| !shm_before.contains(o)).collect();
+    let leaked: Vec<String> =
+        pp_objects().into_iter().filter(|o| !shm_before.contains(o)).collect();
     if !leaked.is_empty() {
         return Err(format!("the tests left pp- objects behind in /dev/shm: {leaked:?}"));
     }

@@ -56,11 +56,13 @@ impl Lock {
         self.segment.id()
     }
 
+    #[inline]
     fn mutex(&self) -> *mut libc::pthread_mutex_t {
         self.segment.payload().cast().as_ptr()
     }
 
     /// `Ok(None)`: busy (try) or the deadline passed.
+    #[inline]
     fn lock_with(&self, timeout: Option<Duration>) -> Result<Option<LockGuard<'_>>> {
         // SAFETY: the payload holds a mutex initialised at creation (open checked
         // the kind and size), mapped for as long as `self` lives.
@@ -86,6 +88,7 @@ impl Lock {
     }
 
     /// Waits at most `timeout` for the lock; [`Error::Timeout`] if it stays held.
+    #[inline]
     pub fn acquire(&self, timeout: Duration) -> Result<LockGuard<'_>> {
         self.lock_with(Some(timeout))?
             .ok_or_else(|| Error::Timeout { id: self.id().to_string(), limit: timeout })
@@ -98,12 +101,14 @@ impl Lock {
     }
 
     /// Takes the lock if it is free right now.
+    #[inline]
     pub fn try_acquire(&self) -> Result<Option<LockGuard<'_>>> {
         self.lock_with(Some(Duration::ZERO))
     }
 
     /// Releases a lock the calling thread holds without a guard (see
     /// [`LockGuard::keep`]); [`Error::NotOwner`] otherwise.
+    #[inline]
     pub fn release(&self) -> Result<()> {
         // SAFETY: as in lock_with.
         match unsafe { sys::mutex_unlock(self.mutex()) } {
@@ -137,6 +142,7 @@ impl LockGuard<'_> {
 }
 
 impl Drop for LockGuard<'_> {
+    #[inline]
     fn drop(&mut self) {
         // Cannot fail for the holding thread of a valid mutex.
         let _ = self.lock.release();

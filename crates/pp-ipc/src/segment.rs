@@ -310,6 +310,7 @@ impl Segment {
     }
 
     /// The payload's start: HEADER_LEN-aligned, `payload_len` bytes, valid while `self` lives.
+    #[inline]
     pub(crate) fn payload(&self) -> NonNull<u8> {
         debug_assert!(self.map.len() >= HEADER_LEN);
         // SAFETY: the mapping is at least HEADER_LEN long (checked in create/open).

@@ -84,6 +84,7 @@ impl Mapping {
         Ok(Mapping { ptr, len })
     }
 
+    #[inline]
     pub(crate) fn ptr(&self) -> NonNull<u8> {
         self.ptr
     }
@@ -209,15 +210,19 @@ unsafe extern "C" {
 /// # Safety
 /// `m` must point to a mutex initialised by [`mutex_init`] that stays mapped
 /// for the duration of the call.
+#[inline]
 pub(crate) unsafe fn mutex_lock(
     m: *mut libc::pthread_mutex_t,
     timeout: Option<Duration>,
 ) -> io::Result<Locked> {
+    // SAFETY: the caller guarantees m is an initialised, mapped mutex.
+    let first = unsafe { libc::pthread_mutex_trylock(m) };
     let rc = match timeout {
+        // Uncontended: done without reading the clock (a syscall on some VMs).
+        _ if first != libc::EBUSY => first,
+        Some(t) if t.is_zero() => first,
         // SAFETY: the caller guarantees m is an initialised, mapped mutex.
         None => unsafe { libc::pthread_mutex_lock(m) },
-        // SAFETY: the caller guarantees as above.
-        Some(t) if t.is_zero() => unsafe { libc::pthread_mutex_trylock(m) },
         Some(t) => {
             let now = rustix::time::clock_gettime(ClockId::Monotonic);
             let deadline = Duration::new(now.tv_sec as u64, now.tv_nsec as u32).saturating_add(t);
@@ -248,11 +253,13 @@ pub(crate) unsafe fn mutex_lock(
 ///
 /// # Safety
 /// As for [`mutex_lock`].
+#[inline]
 pub(crate) unsafe fn mutex_unlock(m: *mut libc::pthread_mutex_t) -> io::Result<()> {
     // SAFETY: the caller guarantees m is an initialised, mapped mutex.
     check(unsafe { libc::pthread_mutex_unlock(m) })
 }
 
+#[inline]
 fn check(rc: libc::c_int) -> io::Result<()> {
     if rc == 0 { Ok(()) } else { Err(io::Error::from_raw_os_error(rc)) }
 }

@@ -1,0 +1,134 @@
+//! pp-ipc across two processes, each figure beside its anchor in the same run:
+//! - queue one-way throughput, 8 B and 1 KiB items: pp `Queue` vs ipc-channel;
+//! - ping-pong round trip: pp `Queue`, pp `Event`, ipc-channel, and the bare
+//!   futex floor;
+//! - uncontended lock acquire+release: pp `Lock` vs a bare robust pthread mutex.
+//!
+//! Targets (issue 3): queue one-way >= 2,000,000 8-byte items/s; lock within
+//! 2x the bare mutex; event wake within 1.5x the futex floor.
+
+#![allow(missing_docs)] // reason: criterion's macros generate undocumented items
+
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender};
+use pp_benches::Peer;
+use pp_benches::floor::{BareMutex, SharedWords};
+use pp_ipc::{Event, Lock, Queue, QueueOptions};
+
+const PEER: &str = env!("CARGO_BIN_EXE_pp-bench-peer");
+const FOREVER: Duration = Duration::from_secs(3600);
+
+fn queue_one_way(c: &mut Criterion) {
+    let mut group = c.benchmark_group("queue one-way");
+    group.throughput(Throughput::Elements(1));
+    for (label, size) in [("8 B", 8usize), ("1 KiB", 1024)] {
+        let item = vec![7u8; size];
+
+        let queue = Queue::<Vec<u8>>::create_with(QueueOptions {
+            capacity_bytes: 4 << 20,
+            ..Default::default()
+        })
+        .unwrap();
+        let acks = Queue::<u8>::create(4).unwrap();
+        let peer = Peer::start(PEER, &["queue-sink", queue.id().as_str(), acks.id().as_str()]);
+        group.bench_function(BenchmarkId::new("pp_ipc::Queue", label), |b| {
+            b.iter_custom(|iters| {
+                let started = Instant::now();
+                for _ in 0..iters {
+                    queue.put(&item, FOREVER).unwrap();
+                }
+                queue.put(&Vec::new(), FOREVER).unwrap();
+                acks.get(FOREVER).unwrap();
+                started.elapsed()
+            })
+        });
+        drop(peer);
+
+        let (server, name) =
+            IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<u8>)>::new().unwrap();
+        let mut peer = Peer::spawn(PEER, &["ipc-sink", &name]);
+        let (_, (tx, ack_rx)) = server.accept().unwrap();
+        peer.wait_ready();
+        group.bench_function(BenchmarkId::new("ipc-channel", label), |b| {
+            b.iter_custom(|iters| {
+                let started = Instant::now();
+                for _ in 0..iters {
+                    tx.send(item.clone()).unwrap();
+                }
+                tx.send(Vec::new()).unwrap();
+                ack_rx.recv().unwrap();
+                started.elapsed()
+            })
+        });
+        drop(peer);
+    }
+    group.finish();
+}
+
+fn ping_pong(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ping-pong round trip");
+    let item = vec![7u8; 8];
+
+    let there = Queue::<Vec<u8>>::create(16).unwrap();
+    let back = Queue::<Vec<u8>>::create(16).unwrap();
+    let peer = Peer::start(PEER, &["queue-echo", there.id().as_str(), back.id().as_str()]);
+    group.bench_function("pp_ipc::Queue 8 B", |b| {
+        b.iter(|| {
+            there.put(&item, FOREVER).unwrap();
+            back.get(FOREVER).unwrap()
+        })
+    });
+    drop(peer);
+
+    let ping = Event::create().unwrap();
+    let pong = Event::create().unwrap();
+    let peer = Peer::start(PEER, &["event-echo", ping.id().as_str(), pong.id().as_str()]);
+    group.bench_function("pp_ipc::Event set-to-wake", |b| {
+        b.iter(|| {
+            ping.set();
+            assert!(pong.wait(FOREVER));
+            pong.clear();
+        })
+    });
+    drop(peer);
+
+    let (server, name) =
+        IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>::new().unwrap();
+    let mut peer = Peer::spawn(PEER, &["ipc-echo", &name]);
+    let (_, (tx, rx)) = server.accept().unwrap();
+    peer.wait_ready();
+    group.bench_function("ipc-channel 8 B", |b| {
+        b.iter(|| {
+            tx.send(item.clone()).unwrap();
+            rx.recv().unwrap()
+        })
+    });
+    drop(peer);
+
+    let words = SharedWords::create();
+    let peer = Peer::start(PEER, &["futex-echo", words.name()]);
+    let mut n = 0u32;
+    group.bench_function("bare futex floor", |b| {
+        b.iter(|| {
+            n = n.wrapping_add(1);
+            words.post(0, n);
+            words.wait_for(1, n);
+        })
+    });
+    drop(peer);
+    group.finish();
+}
+
+fn lock_uncontended(c: &mut Criterion) {
+    let mut group = c.benchmark_group("lock acquire+release, uncontended");
+    let lock = Lock::create().unwrap();
+    group.bench_function("pp_ipc::Lock", |b| b.iter(|| drop(lock.acquire(FOREVER).unwrap())));
+    let mut bare = BareMutex::new();
+    group.bench_function("bare robust pthread mutex", |b| b.iter(|| bare.lock_unlock()));
+    group.finish();
+}
+
+criterion_group!(benches, queue_one_way, ping_pong, lock_uncontended);
+criterion_main!(benches);

@@ -1,0 +1,95 @@
+//! The peer process of pp's cross-process benchmarks. Prints `ready` once set
+//! up, then serves until killed. Roles:
+//! - `queue-sink <queue> <acks>`: takes items; an empty one is acknowledged on `acks`.
+//! - `queue-echo <in> <out>`: sends every item back.
+//! - `ipc-sink <server>` / `ipc-echo <server>`: the same over ipc-channel.
+//! - `futex-echo <words>`: answers word 0 = n with word 1 = n.
+//! - `event-echo <ping> <pong>`: answers each set of `ping` by setting `pong`.
+
+use std::time::Duration;
+
+use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
+use pp_benches::floor::SharedWords;
+use pp_ipc::{Event, ObjectId, Queue};
+
+const FOREVER: Duration = Duration::from_secs(3600);
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
+    let id = |i: usize| arg(i).parse::<ObjectId>().expect("an object id");
+    match arg(0).as_str() {
+        "queue-sink" => {
+            let queue = Queue::<Vec<u8>>::open(&id(1)).unwrap();
+            let acks = Queue::<u8>::open(&id(2)).unwrap();
+            println!("ready");
+            loop {
+                if queue.get(FOREVER).unwrap().is_empty() {
+                    acks.put(&1, FOREVER).unwrap();
+                }
+            }
+        }
+        "queue-echo" => {
+            let input = Queue::<Vec<u8>>::open(&id(1)).unwrap();
+            let output = Queue::<Vec<u8>>::open(&id(2)).unwrap();
+            println!("ready");
+            loop {
+                output.put(&input.get(FOREVER).unwrap(), FOREVER).unwrap();
+            }
+        }
+        "ipc-sink" => {
+            let (data_tx, data_rx) = ipc::channel::<Vec<u8>>().unwrap();
+            let (ack_tx, ack_rx) = ipc::channel::<u8>().unwrap();
+            bootstrap(&arg(1), (data_tx, ack_rx));
+            println!("ready");
+            loop {
+                if data_rx.recv().unwrap().is_empty() {
+                    ack_tx.send(1).unwrap();
+                }
+            }
+        }
+        "ipc-echo" => {
+            let (in_tx, in_rx) = ipc::channel::<Vec<u8>>().unwrap();
+            let (out_tx, out_rx) = ipc::channel::<Vec<u8>>().unwrap();
+            bootstrap(&arg(1), (in_tx, out_rx));
+            println!("ready");
+            loop {
+                out_tx.send(in_rx.recv().unwrap()).unwrap();
+            }
+        }
+        "futex-echo" => {
+            let words = SharedWords::open(&arg(1));
+            println!("ready");
+            let mut n = 0u32;
+            loop {
+                n = n.wrapping_add(1);
+                words.wait_for(0, n);
+                words.post(1, n);
+            }
+        }
+        "event-echo" => {
+            let ping = Event::open(&id(1)).unwrap();
+            let pong = Event::open(&id(2)).unwrap();
+            println!("ready");
+            loop {
+                if ping.wait(FOREVER) {
+                    ping.clear();
+                    pong.set();
+                }
+            }
+        }
+        other => panic!("unknown role {other:?}"),
+    }
+}
+
+/// Hands our ends to the benchmark through its one-shot server.
+fn bootstrap(
+    server: &str,
+    ends: (
+        IpcSender<Vec<u8>>,
+        IpcReceiver<impl serde::Serialize + for<'de> serde::Deserialize<'de>>,
+    ),
+) {
+    let tx: IpcSender<_> = IpcSender::connect(server.to_owned()).unwrap();
+    tx.send(ends).unwrap();
+}
