@@ -12,6 +12,7 @@
 //! - `consume <queue>`: gets until a `None`; prints `p <producer> <count> <sum> <in-order>`.
 //! - `queue-put <queue> <text>` / `queue-get <queue>`: one string item.
 //! - `pipe-echo <pipe>`: connects, sends back every message reversed until `bye`.
+//! - `pipe-dir`: prints the pipe directory (or the error refusing it).
 //! - `leak-event <event>`: creates it and exits without removing it.
 //! - `open-as <kind> <id>`: prints `ok` or the error.
 
@@ -124,6 +125,7 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
                 pipe.send(&message)?;
             }
         }
+        "pipe-dir" => println!("{}", pp_ipc::pipe_dir()?.display()),
         "set-event" => Event::open(&id(args.get(1))?)?.set(),
         "leak-event" => {
             // Exits without dropping: the object outlives its creator, as after a crash.

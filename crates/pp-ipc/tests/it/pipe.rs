@@ -76,3 +76,18 @@ fn accept_and_recv_time_out_and_a_taken_id_is_refused() {
     client.send(b"fits").unwrap();
     assert_eq!(server.recv(Duration::from_secs(5)).unwrap(), b"fits");
 }
+
+#[test]
+fn a_pipe_directory_others_can_enter_is_refused() {
+    let runtime = std::env::temp_dir().join(format!("pp-test-runtime-{}", std::process::id()));
+    std::fs::create_dir_all(runtime.join("pp")).unwrap();
+    std::fs::set_permissions(runtime.join("pp"), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut helper = Helper::start_with_env(&["pipe-dir"], &[("XDG_RUNTIME_DIR", &runtime)]);
+    let said = helper.line();
+    std::fs::set_permissions(runtime.join("pp"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut again = Helper::start_with_env(&["pipe-dir"], &[("XDG_RUNTIME_DIR", &runtime)]);
+    let accepted = again.line();
+    std::fs::remove_dir_all(&runtime).unwrap();
+    assert!(said.contains("refusing pipe directory") && said.contains("777"), "{said}");
+    assert_eq!(accepted, runtime.join("pp").display().to_string());
+}

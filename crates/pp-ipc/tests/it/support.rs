@@ -13,8 +13,13 @@ pub(crate) struct Helper {
 
 impl Helper {
     pub(crate) fn start(args: &[&str]) -> Helper {
+        Helper::start_with_env(args, &[])
+    }
+
+    pub(crate) fn start_with_env(args: &[&str], env: &[(&str, &std::path::Path)]) -> Helper {
         let mut child = Command::new(env!("CARGO_BIN_EXE_pp-ipc-helper"))
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
             .expect("start pp-ipc-helper");
