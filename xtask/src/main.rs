@@ -10,7 +10,8 @@ use std::process::{Command, ExitCode};
 
 /// Which workspace crates each crate may depend on (normal dependencies).
 /// A lower layer never depends on a higher one; see ARCHITECTURE.md.
-const LAYERS: &[(&str, &[&str])] = &[("pp-process", &[]), ("pp-ipc", &[])];
+const LAYERS: &[(&str, &[&str])] =
+    &[("pp-process", &[]), ("pp-ipc", &[]), ("pp-pool", &["pp-ipc"])];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

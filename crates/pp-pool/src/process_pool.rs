@@ -1,0 +1,498 @@
+//! A process pool whose workers are fresh copies of this program: a worker
+//! that dies fails only its own task and is replaced; running tasks can be
+//! cancelled or timed out by stopping their worker.
+//!
+//! Each worker has a supervisor thread in the pool: it takes the next task
+//! from the shared queue, sends it over the worker's pipe, and waits for the
+//! result in short slices, so it notices a cancel or a timeout while waiting.
+
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, unbounded};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{PoolError, TaskError};
+use crate::remote::{Identity, RemoteFn, WireOutcome};
+use crate::task::{TaskCell, TaskHandle};
+use crate::worker::{FromWorker, MAX_MESSAGE, PARENT_ENV, ToWorker, WORKER_ENV};
+
+/// How often a supervisor waiting for a result checks for cancel and timeout.
+const SLICE: Duration = Duration::from_millis(20);
+/// How long a new worker has to answer.
+const HANDSHAKE: Duration = Duration::from_secs(30);
+
+/// How to build a [`ProcessPool`].
+#[derive(Clone, Debug)]
+pub struct ProcessPoolOptions {
+    /// Worker processes (default: one per CPU).
+    pub max_workers: usize,
+    /// Replace a worker after it ran this many tasks (default: never).
+    pub max_tasks_per_child: Option<usize>,
+    /// Runs once in every worker before its first task.
+    pub initializer: Option<fn()>,
+    /// Time between SIGTERM and SIGKILL when a worker is stopped (default 1 s).
+    pub grace: Duration,
+    /// Worker stdout/stderr: `true` (default) forwards them to ours; `false` discards them.
+    pub forward_output: bool,
+    /// The worker executable; default (and the only one that passes the
+    /// handshake) is this program. Settable to show the refusal of others.
+    pub worker_exe: Option<std::path::PathBuf>,
+}
+
+impl Default for ProcessPoolOptions {
+    fn default() -> Self {
+        ProcessPoolOptions {
+            max_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            max_tasks_per_child: None,
+            initializer: None,
+            grace: Duration::from_secs(1),
+            forward_output: true,
+            worker_exe: None,
+        }
+    }
+}
+
+/// Per-task settings for [`ProcessPool::submit_with`].
+#[derive(Clone, Debug, Default)]
+pub struct TaskOptions {
+    /// Stop the task (and replace its worker) once it has run this long.
+    pub timeout: Option<Duration>,
+}
+
+/// The pool's side of a task, with its result type erased.
+trait JobCell: Send + Sync {
+    fn cell_start(&self) -> bool;
+    fn cancelled(&self) -> bool;
+    fn timeout(&self) -> Option<Duration>;
+    fn finish_wire(&self, outcome: WireOutcome);
+    fn fail_dyn(&self, error: &dyn Fn(crate::TaskId) -> TaskError);
+}
+
+impl<R: DeserializeOwned + Send> JobCell for TaskCell<R> {
+    fn cell_start(&self) -> bool {
+        self.start()
+    }
+
+    fn cancelled(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    fn finish_wire(&self, outcome: WireOutcome) {
+        let task_id = self.id.clone();
+        self.finish(match outcome {
+            WireOutcome::Value(bytes) => postcard::from_bytes(&bytes).map_err(|e| {
+                TaskError::Serialization { task_id, what: "result", reason: e.to_string() }
+            }),
+            WireOutcome::Panicked(message) => Err(TaskError::Panicked { task_id, message }),
+            WireOutcome::Serialization { what, reason } => Err(TaskError::Serialization {
+                task_id,
+                what: if what == "argument" { "argument" } else { "result" },
+                reason,
+            }),
+        });
+    }
+
+    fn fail_dyn(&self, error: &dyn Fn(crate::TaskId) -> TaskError) {
+        self.finish(Err(error(self.id.clone())));
+    }
+}
+
+/// A task waiting for a worker. Dropped unrun, it reports itself cancelled.
+struct Job {
+    cell: Arc<dyn JobCell>,
+    function: RemoteFn,
+    arg: Vec<u8>,
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        self.cell.fail_dyn(&|task_id| TaskError::Cancelled { task_id });
+    }
+}
+
+/// A pool of worker processes running `fn(A) -> R` tasks.
+#[derive(Debug)]
+pub struct ProcessPool {
+    sender: Mutex<Option<Sender<Job>>>,
+    receiver: Receiver<Job>,
+    supervisors: Mutex<Vec<JoinHandle<()>>>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    options: ProcessPoolOptions,
+    exe: std::path::PathBuf,
+    identity: Identity,
+    /// Set by `shutdown` with `cancel_pending`: running tasks are stopped too.
+    stopping: AtomicBool,
+    /// Pids of live workers (for tests and for `worker_pids`).
+    pids: Mutex<Vec<u32>>,
+}
+
+impl ProcessPool {
+    /// A pool with `max_workers` workers and default options.
+    pub fn new(max_workers: usize) -> Result<ProcessPool, PoolError> {
+        ProcessPool::with_options(ProcessPoolOptions {
+            max_workers,
+            ..ProcessPoolOptions::default()
+        })
+    }
+
+    /// A pool built from `options`. Starts the first worker now, so a
+    /// program that forgot `pp_pool::init()` fails here, not at its first task.
+    pub fn with_options(options: ProcessPoolOptions) -> Result<ProcessPool, PoolError> {
+        if crate::worker::is_worker() {
+            return Err(PoolError::InsideWorker);
+        }
+        if options.max_workers == 0 {
+            return Err(PoolError::NoWorkers);
+        }
+        let exe = options.worker_exe.clone().unwrap_or_else(|| "/proc/self/exe".into());
+        let identity = Identity::of_this_process().map_err(|e| PoolError::WorkerStart {
+            exe: exe.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let shared = Arc::new(Shared {
+            options,
+            exe,
+            identity,
+            stopping: AtomicBool::new(false),
+            pids: Mutex::new(Vec::new()),
+        });
+        let (sender, receiver) = unbounded::<Job>();
+        let first = Worker::start(&shared)?;
+        let mut supervisors = Vec::new();
+        let mut first = Some(first);
+        for i in 0..shared.options.max_workers {
+            let shared = shared.clone();
+            let jobs = receiver.clone();
+            let worker = if i == 0 { first.take() } else { None };
+            let thread = std::thread::Builder::new()
+                .name(format!("pp-pool-supervisor-{i}"))
+                .spawn(move || supervise(&shared, &jobs, worker))
+                .map_err(|e| PoolError::WorkerStart {
+                    exe: "supervisor thread".into(),
+                    reason: e.to_string(),
+                })?;
+            supervisors.push(thread);
+        }
+        Ok(ProcessPool {
+            sender: Mutex::new(Some(sender)),
+            receiver,
+            supervisors: Mutex::new(supervisors),
+            shared,
+        })
+    }
+
+    /// How many workers the pool runs.
+    pub fn max_workers(&self) -> usize {
+        self.shared.options.max_workers
+    }
+
+    /// The pids of the workers alive now.
+    pub fn worker_pids(&self) -> Vec<u32> {
+        self.shared.pids.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Runs `f(arg)` in a worker. `f` is a plain function or a non-capturing
+    /// closure of this program; nothing needs registering.
+    pub fn submit<A, R>(&self, f: fn(A) -> R, arg: A) -> Result<TaskHandle<R>, PoolError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.submit_with(f, arg, TaskOptions::default())
+    }
+
+    /// [`submit`](Self::submit) with per-task options (a timeout).
+    pub fn submit_with<A, R>(
+        &self,
+        f: fn(A) -> R,
+        arg: A,
+        options: TaskOptions,
+    ) -> Result<TaskHandle<R>, PoolError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        let cell = TaskCell::<R>::new(options.timeout);
+        let handle = TaskHandle { cell: cell.clone(), canceller: None };
+        let arg = match postcard::to_allocvec(&arg) {
+            Ok(arg) => arg,
+            Err(e) => {
+                cell.finish(Err(TaskError::Serialization {
+                    task_id: cell.id.clone(),
+                    what: "argument",
+                    reason: e.to_string(),
+                }));
+                return Ok(handle);
+            }
+        };
+        let job = Job { cell, function: RemoteFn::new(f), arg };
+        let sender = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
+        let sender = sender.as_ref().ok_or(PoolError::ShutDown)?;
+        sender.send(job).map_err(|_| PoolError::ShutDown)?;
+        Ok(handle)
+    }
+
+    /// Stops accepting tasks. With `cancel_pending`, waiting tasks are
+    /// cancelled and running ones stopped; otherwise everything submitted
+    /// still runs. With `wait`, returns once every worker has exited.
+    pub fn shutdown(&self, wait: bool, cancel_pending: bool) {
+        self.sender.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if cancel_pending {
+            self.shared.stopping.store(true, Ordering::Release);
+            while let Ok(job) = self.receiver.try_recv() {
+                drop(job);
+            }
+        }
+        if wait {
+            let threads = std::mem::take(
+                &mut *self.supervisors.lock().unwrap_or_else(PoisonError::into_inner),
+            );
+            for thread in threads {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+impl Drop for ProcessPool {
+    fn drop(&mut self) {
+        self.shutdown(true, true);
+    }
+}
+
+/// One worker process and the pipe to it.
+struct Worker {
+    child: Child,
+    pipe: pp_ipc::Pipe,
+    tasks_run: usize,
+}
+
+impl Worker {
+    fn start(shared: &Shared) -> Result<Worker, PoolError> {
+        let exe = shared.exe.display().to_string();
+        let start_error = |reason: String| PoolError::WorkerStart { exe: exe.clone(), reason };
+        let listener = pp_ipc::PipeListener::create()?;
+        let mut command = Command::new(&shared.exe);
+        command
+            .env(WORKER_ENV, listener.id().as_str())
+            .env(PARENT_ENV, std::process::id().to_string())
+            .stdin(Stdio::null())
+            // A group of its own: stopping a worker stops what its task started.
+            .process_group(0);
+        if let Ok(name) = std::env::current_exe() {
+            command.arg0(name);
+        }
+        if !shared.options.forward_output {
+            command.stdout(Stdio::null()).stderr(Stdio::null());
+        }
+        let mut child = command.spawn().map_err(|e| start_error(e.to_string()))?;
+        let started = Instant::now();
+        let deadline = started + HANDSHAKE;
+        let mut pipe = loop {
+            match listener.accept(Duration::from_millis(50)) {
+                Ok(pipe) => break pipe,
+                Err(pp_ipc::Error::Timeout { .. }) => {}
+                Err(e) => {
+                    stop(&mut child, Duration::ZERO);
+                    return Err(e.into());
+                }
+            }
+            let exited = child.try_wait().ok().flatten();
+            if exited.is_some() || Instant::now() >= deadline {
+                stop(&mut child, Duration::ZERO);
+                return Err(PoolError::NoHandshake { exe, waited: started.elapsed() });
+            }
+        };
+        pipe.set_max_message(MAX_MESSAGE);
+        let initializer = shared.options.initializer.map(RemoteFn::nullary);
+        let answer = pipe
+            .send_item(&ToWorker::Hello { identity: shared.identity.clone(), initializer })
+            .and_then(|()| pipe.recv_item::<FromWorker>(HANDSHAKE));
+        match answer {
+            Ok(FromWorker::Ready) => {}
+            Ok(FromWorker::Refused { reason }) => {
+                stop(&mut child, Duration::ZERO);
+                return Err(if reason.contains("initializer") {
+                    start_error(reason)
+                } else {
+                    PoolError::NotSameBinary { exe, reason }
+                });
+            }
+            Ok(other) => {
+                stop(&mut child, Duration::ZERO);
+                return Err(start_error(format!("unexpected handshake answer {other:?}")));
+            }
+            Err(e) => {
+                stop(&mut child, Duration::ZERO);
+                return Err(start_error(format!("handshake failed: {e}")));
+            }
+        }
+        shared.pids.lock().unwrap_or_else(PoisonError::into_inner).push(child.id());
+        tracing::debug!(pid = child.id(), "pool worker started");
+        Ok(Worker { child, pipe, tasks_run: 0 })
+    }
+
+    /// Stops the worker (SIGTERM to its group, `grace`, SIGKILL) and reaps it.
+    fn stop(mut self, shared: &Shared, grace: Duration) -> Option<ExitStatus> {
+        let status = stop(&mut self.child, grace);
+        self.forget(shared);
+        status
+    }
+
+    /// Asks the worker to exit after its current task, and reaps it.
+    fn retire(mut self, shared: &Shared) {
+        let _ = self.pipe.send_item(&ToWorker::Exit);
+        let deadline = Instant::now() + shared.options.grace;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                self.forget(shared);
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.stop(shared, shared.options.grace);
+    }
+
+    fn forget(&self, shared: &Shared) {
+        let pid = self.child.id();
+        shared.pids.lock().unwrap_or_else(PoisonError::into_inner).retain(|p| *p != pid);
+    }
+}
+
+/// SIGTERM to the worker's group, up to `grace` for it to exit, then SIGKILL; reaps it.
+fn stop(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
+    let group = rustix::process::Pid::from_raw(child.id() as i32);
+    let signal = |sig| {
+        if let Some(group) = group {
+            let _ = rustix::process::kill_process_group(group, sig);
+        }
+    };
+    if let Ok(Some(status)) = child.try_wait() {
+        return Some(status);
+    }
+    if !grace.is_zero() {
+        signal(rustix::process::Signal::TERM);
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    signal(rustix::process::Signal::KILL);
+    child.wait().ok()
+}
+
+/// One supervisor thread: keeps one worker alive and feeds it tasks.
+fn supervise(shared: &Shared, jobs: &Receiver<Job>, mut worker: Option<Worker>) {
+    for job in jobs.iter() {
+        if shared.stopping.load(Ordering::Acquire) || !job.cell.cell_start() {
+            continue; // dropping the job reports it cancelled
+        }
+        let mut current = match worker.take() {
+            Some(w) => w,
+            None => match Worker::start(shared) {
+                Ok(w) => w,
+                Err(e) => {
+                    let reason = e.to_string();
+                    tracing::error!(%reason, "cannot start a pool worker");
+                    job.cell.fail_dyn(&|task_id| TaskError::NoWorker {
+                        task_id,
+                        reason: reason.clone(),
+                    });
+                    continue;
+                }
+            },
+        };
+        worker = run_job(shared, &mut current, &job).then_some(current).and_then(|mut w| {
+            w.tasks_run += 1;
+            match shared.options.max_tasks_per_child {
+                Some(max) if w.tasks_run >= max => {
+                    w.retire(shared);
+                    None
+                }
+                _ => Some(w),
+            }
+        });
+    }
+    if let Some(w) = worker {
+        w.retire(shared);
+    }
+}
+
+/// Runs one job on `worker`; false if the worker is gone afterwards.
+fn run_job(shared: &Shared, worker: &mut Worker, job: &Job) -> bool {
+    let task = ToWorker::Task { function: job.function, arg: job.arg.clone() };
+    let deadline = job.cell.timeout().and_then(|t| Instant::now().checked_add(t));
+    if worker.pipe.send_item(&task).is_err() {
+        return worker_died(shared, worker, job);
+    }
+    loop {
+        match worker.pipe.recv_item::<FromWorker>(SLICE) {
+            Ok(FromWorker::Done(outcome)) => {
+                job.cell.finish_wire(outcome);
+                return true;
+            }
+            Ok(other) => {
+                tracing::error!(?other, "unexpected message from a pool worker");
+                return worker_died(shared, worker, job);
+            }
+            Err(pp_ipc::Error::Timeout { .. }) => {
+                let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
+                if job.cell.cancelled() || shared.stopping.load(Ordering::Acquire) || timed_out {
+                    let status = stop(&mut worker.child, shared.options.grace);
+                    worker.forget(shared);
+                    tracing::warn!(
+                        pid = worker.child.id(),
+                        ?status,
+                        timed_out,
+                        "stopped a pool worker mid-task"
+                    );
+                    match (timed_out && !job.cell.cancelled(), job.cell.timeout()) {
+                        (true, Some(limit)) => {
+                            job.cell.fail_dyn(&|task_id| TaskError::TaskTimedOut { task_id, limit })
+                        }
+                        _ => job.cell.fail_dyn(&|task_id| TaskError::Cancelled { task_id }),
+                    }
+                    return false;
+                }
+            }
+            Err(_) => return worker_died(shared, worker, job),
+        }
+    }
+}
+
+/// The worker's pipe broke: reap it and fail the job with how it died.
+fn worker_died(shared: &Shared, worker: &mut Worker, job: &Job) -> bool {
+    let status = stop(&mut worker.child, shared.options.grace);
+    worker.forget(shared);
+    let (code, signal) = (status.and_then(|s| s.code()), status.and_then(|s| s.signal()));
+    tracing::warn!(pid = worker.child.id(), ?code, ?signal, "pool worker died; replacing it");
+    if job.cell.cancelled() {
+        job.cell.fail_dyn(&|task_id| TaskError::Cancelled { task_id });
+    } else {
+        job.cell.fail_dyn(&|task_id| TaskError::WorkerDied { task_id, code, signal });
+    }
+    false
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").field("function", &self.function).finish_non_exhaustive()
+    }
+}

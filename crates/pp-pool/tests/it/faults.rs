@@ -1,0 +1,178 @@
+//! Faults in worker processes: each fails only its own task.
+
+use std::time::Duration;
+
+use pp_pool::{ProcessPool, TaskError, TaskHandle, TaskStatus};
+
+use crate::support::{ROLE_ENV, eventually, is_gone, read_pid, temp_path};
+
+pub(crate) const TESTS: &[crate::Test] = &[
+    (
+        "faults::a_panic_is_reported_and_the_worker_lives_on",
+        a_panic_is_reported_and_the_worker_lives_on,
+    ),
+    ("faults::abort_fails_one_task_with_sigabrt", abort_fails_one_task_with_sigabrt),
+    ("faults::a_segfault_fails_one_task_with_sigsegv", a_segfault_fails_one_task_with_sigsegv),
+    ("faults::exit_3_fails_one_task_with_code_3", exit_3_fails_one_task_with_code_3),
+    ("faults::sigkill_from_outside_fails_one_task", sigkill_from_outside_fails_one_task),
+    ("faults::a_running_infinite_loop_is_cancelled", a_running_infinite_loop_is_cancelled),
+    ("faults::workers_die_with_a_sigkilled_parent", workers_die_with_a_sigkilled_parent),
+];
+
+const WAIT: Option<Duration> = Some(Duration::from_secs(60));
+
+fn double(x: u64) -> u64 {
+    x * 2
+}
+
+/// Submits 50 tasks, then `fault`, then 50 more; checks the 100 others.
+fn around<R: Send + 'static>(
+    pool: &ProcessPool,
+    fault: impl FnOnce() -> TaskHandle<R>,
+) -> TaskHandle<R> {
+    let before: Vec<_> = (0..50u64).map(|i| pool.submit(double, i).unwrap()).collect();
+    let faulty = fault();
+    let after: Vec<_> = (50..100u64).map(|i| pool.submit(double, i).unwrap()).collect();
+    for (i, task) in before.iter().chain(&after).enumerate() {
+        assert_eq!(task.result(WAIT).unwrap(), i as u64 * 2, "task {i} around the fault");
+    }
+    faulty
+}
+
+fn panics(_: ()) -> u64 {
+    panic!("task panicked on purpose")
+}
+
+fn a_panic_is_reported_and_the_worker_lives_on() {
+    let pool = ProcessPool::new(2).unwrap();
+    let workers = pool.worker_pids();
+    let faulty = around(&pool, || pool.submit(panics, ()).unwrap());
+    let err = faulty.result(WAIT).unwrap_err();
+    assert!(
+        matches!(&err, TaskError::Panicked { message, .. } if message == "task panicked on purpose"),
+        "{err}"
+    );
+    assert!(workers.iter().all(|pid| pool.worker_pids().contains(pid)), "no worker was replaced");
+}
+
+fn aborts(_: ()) -> u64 {
+    std::process::abort()
+}
+
+fn abort_fails_one_task_with_sigabrt() {
+    let pool = ProcessPool::new(2).unwrap();
+    let err = around(&pool, || pool.submit(aborts, ()).unwrap()).result(WAIT).unwrap_err();
+    assert!(matches!(err, TaskError::WorkerDied { signal: Some(6), .. }), "{err}");
+    assert!(err.to_string().contains("signal 6"), "{err}");
+}
+
+fn segfaults(_: ()) -> u64 {
+    // SAFETY: deliberately crashing this worker: restore the default SIGSEGV
+    // action (Rust's handler only reports stack overflows) and raise it.
+    unsafe {
+        libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+        libc::raise(libc::SIGSEGV);
+    }
+    unreachable!("SIGSEGV's default action ends the process")
+}
+
+fn a_segfault_fails_one_task_with_sigsegv() {
+    let pool = ProcessPool::new(2).unwrap();
+    let faulty = around(&pool, || pool.submit(segfaults, ()).unwrap());
+    let err = faulty.result(WAIT).unwrap_err();
+    assert!(matches!(err, TaskError::WorkerDied { signal: Some(11), .. }), "{err}");
+    assert_eq!(faulty.status(), TaskStatus::WorkerDied);
+}
+
+fn exits_3(_: ()) -> u64 {
+    std::process::exit(3)
+}
+
+fn exit_3_fails_one_task_with_code_3() {
+    let pool = ProcessPool::new(2).unwrap();
+    let err = around(&pool, || pool.submit(exits_3, ()).unwrap()).result(WAIT).unwrap_err();
+    assert!(matches!(err, TaskError::WorkerDied { code: Some(3), signal: None, .. }), "{err}");
+    assert!(err.to_string().contains("exit code 3"), "{err}");
+}
+
+fn write_pid_and_sleep(path: String) -> u64 {
+    std::fs::write(&path, std::process::id().to_string()).unwrap();
+    std::thread::sleep(Duration::from_secs(120));
+    0
+}
+
+fn sigkill_from_outside_fails_one_task() {
+    let pool = ProcessPool::new(2).unwrap();
+    let path = temp_path("sigkill");
+    let faulty = around(&pool, || {
+        let task = pool.submit(write_pid_and_sleep, path.display().to_string()).unwrap();
+        let pid = read_pid(&path);
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(pid as i32).unwrap(),
+            rustix::process::Signal::KILL,
+        )
+        .unwrap();
+        task
+    });
+    let err = faulty.result(WAIT).unwrap_err();
+    assert!(matches!(err, TaskError::WorkerDied { signal: Some(9), .. }), "{err}");
+}
+
+fn spin_forever(path: String) -> u64 {
+    std::fs::write(&path, std::process::id().to_string()).unwrap();
+    let mut n = 0u64;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
+
+fn a_running_infinite_loop_is_cancelled() {
+    let pool = ProcessPool::new(1).unwrap();
+    let path = temp_path("spin");
+    let task = pool.submit(spin_forever, path.display().to_string()).unwrap();
+    let pid = read_pid(&path);
+    assert_eq!(task.status(), TaskStatus::Running);
+    assert!(task.cancel(), "cancel() of a running task");
+    let err = task.result(WAIT).unwrap_err();
+    assert!(matches!(err, TaskError::Cancelled { .. }), "{err}");
+    assert!(is_gone(pid), "the worker {pid} still exists");
+    assert_eq!(
+        pool.submit(double, 21).unwrap().result(WAIT).unwrap(),
+        42,
+        "the pool runs the next task"
+    );
+}
+
+/// Child role: a pool busy with long tasks; prints its worker pids, then waits to be killed.
+pub(crate) fn busy_parent() {
+    let pool = ProcessPool::new(2).unwrap();
+    let tasks: Vec<_> =
+        (0..4).map(|_| pool.submit(super::process_sleep, 120_000).unwrap()).collect();
+    assert!(eventually(Duration::from_secs(30), || tasks
+        .iter()
+        .filter(|t| t.status() == TaskStatus::Running)
+        .count()
+        == 2));
+    let pids: Vec<String> = pool.worker_pids().iter().map(u32::to_string).collect();
+    println!("{}", pids.join(" "));
+    std::thread::sleep(Duration::from_secs(120));
+}
+
+fn workers_die_with_a_sigkilled_parent() {
+    use std::io::BufRead;
+    let mut parent = std::process::Command::new(std::env::current_exe().unwrap())
+        .env(ROLE_ENV, "busy-parent")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(parent.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let workers: Vec<u32> = line.split_whitespace().map(|p| p.parse().unwrap()).collect();
+    assert_eq!(workers.len(), 2, "busy parent said {line:?}");
+    parent.kill().unwrap();
+    parent.wait().unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || workers.iter().all(|&pid| is_gone(pid))),
+        "workers outlived their SIGKILLed pool: {workers:?}"
+    );
+}

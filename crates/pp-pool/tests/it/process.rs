@@ -1,0 +1,229 @@
+//! The process pool: results, closures, big results, timeouts, options.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use pp_pool::{PoolError, ProcessPool, ProcessPoolOptions, TaskError, TaskOptions, TaskStatus};
+
+use crate::support::{ROLE_ENV, is_gone, open_fds, our_zombies};
+
+pub(crate) const TESTS: &[crate::Test] = &[
+    ("process::functions_and_closures_run_in_workers", functions_and_closures_run_in_workers),
+    ("process::a_64_mib_result_returns_intact", a_64_mib_result_returns_intact),
+    (
+        "process::a_task_past_its_timeout_is_stopped_and_its_worker_replaced",
+        a_task_past_its_timeout_is_stopped_and_its_worker_replaced,
+    ),
+    ("process::initializer_and_max_tasks_per_child", initializer_and_max_tasks_per_child),
+    ("process::a_foreign_binary_is_refused_as_a_worker", a_foreign_binary_is_refused_as_a_worker),
+    ("process::serialization_failures_are_task_errors", serialization_failures_are_task_errors),
+    ("process::worker_output_reaches_the_parent", worker_output_reaches_the_parent),
+    ("process::the_default_pool_has_one_worker_per_cpu", the_default_pool_has_one_worker_per_cpu),
+    (
+        "process::ten_thousand_tasks_and_a_hundred_replacements_leak_nothing",
+        ten_thousand_tasks_and_a_hundred_replacements_leak_nothing,
+    ),
+];
+
+const WAIT: Option<Duration> = Some(Duration::from_secs(60));
+
+fn add_one(x: u64) -> u64 {
+    x + 1
+}
+
+fn my_pid(_: ()) -> u32 {
+    std::process::id()
+}
+
+fn functions_and_closures_run_in_workers() {
+    let pool = ProcessPool::new(2).unwrap();
+    let task = pool.submit(add_one, 41).unwrap();
+    assert_eq!(task.result(WAIT).unwrap(), 42);
+    assert_eq!(task.status(), TaskStatus::Completed);
+    let words =
+        pool.submit(|s: String| s.split_whitespace().count(), "one two three".to_owned()).unwrap();
+    assert_eq!(words.result(WAIT).unwrap(), 3);
+    let pid = pool.submit(my_pid, ()).unwrap().result(WAIT).unwrap();
+    assert_ne!(pid, std::process::id(), "ran in another process");
+    assert!(pool.worker_pids().contains(&pid));
+    let many: Vec<_> = (0..200u64).map(|i| pool.submit(add_one, i).unwrap()).collect();
+    for (i, task) in many.iter().enumerate() {
+        assert_eq!(task.result(WAIT).unwrap(), i as u64 + 1);
+    }
+}
+
+fn pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i.wrapping_mul(31) >> 3) as u8).collect()
+}
+
+fn a_64_mib_result_returns_intact() {
+    let pool = ProcessPool::new(1).unwrap();
+    let big = pool.submit(pattern, 64 << 20).unwrap().take_result(WAIT).unwrap();
+    assert_eq!(big.len(), 64 << 20);
+    assert!(big == pattern(64 << 20), "the 64 MiB result was corrupted");
+    assert_eq!(
+        pool.submit(add_one, 1).unwrap().result(WAIT).unwrap(),
+        2,
+        "the worker is fine afterwards"
+    );
+}
+
+fn sleep_ms(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+fn a_task_past_its_timeout_is_stopped_and_its_worker_replaced() {
+    let pool = ProcessPool::new(1).unwrap();
+    let before = pool.worker_pids();
+    let slow = pool
+        .submit_with(sleep_ms, 60_000, TaskOptions { timeout: Some(Duration::from_millis(300)) })
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = slow.result(WAIT).unwrap_err();
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(
+        matches!(err, TaskError::TaskTimedOut { limit, .. } if limit == Duration::from_millis(300)),
+        "{err}"
+    );
+    assert_eq!(slow.status(), TaskStatus::TimedOut);
+    assert!(before.iter().all(|&pid| is_gone(pid)), "the timed-out worker was stopped");
+    assert_eq!(
+        pool.submit(sleep_ms, 1).unwrap().result(WAIT).unwrap(),
+        1,
+        "a new worker runs the next task"
+    );
+}
+
+static INITIALIZED: AtomicBool = AtomicBool::new(false);
+
+fn initialize() {
+    INITIALIZED.store(true, Ordering::SeqCst);
+}
+
+fn was_initialized(_: ()) -> (bool, u32) {
+    (INITIALIZED.load(Ordering::SeqCst), std::process::id())
+}
+
+fn initializer_and_max_tasks_per_child() {
+    let pool = ProcessPool::with_options(ProcessPoolOptions {
+        max_workers: 1,
+        max_tasks_per_child: Some(2),
+        initializer: Some(initialize),
+        ..ProcessPoolOptions::default()
+    })
+    .unwrap();
+    let results: Vec<(bool, u32)> =
+        (0..6).map(|_| pool.submit(was_initialized, ()).unwrap().result(WAIT).unwrap()).collect();
+    assert!(results.iter().all(|(init, _)| *init), "every worker ran the initializer");
+    let mut pids: Vec<u32> = results.iter().map(|(_, pid)| *pid).collect();
+    pids.dedup();
+    assert_eq!(pids.len(), 3, "a new worker every 2 tasks: {pids:?}");
+    assert!(!INITIALIZED.load(Ordering::SeqCst), "the initializer ran in workers, not here");
+}
+
+fn a_foreign_binary_is_refused_as_a_worker() {
+    let foreign = env!("CARGO_BIN_EXE_pp-pool-foreign-worker");
+    let err = ProcessPool::with_options(ProcessPoolOptions {
+        max_workers: 1,
+        worker_exe: Some(foreign.into()),
+        ..ProcessPoolOptions::default()
+    })
+    .unwrap_err();
+    assert!(matches!(err, PoolError::NotSameBinary { .. }), "{err}");
+    assert!(err.to_string().contains("pp-pool-foreign-worker"), "{err}");
+    // A program that does not call init() never answers the handshake.
+    let err = ProcessPool::with_options(ProcessPoolOptions {
+        max_workers: 1,
+        worker_exe: Some("/bin/true".into()),
+        ..ProcessPoolOptions::default()
+    })
+    .unwrap_err();
+    assert!(matches!(err, PoolError::NoHandshake { .. }), "{err}");
+    assert!(err.to_string().contains("pp_pool::init()"), "{err}");
+}
+
+#[derive(Debug)]
+struct Unserializable;
+
+impl serde::Serialize for Unserializable {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        Err(serde::ser::Error::custom("this value refuses to be serialized"))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Unserializable {
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        Ok(Unserializable)
+    }
+}
+
+fn make_unserializable(_: ()) -> Unserializable {
+    Unserializable
+}
+
+fn serialization_failures_are_task_errors() {
+    let pool = ProcessPool::new(1).unwrap();
+    let task = pool.submit(make_unserializable, ()).unwrap();
+    let err = task.take_result(WAIT).unwrap_err();
+    // postcard reports a custom serializer error without its message.
+    assert!(matches!(&err, TaskError::Serialization { what: "result", .. }), "{err}");
+    let task = pool.submit(|_: Unserializable| 1, Unserializable).unwrap();
+    let err = task.result(WAIT).unwrap_err();
+    assert!(matches!(&err, TaskError::Serialization { what: "argument", .. }), "{err}");
+    assert_eq!(pool.submit(add_one, 0).unwrap().result(WAIT).unwrap(), 1);
+}
+
+fn shout(word: String) -> usize {
+    println!("worker says {word}");
+    eprintln!("worker complains {word}");
+    word.len()
+}
+
+/// Child role: a pool whose task prints; the test reads our output.
+pub(crate) fn printing_parent() {
+    let pool = ProcessPool::new(1).unwrap();
+    assert_eq!(pool.submit(shout, "hello".to_owned()).unwrap().result(WAIT).unwrap(), 5);
+}
+
+fn worker_output_reaches_the_parent() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env(ROLE_ENV, "printing-parent")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("worker says hello"), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("worker complains hello"), "{out:?}");
+}
+
+fn the_default_pool_has_one_worker_per_cpu() {
+    let pool = pp_pool::default_process_pool().unwrap();
+    assert_eq!(pool.max_workers(), std::thread::available_parallelism().unwrap().get());
+    assert_eq!(pool.submit(add_one, 9).unwrap().result(WAIT).unwrap(), 10);
+    assert!(std::ptr::eq(pool, pp_pool::default_process_pool().unwrap()));
+}
+
+fn ten_thousand_tasks_and_a_hundred_replacements_leak_nothing() {
+    // Warm up what lives for the whole process (the default pool, thread stacks).
+    drop(ProcessPool::new(1).unwrap());
+    let fds_before = open_fds();
+    {
+        let pool = ProcessPool::with_options(ProcessPoolOptions {
+            max_workers: 2,
+            max_tasks_per_child: Some(100),
+            ..ProcessPoolOptions::default()
+        })
+        .unwrap();
+        let tasks: Vec<_> = (0..10_000u64).map(|i| pool.submit(add_one, i).unwrap()).collect();
+        let sum: u64 = tasks.iter().map(|t| t.result(WAIT).unwrap()).sum();
+        assert_eq!(sum, (1..=10_000).sum::<u64>());
+        pool.shutdown(true, false);
+    }
+    let fds_after = open_fds();
+    let zombies = our_zombies();
+    println!(
+        "    10,000 tasks, 100 replacements: descriptors {fds_before} -> {fds_after}, zombies {zombies:?}"
+    );
+    assert!(zombies.is_empty(), "unreaped workers: {zombies:?}");
+    assert_eq!(fds_after, fds_before, "descriptor leak");
+}
