@@ -26,6 +26,8 @@ use crate::segment::ObjectId;
 /// The largest message a pipe sends or accepts unless set otherwise: 64 MiB.
 pub const DEFAULT_MAX_MESSAGE: usize = 64 << 20;
 const PREFIX: usize = 4;
+/// Messages up to this size go out with their prefix in one write.
+const SMALL_MESSAGE: usize = 64 * 1024;
 
 /// The directory of pipe endpoints, created 0700 if missing and checked.
 pub fn pipe_dir() -> Result<PathBuf> {
@@ -181,7 +183,15 @@ impl Pipe {
             });
         }
         let prefix = (message.len() as u32).to_le_bytes();
-        let sent = self.stream.write_all(&prefix).and_then(|()| self.stream.write_all(message));
+        let sent = if message.len() <= SMALL_MESSAGE {
+            // One write, so the peer wakes once per message.
+            let mut frame = Vec::with_capacity(PREFIX + message.len());
+            frame.extend_from_slice(&prefix);
+            frame.extend_from_slice(message);
+            self.stream.write_all(&frame)
+        } else {
+            self.stream.write_all(&prefix).and_then(|()| self.stream.write_all(message))
+        };
         sent.map_err(|e| match e.kind() {
             io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset => {
                 Error::Closed { id: self.id.to_string() }

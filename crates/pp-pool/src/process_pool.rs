@@ -6,6 +6,7 @@
 //! from the shared queue, sends it over the worker's pipe, and waits for the
 //! result in short slices, so it notices a cancel or a timeout while waiting.
 
+use std::collections::VecDeque;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, unbounded};
+use crossbeam_channel::{Receiver, Sender, TryRecvError, unbounded};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -24,6 +25,10 @@ use crate::worker::{FromWorker, MAX_MESSAGE, PARENT_ENV, ToWorker, WORKER_ENV};
 
 /// How often a supervisor waiting for a result checks for cancel and timeout.
 const SLICE: Duration = Duration::from_millis(20);
+/// Tasks sent ahead to one worker, at most.
+const WINDOW: usize = 32;
+/// A task this fast lets its supervisor send the next ones ahead.
+const QUICK: Duration = Duration::from_millis(2);
 /// How long a new worker has to answer.
 const HANDSHAKE: Duration = Duration::from_secs(30);
 
@@ -278,7 +283,8 @@ impl Drop for ProcessPool {
 struct Worker {
     child: Child,
     pipe: pp_ipc::Pipe,
-    tasks_run: usize,
+    tasks_sent: usize,
+    tasks_done: usize,
 }
 
 impl Worker {
@@ -343,7 +349,21 @@ impl Worker {
         }
         shared.pids.lock().unwrap_or_else(PoisonError::into_inner).push(child.id());
         tracing::debug!(pid = child.id(), "pool worker started");
-        Ok(Worker { child, pipe, tasks_run: 0 })
+        Ok(Worker { child, pipe, tasks_sent: 0, tasks_done: 0 })
+    }
+
+    /// How many more tasks this worker may be sent (`max_tasks_per_child`).
+    fn quota(&self, shared: &Shared) -> usize {
+        shared
+            .options
+            .max_tasks_per_child
+            .map_or(usize::MAX, |max| max.saturating_sub(self.tasks_sent))
+    }
+
+    fn send(&mut self, job: &Job) -> Result<(), pp_ipc::Error> {
+        self.pipe.send_item(&ToWorker::Task { function: job.function, arg: job.arg.clone() })?;
+        self.tasks_sent += 1;
+        Ok(())
     }
 
     /// Stops the worker (SIGTERM to its group, `grace`, SIGKILL) and reaps it.
@@ -399,96 +419,181 @@ fn stop(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
 }
 
 /// One supervisor thread: keeps one worker alive and feeds it tasks.
+///
+/// While tasks are quick, up to [`WINDOW`] are sent ahead (never more than a
+/// fair share of the queue), so tiny tasks do not each wait for a round trip;
+/// the worker runs them in order and answers each. The oldest
+/// unanswered task is the one running. When the worker is lost (it died, or
+/// was stopped for a cancel or timeout of the running task), that task alone
+/// fails; the ones sent behind it go to the replacement worker.
 fn supervise(shared: &Shared, jobs: &Receiver<Job>, mut worker: Option<Worker>) {
-    for job in jobs.iter() {
-        if shared.stopping.load(Ordering::Acquire) || !job.cell.cell_start() {
-            continue; // dropping the job reports it cancelled
+    // Sent to the worker, oldest (running) first.
+    let mut in_flight: VecDeque<Job> = VecDeque::new();
+    // Taken from the queue (or back from a lost worker), not yet sent.
+    let mut unsent: VecDeque<Job> = VecDeque::new();
+    let mut queue_closed = false;
+    let mut front_since = Instant::now();
+    // Whether the last task finished within QUICK: only then are tasks sent ahead.
+    let mut quick = false;
+    loop {
+        if shared.stopping.load(Ordering::Acquire) {
+            if let Some(w) = worker.take() {
+                w.stop(shared, shared.options.grace);
+            }
+            // Dropping unfinished jobs reports them cancelled.
+            in_flight.clear();
+            unsent.clear();
+            return;
         }
-        let mut current = match worker.take() {
+        let quota = worker.as_ref().map_or(usize::MAX, |w| w.quota(shared));
+        // Send ahead only while tasks prove quick, and no more than a fair
+        // share of the queue: slow tasks must spread over every worker.
+        let window = if quick {
+            WINDOW
+                .min(in_flight.len() + unsent.len() + jobs.len() / shared.options.max_workers)
+                .max(1)
+        } else {
+            1
+        };
+        while !queue_closed && in_flight.len() + unsent.len() < window.min(quota) {
+            let next = if in_flight.is_empty() && unsent.is_empty() {
+                jobs.recv().map_err(|_| TryRecvError::Disconnected)
+            } else {
+                jobs.try_recv()
+            };
+            let job = match next {
+                Ok(job) => job,
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    queue_closed = true;
+                    break;
+                }
+            };
+            if job.cell.cell_start() {
+                unsent.push_back(job);
+            }
+        }
+        if in_flight.is_empty() && unsent.is_empty() {
+            if queue_closed {
+                break;
+            }
+            continue;
+        }
+        let current = match worker.as_mut() {
             Some(w) => w,
             None => match Worker::start(shared) {
-                Ok(w) => w,
+                Ok(w) => worker.insert(w),
                 Err(e) => {
                     let reason = e.to_string();
                     tracing::error!(%reason, "cannot start a pool worker");
-                    job.cell.fail_dyn(&|task_id| TaskError::NoWorker {
-                        task_id,
-                        reason: reason.clone(),
-                    });
+                    if let Some(job) = unsent.pop_front() {
+                        job.cell.fail_dyn(&|task_id| TaskError::NoWorker {
+                            task_id,
+                            reason: reason.clone(),
+                        });
+                    }
                     continue;
                 }
             },
         };
-        worker = run_job(shared, &mut current, &job).then_some(current).and_then(|mut w| {
-            w.tasks_run += 1;
-            match shared.options.max_tasks_per_child {
-                Some(max) if w.tasks_run >= max => {
-                    w.retire(shared);
-                    None
-                }
-                _ => Some(w),
+        while current.quota(shared) > in_flight.len() {
+            let Some(job) = unsent.pop_front() else { break };
+            if current.send(&job).is_err() {
+                unsent.push_front(job);
+                break;
             }
-        });
+            if in_flight.is_empty() {
+                front_since = Instant::now();
+            }
+            in_flight.push_back(job);
+        }
+        let Some(front) = in_flight.front() else {
+            // Nothing could be sent: the worker is gone. Replace it.
+            lose_worker(shared, &mut worker, &mut in_flight, &mut unsent, Loss::Died);
+            continue;
+        };
+        match current.pipe.recv_item::<FromWorker>(SLICE) {
+            Ok(FromWorker::Done(outcome)) => {
+                front.cell.finish_wire(outcome);
+                in_flight.pop_front();
+                quick = front_since.elapsed() < QUICK;
+                front_since = Instant::now();
+                current.tasks_done += 1;
+                if current.quota(shared) == 0 && in_flight.is_empty() {
+                    if let Some(w) = worker.take() {
+                        w.retire(shared);
+                    }
+                }
+            }
+            Err(pp_ipc::Error::Timeout { .. }) => {
+                let timed_out =
+                    front.cell.timeout().filter(|&limit| front_since.elapsed() >= limit);
+                if front.cell.cancelled() {
+                    lose_worker(shared, &mut worker, &mut in_flight, &mut unsent, Loss::Cancelled);
+                } else if let Some(limit) = timed_out {
+                    lose_worker(
+                        shared,
+                        &mut worker,
+                        &mut in_flight,
+                        &mut unsent,
+                        Loss::TimedOut(limit),
+                    );
+                }
+            }
+            Ok(other) => {
+                tracing::error!(?other, "unexpected message from a pool worker");
+                lose_worker(shared, &mut worker, &mut in_flight, &mut unsent, Loss::Died);
+            }
+            Err(_) => lose_worker(shared, &mut worker, &mut in_flight, &mut unsent, Loss::Died),
+        }
     }
     if let Some(w) = worker {
         w.retire(shared);
     }
 }
 
-/// Runs one job on `worker`; false if the worker is gone afterwards.
-fn run_job(shared: &Shared, worker: &mut Worker, job: &Job) -> bool {
-    let task = ToWorker::Task { function: job.function, arg: job.arg.clone() };
-    let deadline = job.cell.timeout().and_then(|t| Instant::now().checked_add(t));
-    if worker.pipe.send_item(&task).is_err() {
-        return worker_died(shared, worker, job);
-    }
-    loop {
-        match worker.pipe.recv_item::<FromWorker>(SLICE) {
-            Ok(FromWorker::Done(outcome)) => {
-                job.cell.finish_wire(outcome);
-                return true;
-            }
-            Ok(other) => {
-                tracing::error!(?other, "unexpected message from a pool worker");
-                return worker_died(shared, worker, job);
-            }
-            Err(pp_ipc::Error::Timeout { .. }) => {
-                let timed_out = deadline.is_some_and(|d| Instant::now() >= d);
-                if job.cell.cancelled() || shared.stopping.load(Ordering::Acquire) || timed_out {
-                    let status = stop(&mut worker.child, shared.options.grace);
-                    worker.forget(shared);
-                    tracing::warn!(
-                        pid = worker.child.id(),
-                        ?status,
-                        timed_out,
-                        "stopped a pool worker mid-task"
-                    );
-                    match (timed_out && !job.cell.cancelled(), job.cell.timeout()) {
-                        (true, Some(limit)) => {
-                            job.cell.fail_dyn(&|task_id| TaskError::TaskTimedOut { task_id, limit })
-                        }
-                        _ => job.cell.fail_dyn(&|task_id| TaskError::Cancelled { task_id }),
-                    }
-                    return false;
-                }
-            }
-            Err(_) => return worker_died(shared, worker, job),
-        }
-    }
+/// Why a worker is being given up.
+enum Loss {
+    /// Its pipe broke: it died by itself (or was killed from outside).
+    Died,
+    /// Its running task was cancelled.
+    Cancelled,
+    /// Its running task ran past its timeout.
+    TimedOut(Duration),
 }
 
-/// The worker's pipe broke: reap it and fail the job with how it died.
-fn worker_died(shared: &Shared, worker: &mut Worker, job: &Job) -> bool {
-    let status = stop(&mut worker.child, shared.options.grace);
-    worker.forget(shared);
+/// Stops and reaps the worker, fails its running task with the cause, and
+/// puts the tasks sent behind it back in front of the unsent ones.
+fn lose_worker(
+    shared: &Shared,
+    worker: &mut Option<Worker>,
+    in_flight: &mut VecDeque<Job>,
+    unsent: &mut VecDeque<Job>,
+    loss: Loss,
+) {
+    let Some(w) = worker.take() else { return };
+    let pid = w.child.id();
+    let status = w.stop(shared, shared.options.grace);
     let (code, signal) = (status.and_then(|s| s.code()), status.and_then(|s| s.signal()));
-    tracing::warn!(pid = worker.child.id(), ?code, ?signal, "pool worker died; replacing it");
-    if job.cell.cancelled() {
-        job.cell.fail_dyn(&|task_id| TaskError::Cancelled { task_id });
-    } else {
-        job.cell.fail_dyn(&|task_id| TaskError::WorkerDied { task_id, code, signal });
+    if let Some(front) = in_flight.pop_front() {
+        match loss {
+            Loss::Died if !front.cell.cancelled() => {
+                tracing::warn!(pid, ?code, ?signal, "pool worker died; replacing it");
+                front.cell.fail_dyn(&|task_id| TaskError::WorkerDied { task_id, code, signal });
+            }
+            Loss::TimedOut(limit) => {
+                tracing::warn!(pid, ?limit, "task timed out; its worker was stopped");
+                front.cell.fail_dyn(&|task_id| TaskError::TaskTimedOut { task_id, limit });
+            }
+            Loss::Died | Loss::Cancelled => {
+                tracing::debug!(pid, "running task cancelled; its worker was stopped");
+                front.cell.fail_dyn(&|task_id| TaskError::Cancelled { task_id });
+            }
+        }
     }
-    false
+    while let Some(job) = in_flight.pop_back() {
+        unsent.push_front(job);
+    }
 }
 
 impl std::fmt::Debug for Job {

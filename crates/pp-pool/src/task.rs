@@ -113,7 +113,6 @@ impl CancelToken {
 struct State<R> {
     status: TaskStatus,
     outcome: Option<Result<R, TaskError>>,
-    taken: bool,
 }
 
 /// What a task's handle, its pool and its worker share.
@@ -132,7 +131,7 @@ impl<R> TaskCell<R> {
             id: TaskId::generate(),
             token: CancelToken::default(),
             timeout,
-            state: Mutex::new(State { status: TaskStatus::Pending, outcome: None, taken: false }),
+            state: Mutex::new(State { status: TaskStatus::Pending, outcome: None }),
             done: Condvar::new(),
         })
     }
@@ -292,10 +291,7 @@ impl<R> TaskHandle<R> {
     pub fn take_result(&self, timeout: Option<Duration>) -> Result<R, TaskError> {
         let mut state = self.cell.wait(timeout)?;
         match state.outcome.take() {
-            Some(Ok(value)) => {
-                state.taken = true;
-                Ok(value)
-            }
+            Some(Ok(value)) => Ok(value),
             Some(Err(e)) => {
                 state.outcome = Some(Err(e.clone()));
                 Err(e)

@@ -15,6 +15,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
         a_task_past_its_timeout_is_stopped_and_its_worker_replaced,
     ),
     ("process::initializer_and_max_tasks_per_child", initializer_and_max_tasks_per_child),
+    ("process::slow_tasks_spread_over_every_worker", slow_tasks_spread_over_every_worker),
     ("process::a_foreign_binary_is_refused_as_a_worker", a_foreign_binary_is_refused_as_a_worker),
     ("process::serialization_failures_are_task_errors", serialization_failures_are_task_errors),
     ("process::worker_output_reaches_the_parent", worker_output_reaches_the_parent),
@@ -93,6 +94,24 @@ fn a_task_past_its_timeout_is_stopped_and_its_worker_replaced() {
         1,
         "a new worker runs the next task"
     );
+}
+
+fn pid_after_sleep(ms: u64) -> u32 {
+    std::thread::sleep(Duration::from_millis(ms));
+    std::process::id()
+}
+
+fn slow_tasks_spread_over_every_worker() {
+    let pool = ProcessPool::new(2).unwrap();
+    // Quick tasks first, so the supervisors are sending ahead when the slow ones come.
+    for i in 0..100 {
+        pool.submit(add_one, i).unwrap().result(WAIT).unwrap();
+    }
+    let slow: Vec<_> = (0..4).map(|_| pool.submit(pid_after_sleep, 200).unwrap()).collect();
+    let mut pids: Vec<u32> = slow.iter().map(|t| t.result(WAIT).unwrap()).collect();
+    pids.sort_unstable();
+    pids.dedup();
+    assert_eq!(pids.len(), 2, "four slow tasks ran on {pids:?} only");
 }
 
 static INITIALIZED: AtomicBool = AtomicBool::new(false);
