@@ -54,3 +54,28 @@ impl Drop for Peer {
         let _ = self.child.wait();
     }
 }
+
+/// Runs a measurement of `benches/python/peers.py` (`<pool>:<what>`) on `n`
+/// tasks and returns the time it reports; `None` (with a line saying why)
+/// where `python3` is missing or fails.
+pub fn python_peer(measurement: &str, n: u64) -> Option<std::time::Duration> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/peers.py");
+    let out = match Command::new("python3").args([script, measurement, &n.to_string()]).output() {
+        Ok(out) if out.status.success() => out,
+        Ok(out) => {
+            eprintln!("python peer {measurement} failed: {}", String::from_utf8_lossy(&out.stderr));
+            return None;
+        }
+        Err(e) => {
+            eprintln!("skipping python peer {measurement}: cannot run python3 ({e})");
+            return None;
+        }
+    };
+    let seconds: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
+    Some(std::time::Duration::from_secs_f64(seconds))
+}
+
+/// Whether `python3` can be run here.
+pub fn have_python() -> bool {
+    Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success())
+}

@@ -42,9 +42,9 @@ fn main() {
             let (ack_tx, ack_rx) = ipc::channel::<u8>().unwrap();
             bootstrap(&arg(1), (data_tx, ack_rx));
             println!("ready");
-            loop {
-                if data_rx.recv().unwrap().is_empty() {
-                    ack_tx.send(1).unwrap();
+            while let Ok(message) = data_rx.recv() {
+                if message.is_empty() && ack_tx.send(1).is_err() {
+                    break;
                 }
             }
         }
@@ -53,8 +53,11 @@ fn main() {
             let (out_tx, out_rx) = ipc::channel::<Vec<u8>>().unwrap();
             bootstrap(&arg(1), (in_tx, out_rx));
             println!("ready");
-            loop {
-                out_tx.send(in_rx.recv().unwrap()).unwrap();
+            // Ends quietly when the benchmark hangs up.
+            while let Ok(message) = in_rx.recv() {
+                if out_tx.send(message).is_err() {
+                    break;
+                }
             }
         }
         "futex-echo" => {

@@ -85,7 +85,7 @@ impl<R: DeserializeOwned + Send> JobCell for TaskCell<R> {
     }
 
     fn cancelled(&self) -> bool {
-        self.token.is_cancelled()
+        self.is_cancelled()
     }
 
     fn timeout(&self) -> Option<Duration> {
@@ -93,7 +93,7 @@ impl<R: DeserializeOwned + Send> JobCell for TaskCell<R> {
     }
 
     fn finish_wire(&self, outcome: WireOutcome) {
-        let task_id = self.id.clone();
+        let task_id = self.id;
         self.finish(match outcome {
             WireOutcome::Value(bytes) => postcard::from_bytes(&bytes).map_err(|e| {
                 TaskError::Serialization { task_id, what: "result", reason: e.to_string() }
@@ -108,7 +108,7 @@ impl<R: DeserializeOwned + Send> JobCell for TaskCell<R> {
     }
 
     fn fail_dyn(&self, error: &dyn Fn(crate::TaskId) -> TaskError) {
-        self.finish(Err(error(self.id.clone())));
+        self.finish(Err(error(self.id)));
     }
 }
 
@@ -232,12 +232,12 @@ impl ProcessPool {
         R: Serialize + DeserializeOwned + Send + 'static,
     {
         let cell = TaskCell::<R>::new(options.timeout);
-        let handle = TaskHandle { cell: cell.clone(), canceller: None };
+        let handle = TaskHandle::new(cell.clone());
         let arg = match postcard::to_allocvec(&arg) {
             Ok(arg) => arg,
             Err(e) => {
                 cell.finish(Err(TaskError::Serialization {
-                    task_id: cell.id.clone(),
+                    task_id: cell.id,
                     what: "argument",
                     reason: e.to_string(),
                 }));

@@ -7,33 +7,45 @@ use std::time::{Duration, Instant};
 
 use crate::error::TaskError;
 
-/// The id of a task: `task-<pid>-<n>`, unique in this OS process.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TaskId(Arc<str>);
+/// The id of a task, printed `task-<pid>-<n>`: unique among the tasks of
+/// this OS process (and, through the pid, among processes alive together).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId {
+    pid: u32,
+    n: u64,
+}
 
 impl TaskId {
     pub(crate) fn generate() -> TaskId {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        TaskId(
-            format!("task-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)).into(),
-        )
-    }
-
-    /// The id as a string slice.
-    pub fn as_str(&self) -> &str {
-        &self.0
+        // getpid is a system call; pp never forks without exec, so it is read once.
+        static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+        TaskId { pid: *PID.get_or_init(std::process::id), n: NEXT.fetch_add(1, Ordering::Relaxed) }
     }
 }
 
 impl fmt::Display for TaskId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        write!(f, "task-{}-{}", self.pid, self.n)
     }
 }
 
 impl fmt::Debug for TaskId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        write!(f, "\"{self}\"")
+    }
+}
+
+impl std::str::FromStr for TaskId {
+    type Err = String;
+
+    /// Parses `task-<pid>-<n>`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let parsed = s
+            .strip_prefix("task-")
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, n)| Some(TaskId { pid: pid.parse().ok()?, n: n.parse().ok()? }));
+        parsed.ok_or_else(|| format!("not a task id: {s:?} (expected task-<pid>-<n>)"))
     }
 }
 
@@ -95,17 +107,46 @@ impl fmt::Display for TaskStatus {
 }
 
 /// A cooperative cancellation flag handed to thread-pool tasks.
-#[derive(Clone, Debug, Default)]
-pub struct CancelToken(Arc<AtomicBool>);
+#[derive(Clone)]
+pub struct CancelToken(Arc<dyn Flag>);
+
+/// Something holding a task's cell (the cell itself, or a job embedding it),
+/// so one allocation serves the task, its handle and its token.
+pub(crate) trait AsCell<R>: Send + Sync {
+    fn cell(&self) -> &TaskCell<R>;
+}
+
+impl<R: Send> AsCell<R> for TaskCell<R> {
+    fn cell(&self) -> &TaskCell<R> {
+        self
+    }
+}
+
+/// Where a token's flag lives.
+pub(crate) trait Flag: Send + Sync {
+    fn flag(&self) -> &AtomicBool;
+}
+
+impl<R: Send> Flag for TaskCell<R> {
+    fn flag(&self) -> &AtomicBool {
+        &self.cancelled
+    }
+}
 
 impl CancelToken {
-    /// Whether cancellation was requested: a running task should return soon.
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Acquire)
+    pub(crate) fn new(flag: Arc<dyn Flag>) -> CancelToken {
+        CancelToken(flag)
     }
 
-    pub(crate) fn cancel(&self) {
-        self.0.store(true, Ordering::Release);
+    /// Whether cancellation was requested: a running task should return soon.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.flag().load(Ordering::Acquire)
+    }
+}
+
+impl fmt::Debug for CancelToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CancelToken").field(&self.is_cancelled()).finish()
     }
 }
 
@@ -113,13 +154,15 @@ impl CancelToken {
 struct State<R> {
     status: TaskStatus,
     outcome: Option<Result<R, TaskError>>,
+    /// Threads blocked in `wait`: `finish` wakes (a system call) only when there are some.
+    waiters: usize,
 }
 
 /// What a task's handle, its pool and its worker share.
 #[derive(Debug)]
 pub(crate) struct TaskCell<R> {
     pub(crate) id: TaskId,
-    pub(crate) token: CancelToken,
+    cancelled: AtomicBool,
     pub(crate) timeout: Option<Duration>,
     state: Mutex<State<R>>,
     done: Condvar,
@@ -127,13 +170,18 @@ pub(crate) struct TaskCell<R> {
 
 impl<R> TaskCell<R> {
     pub(crate) fn new(timeout: Option<Duration>) -> Arc<TaskCell<R>> {
-        Arc::new(TaskCell {
+        Arc::new(TaskCell::unshared(timeout))
+    }
+
+    /// A cell to embed in a larger shared allocation.
+    pub(crate) fn unshared(timeout: Option<Duration>) -> TaskCell<R> {
+        TaskCell {
             id: TaskId::generate(),
-            token: CancelToken::default(),
+            cancelled: AtomicBool::new(false),
             timeout,
-            state: Mutex::new(State { status: TaskStatus::Pending, outcome: None }),
+            state: Mutex::new(State { status: TaskStatus::Pending, outcome: None, waiters: 0 }),
             done: Condvar::new(),
-        })
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State<R>> {
@@ -142,6 +190,11 @@ impl<R> TaskCell<R> {
 
     pub(crate) fn status(&self) -> TaskStatus {
         self.lock().status
+    }
+
+    /// Whether cancellation was requested.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
     }
 
     /// Pending → Running; false if the task was cancelled meanwhile.
@@ -162,15 +215,16 @@ impl<R> TaskCell<R> {
             return;
         }
         let outcome = match outcome {
-            Ok(_) if self.token.is_cancelled() => {
-                Err(TaskError::Cancelled { task_id: self.id.clone() })
-            }
+            Ok(_) if self.is_cancelled() => Err(TaskError::Cancelled { task_id: self.id }),
             other => other,
         };
         state.status = TaskStatus::of(&outcome);
         state.outcome = Some(outcome);
+        let wake = state.waiters > 0;
         drop(state);
-        self.done.notify_all();
+        if wake {
+            self.done.notify_all();
+        }
     }
 
     /// Requests cancellation: a pending task is cancelled at once (true); a
@@ -180,12 +234,12 @@ impl<R> TaskCell<R> {
         match state.status {
             TaskStatus::Pending => {
                 drop(state);
-                self.token.cancel();
-                self.finish(Err(TaskError::Cancelled { task_id: self.id.clone() }));
+                self.cancelled.store(true, Ordering::Release);
+                self.finish(Err(TaskError::Cancelled { task_id: self.id }));
                 CancelOutcome::WasPending
             }
             TaskStatus::Running => {
-                self.token.cancel();
+                self.cancelled.store(true, Ordering::Release);
                 CancelOutcome::WasRunning
             }
             _ => CancelOutcome::AlreadyFinished,
@@ -193,25 +247,30 @@ impl<R> TaskCell<R> {
     }
 
     fn wait(&self, timeout: Option<Duration>) -> Result<MutexGuard<'_, State<R>>, TaskError> {
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut state = self.lock();
+        if state.status.is_finished() {
+            return Ok(state); // the common case: no clock read
+        }
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         while !state.status.is_finished() {
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                return Err(TaskError::Timeout {
+                    task_id: self.id,
+                    waited: timeout.unwrap_or_default(),
+                });
+            }
+            state.waiters += 1;
             state = match deadline {
                 None => self.done.wait(state).unwrap_or_else(PoisonError::into_inner),
                 Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return Err(TaskError::Timeout {
-                            task_id: self.id.clone(),
-                            waited: timeout.unwrap_or_default(),
-                        });
-                    }
                     self.done
                         .wait_timeout(state, deadline - now)
                         .unwrap_or_else(PoisonError::into_inner)
                         .0
                 }
             };
+            state.waiters -= 1;
         }
         Ok(state)
     }
@@ -224,42 +283,43 @@ pub(crate) enum CancelOutcome {
     AlreadyFinished,
 }
 
-/// Something a pool can stop when one of its running tasks is cancelled.
-pub(crate) trait Canceller: Send + Sync {
-    /// Called after a running task was flagged cancelled.
-    fn stop_running(&self, task: &TaskId);
-}
-
 /// A handle to a submitted task: its id, status, result and cancellation.
 pub struct TaskHandle<R> {
-    pub(crate) cell: Arc<TaskCell<R>>,
-    pub(crate) canceller: Option<Arc<dyn Canceller>>,
+    task: Arc<dyn AsCell<R>>,
 }
 
 impl<R> Clone for TaskHandle<R> {
     fn clone(&self) -> Self {
-        TaskHandle { cell: self.cell.clone(), canceller: self.canceller.clone() }
+        TaskHandle { task: self.task.clone() }
     }
 }
 
 impl<R> fmt::Debug for TaskHandle<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskHandle")
-            .field("id", &self.cell.id)
+            .field("id", &self.cell().id)
             .field("status", &self.status())
             .finish()
     }
 }
 
 impl<R> TaskHandle<R> {
+    pub(crate) fn new(task: Arc<dyn AsCell<R>>) -> TaskHandle<R> {
+        TaskHandle { task }
+    }
+
+    fn cell(&self) -> &TaskCell<R> {
+        self.task.cell()
+    }
+
     /// The task's id.
     pub fn id(&self) -> &TaskId {
-        &self.cell.id
+        &self.cell().id
     }
 
     /// The task's status now.
     pub fn status(&self) -> TaskStatus {
-        self.cell.status()
+        self.cell().status()
     }
 
     /// Cancels the task: a pending task is dropped; a running process-pool
@@ -267,36 +327,29 @@ impl<R> TaskHandle<R> {
     /// thread-pool task sees its [`CancelToken`] set and its result becomes
     /// `Cancelled` once it returns. True unless the task had already finished.
     pub fn cancel(&self) -> bool {
-        match self.cell.cancel() {
-            CancelOutcome::WasPending => true,
-            CancelOutcome::WasRunning => {
-                if let Some(canceller) = &self.canceller {
-                    canceller.stop_running(&self.cell.id);
-                }
-                true
-            }
-            CancelOutcome::AlreadyFinished => false,
-        }
+        // A running process task is stopped by its supervisor, which sees the
+        // flag within a few milliseconds; a running thread task sees its token.
+        self.cell().cancel() != CancelOutcome::AlreadyFinished
     }
 
     /// Waits until the task has finished (at most `timeout`; `None`: forever)
     /// without taking its result.
     pub fn wait(&self, timeout: Option<Duration>) -> Result<TaskStatus, TaskError> {
-        self.cell.wait(timeout).map(|state| state.status)
+        self.cell().wait(timeout).map(|state| state.status)
     }
 
     /// Waits at most `timeout` (`None`: forever) and takes the value out; a
     /// second call is [`TaskError::ResultTaken`]. For values that are `Clone`,
     /// [`result`](Self::result) can be called any number of times.
     pub fn take_result(&self, timeout: Option<Duration>) -> Result<R, TaskError> {
-        let mut state = self.cell.wait(timeout)?;
+        let mut state = self.cell().wait(timeout)?;
         match state.outcome.take() {
             Some(Ok(value)) => Ok(value),
             Some(Err(e)) => {
                 state.outcome = Some(Err(e.clone()));
                 Err(e)
             }
-            None => Err(TaskError::ResultTaken { task_id: self.cell.id.clone() }),
+            None => Err(TaskError::ResultTaken { task_id: self.cell().id }),
         }
     }
 }
@@ -305,10 +358,42 @@ impl<R: Clone> TaskHandle<R> {
     /// Waits at most `timeout` (`None`: forever) and returns the value or why
     /// there is none.
     pub fn result(&self, timeout: Option<Duration>) -> Result<R, TaskError> {
-        let state = self.cell.wait(timeout)?;
+        let state = self.cell().wait(timeout)?;
         match &state.outcome {
             Some(outcome) => outcome.clone(),
-            None => Err(TaskError::ResultTaken { task_id: self.cell.id.clone() }),
+            None => Err(TaskError::ResultTaken { task_id: self.cell().id }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_ids_print_and_parse() {
+        let id = TaskId::generate();
+        let text = id.to_string();
+        assert!(text.starts_with(&format!("task-{}-", std::process::id())));
+        assert_eq!(text.parse::<TaskId>().unwrap(), id);
+        assert!("task-x-1".parse::<TaskId>().is_err());
+        assert_ne!(TaskId::generate(), id);
+    }
+
+    #[test]
+    fn a_pending_task_cancels_at_once_and_a_late_value_is_discarded() {
+        let cell = TaskCell::<u8>::new(None);
+        assert_eq!(cell.cancel(), CancelOutcome::WasPending);
+        assert_eq!(cell.status(), TaskStatus::Cancelled);
+        assert!(!cell.start(), "a cancelled task never starts");
+        cell.finish(Ok(1));
+        assert_eq!(cell.status(), TaskStatus::Cancelled);
+
+        let running = TaskCell::<u8>::new(None);
+        assert!(running.start());
+        assert_eq!(running.cancel(), CancelOutcome::WasRunning);
+        running.finish(Ok(1));
+        assert_eq!(running.status(), TaskStatus::Cancelled, "the value came after the cancel");
+        assert_eq!(TaskStatus::WorkerDied.as_str(), "worker_died");
     }
 }

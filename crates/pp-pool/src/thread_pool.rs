@@ -8,9 +8,79 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use crate::error::{PoolError, TaskError};
-use crate::task::{CancelToken, TaskCell, TaskHandle};
+use crate::task::{AsCell, CancelToken, Flag, TaskCell, TaskHandle};
 
-type Job = Box<dyn FnOnce() + Send>;
+/// A queued task. Dropped unrun (shutdown with `cancel_pending`), it
+/// reports itself cancelled.
+struct Job(Option<Arc<dyn Runnable>>);
+
+impl Job {
+    fn run(mut self) {
+        if let Some(task) = self.0.take() {
+            task.run();
+        }
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.cancel_unrun();
+        }
+    }
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").finish_non_exhaustive()
+    }
+}
+
+trait Runnable: Send + Sync {
+    fn run(self: Arc<Self>);
+    fn cancel_unrun(&self);
+}
+
+/// A thread task: its closure and its cell in one allocation.
+struct ThreadTask<R, F> {
+    cell: TaskCell<R>,
+    work: Mutex<Option<F>>,
+}
+
+impl<R: Send, F: Send> AsCell<R> for ThreadTask<R, F> {
+    fn cell(&self) -> &TaskCell<R> {
+        &self.cell
+    }
+}
+
+impl<R: Send, F: Send> Flag for ThreadTask<R, F> {
+    fn flag(&self) -> &std::sync::atomic::AtomicBool {
+        self.cell.flag()
+    }
+}
+
+impl<R, F> Runnable for ThreadTask<R, F>
+where
+    R: Send + 'static,
+    F: FnOnce(CancelToken) -> R + Send + 'static,
+{
+    fn run(self: Arc<Self>) {
+        let work = self.work.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let Some(work) = work else { return };
+        if !self.cell.start() {
+            return; // cancelled while pending
+        }
+        let token = CancelToken::new(self.clone());
+        let outcome = catch_unwind(AssertUnwindSafe(|| work(token))).map_err(|payload| {
+            TaskError::Panicked { task_id: self.cell.id, message: panic_message(&*payload) }
+        });
+        self.cell.finish(outcome);
+    }
+
+    fn cancel_unrun(&self) {
+        self.cell.finish(Err(TaskError::Cancelled { task_id: self.cell.id }));
+    }
+}
 
 /// A fixed set of threads running submitted closures.
 #[derive(Debug)]
@@ -27,6 +97,26 @@ pub fn default_thread_count() -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     (cpus + 4).min(32)
 }
+
+/// The next job: briefly spins before sleeping, because a sleeping thread
+/// costs the submitter a wake-up system call per task.
+fn next_job(jobs: &Receiver<Job>) -> Option<Job> {
+    for round in 0..SPIN_ROUNDS {
+        match jobs.try_recv() {
+            Ok(job) => return Some(job),
+            Err(crossbeam_channel::TryRecvError::Disconnected) => return None,
+            Err(crossbeam_channel::TryRecvError::Empty) => {
+                for _ in 0..round.min(32) {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+    }
+    jobs.recv().ok()
+}
+
+/// Empty polls, with a growing pause between them, before a pool thread sleeps.
+const SPIN_ROUNDS: u32 = 64;
 
 /// The message of a panic payload.
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -52,8 +142,8 @@ impl ThreadPool {
                 std::thread::Builder::new()
                     .name(format!("pp-pool-thread-{i}"))
                     .spawn(move || {
-                        for job in jobs {
-                            job();
+                        while let Some(job) = next_job(&jobs) {
+                            job.run();
                         }
                     })
                     .map_err(|e| PoolError::WorkerStart {
@@ -92,28 +182,13 @@ impl ThreadPool {
         F: FnOnce(CancelToken) -> R + Send + 'static,
         R: Send + 'static,
     {
-        let cell = TaskCell::new(None);
-        // A job dropped unrun (shutdown with cancel_pending) reports itself cancelled.
-        let guard = CancelOnDrop { cell: cell.clone() };
-        let job: Job = Box::new(move || {
-            let job_cell = &guard.cell;
-            if !job_cell.start() {
-                return; // cancelled while pending
-            }
-            let token = job_cell.token.clone();
-            let outcome = catch_unwind(AssertUnwindSafe(|| f(token))).map_err(|payload| {
-                TaskError::Panicked {
-                    task_id: job_cell.id.clone(),
-                    message: panic_message(&*payload),
-                }
-            });
-            job_cell.finish(outcome);
-        });
+        // One allocation holds the closure, the task's state and its flag.
+        let task =
+            Arc::new(ThreadTask { cell: TaskCell::unshared(None), work: Mutex::new(Some(f)) });
         let sender = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
         let sender = sender.as_ref().ok_or(PoolError::ShutDown)?;
-        sender.send(job).map_err(|_| PoolError::ShutDown)?;
-        // Cancelling a running thread task is cooperative: the token is all there is.
-        Ok(TaskHandle { cell, canceller: None })
+        sender.send(Job(Some(task.clone()))).map_err(|_| PoolError::ShutDown)?;
+        Ok(TaskHandle::new(task))
     }
 
     /// Stops accepting tasks. With `cancel_pending`, tasks not yet started are
@@ -139,17 +214,5 @@ impl ThreadPool {
 impl Drop for ThreadPool {
     fn drop(&mut self) {
         self.shutdown(true, false);
-    }
-}
-
-/// Finishes a task as cancelled when its job is dropped without having
-/// finished it (a no-op after the job ran).
-pub(crate) struct CancelOnDrop<R> {
-    pub(crate) cell: Arc<TaskCell<R>>,
-}
-
-impl<R> Drop for CancelOnDrop<R> {
-    fn drop(&mut self) {
-        self.cell.finish(Err(TaskError::Cancelled { task_id: self.cell.id.clone() }));
     }
 }
