@@ -12,6 +12,8 @@
 //!   timeouts ([`TaskOptions`]) stop the worker (SIGTERM, grace, SIGKILL).
 //!   Workers die with the pool's process, even if it is SIGKILLed.
 //! - [`TaskHandle`]: id ([`TaskId`]), [`TaskStatus`], `result(timeout)`, `cancel()`.
+//! - Worker output ([`WorkerOutput`]): forwarded to ours (default),
+//!   discarded, or captured per task ([`TaskHandle::captured_output`]).
 //! - [`default_process_pool`], [`default_thread_pool`]: created on first use.
 //! - Errors: [`TaskError`] (why a task has no value), [`PoolError`].
 //!
@@ -54,8 +56,8 @@ mod worker;
 use std::sync::OnceLock;
 
 pub use error::{PoolError, TaskError};
-pub use process_pool::{ProcessPool, ProcessPoolOptions, TaskOptions};
-pub use task::{CancelToken, TaskHandle, TaskId, TaskStatus};
+pub use process_pool::{ProcessPool, ProcessPoolOptions, TaskOptions, WorkerOutput};
+pub use task::{CancelToken, CapturedOutput, TaskHandle, TaskId, TaskStatus};
 pub use thread_pool::{ThreadPool, default_thread_count};
 pub use worker::{init, is_worker};
 

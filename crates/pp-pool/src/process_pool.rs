@@ -20,7 +20,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{PoolError, TaskError};
 use crate::remote::{Identity, RemoteFn, WireOutcome};
-use crate::task::{TaskCell, TaskHandle};
+use crate::task::{CapturedOutput, TaskCell, TaskHandle};
 use crate::worker::{FromWorker, MAX_MESSAGE, PARENT_ENV, ToWorker, WORKER_ENV};
 
 /// How often a supervisor waiting for a result checks for cancel and timeout.
@@ -43,8 +43,8 @@ pub struct ProcessPoolOptions {
     pub initializer: Option<fn()>,
     /// Time between SIGTERM and SIGKILL when a worker is stopped (default 1 s).
     pub grace: Duration,
-    /// Worker stdout/stderr: `true` (default) forwards them to ours; `false` discards them.
-    pub forward_output: bool,
+    /// Where what workers print goes (default: our own stdout and stderr).
+    pub output: WorkerOutput,
     /// The worker executable; default (and the only one that passes the
     /// handshake) is this program. Settable to show the refusal of others.
     pub worker_exe: Option<std::path::PathBuf>,
@@ -57,10 +57,24 @@ impl Default for ProcessPoolOptions {
             max_tasks_per_child: None,
             initializer: None,
             grace: Duration::from_secs(1),
-            forward_output: true,
+            output: WorkerOutput::Forward,
             worker_exe: None,
         }
     }
+}
+
+/// Where what a worker prints goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WorkerOutput {
+    /// To the pool process's stdout and stderr (the default).
+    #[default]
+    Forward,
+    /// Nowhere.
+    Discard,
+    /// Captured per task: [`TaskHandle::captured_output`] returns what the
+    /// task printed (output printed by a worker between tasks is forwarded).
+    CapturePerTask,
 }
 
 /// Per-task settings for [`ProcessPool::submit_with`].
@@ -75,7 +89,7 @@ trait JobCell: Send + Sync {
     fn cell_start(&self) -> bool;
     fn cancelled(&self) -> bool;
     fn timeout(&self) -> Option<Duration>;
-    fn finish_wire(&self, outcome: WireOutcome);
+    fn finish_wire(&self, outcome: WireOutcome, captured: Option<CapturedOutput>);
     fn fail_dyn(&self, error: &dyn Fn(crate::TaskId) -> TaskError);
 }
 
@@ -92,7 +106,10 @@ impl<R: DeserializeOwned + Send> JobCell for TaskCell<R> {
         self.timeout
     }
 
-    fn finish_wire(&self, outcome: WireOutcome) {
+    fn finish_wire(&self, outcome: WireOutcome, captured: Option<CapturedOutput>) {
+        if let Some(captured) = captured {
+            self.set_captured(captured);
+        }
         let task_id = self.id;
         self.finish(match outcome {
             WireOutcome::Value(bytes) => postcard::from_bytes(&bytes).map_err(|e| {
@@ -302,7 +319,7 @@ impl Worker {
         if let Ok(name) = std::env::current_exe() {
             command.arg0(name);
         }
-        if !shared.options.forward_output {
+        if shared.options.output == WorkerOutput::Discard {
             command.stdout(Stdio::null()).stderr(Stdio::null());
         }
         let mut child = command.spawn().map_err(|e| start_error(e.to_string()))?;
@@ -325,8 +342,9 @@ impl Worker {
         };
         pipe.set_max_message(MAX_MESSAGE);
         let initializer = shared.options.initializer.map(RemoteFn::nullary);
+        let capture = shared.options.output == WorkerOutput::CapturePerTask;
         let answer = pipe
-            .send_item(&ToWorker::Hello { identity: shared.identity.clone(), initializer })
+            .send_item(&ToWorker::Hello { identity: shared.identity.clone(), initializer, capture })
             .and_then(|()| pipe.recv_item::<FromWorker>(HANDSHAKE));
         match answer {
             Ok(FromWorker::Ready) => {}
@@ -513,8 +531,8 @@ fn supervise(shared: &Shared, jobs: &Receiver<Job>, mut worker: Option<Worker>) 
             continue;
         };
         match current.pipe.recv_item::<FromWorker>(SLICE) {
-            Ok(FromWorker::Done(outcome)) => {
-                front.cell.finish_wire(outcome);
+            Ok(FromWorker::Done(outcome, captured)) => {
+                front.cell.finish_wire(outcome, captured);
                 in_flight.pop_front();
                 quick = front_since.elapsed() < QUICK;
                 front_since = Instant::now();

@@ -106,6 +106,15 @@ impl fmt::Display for TaskStatus {
     }
 }
 
+/// What a process-pool task printed, with [`WorkerOutput::CapturePerTask`](crate::WorkerOutput::CapturePerTask).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CapturedOutput {
+    /// Bytes written to stdout while the task ran.
+    pub stdout: Vec<u8>,
+    /// Bytes written to stderr while the task ran.
+    pub stderr: Vec<u8>,
+}
+
 /// A cooperative cancellation flag handed to thread-pool tasks.
 #[derive(Clone)]
 pub struct CancelToken(Arc<dyn Flag>);
@@ -164,6 +173,7 @@ pub(crate) struct TaskCell<R> {
     pub(crate) id: TaskId,
     cancelled: AtomicBool,
     pub(crate) timeout: Option<Duration>,
+    captured: std::sync::OnceLock<CapturedOutput>,
     state: Mutex<State<R>>,
     done: Condvar,
 }
@@ -179,6 +189,7 @@ impl<R> TaskCell<R> {
             id: TaskId::generate(),
             cancelled: AtomicBool::new(false),
             timeout,
+            captured: std::sync::OnceLock::new(),
             state: Mutex::new(State { status: TaskStatus::Pending, outcome: None, waiters: 0 }),
             done: Condvar::new(),
         }
@@ -190,6 +201,11 @@ impl<R> TaskCell<R> {
 
     pub(crate) fn status(&self) -> TaskStatus {
         self.lock().status
+    }
+
+    /// Records what the task printed (before its outcome, so it is there once finished).
+    pub(crate) fn set_captured(&self, captured: CapturedOutput) {
+        let _ = self.captured.set(captured);
     }
 
     /// Whether cancellation was requested.
@@ -330,6 +346,12 @@ impl<R> TaskHandle<R> {
         // A running process task is stopped by its supervisor, which sees the
         // flag within a few milliseconds; a running thread task sees its token.
         self.cell().cancel() != CancelOutcome::AlreadyFinished
+    }
+
+    /// What the task printed, once finished, when its process pool captures
+    /// output per task ([`WorkerOutput::CapturePerTask`](crate::WorkerOutput::CapturePerTask)).
+    pub fn captured_output(&self) -> Option<&CapturedOutput> {
+        self.cell().captured.get()
     }
 
     /// Waits until the task has finished (at most `timeout`; `None`: forever)

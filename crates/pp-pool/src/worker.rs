@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::remote::{Identity, RemoteFn, WireOutcome};
+use crate::task::CapturedOutput;
 
 /// Set in a worker's environment: the id of the pipe to its pool.
 pub(crate) const WORKER_ENV: &str = "PP_POOL_WORKER";
@@ -17,7 +18,7 @@ pub(crate) const MAX_MESSAGE: usize = 1 << 30;
 /// Pool to worker.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum ToWorker {
-    Hello { identity: Identity, initializer: Option<RemoteFn> },
+    Hello { identity: Identity, initializer: Option<RemoteFn>, capture: bool },
     Task { function: RemoteFn, arg: Vec<u8> },
     Exit,
 }
@@ -26,8 +27,11 @@ pub(crate) enum ToWorker {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum FromWorker {
     Ready,
-    Refused { reason: String },
-    Done(WireOutcome),
+    Refused {
+        reason: String,
+    },
+    /// A task's outcome, and what it printed when output is captured per task.
+    Done(WireOutcome, Option<CapturedOutput>),
 }
 
 /// Turns this process into a pool worker if it was started as one; returns
@@ -77,7 +81,7 @@ fn run(pipe_id: &str) -> Result<(), String> {
             Err(e) => Err(e.to_string()),
         }
     };
-    let Some(ToWorker::Hello { identity, initializer }) = recv(&mut pipe)? else {
+    let Some(ToWorker::Hello { identity, initializer, capture }) = recv(&mut pipe)? else {
         return Err("the pool did not say hello".into());
     };
     let ours = Identity::of_this_process().map_err(|e| e.to_string())?;
@@ -95,14 +99,28 @@ fn run(pipe_id: &str) -> Result<(), String> {
             return Err(format!("the initializer panicked: {message}"));
         }
     }
+    let mut capture = if capture {
+        Some(Capture::new().map_err(|e| format!("cannot capture output: {e}"))?)
+    } else {
+        None
+    };
     pipe.send_item(&FromWorker::Ready).map_err(|e| e.to_string())?;
     while let Some(message) = recv(&mut pipe)? {
         match message {
             ToWorker::Task { function, arg } => {
+                if let Some(capture) = &mut capture {
+                    capture.begin().map_err(|e| format!("cannot capture output: {e}"))?;
+                }
                 // SAFETY: as above, same executable.
                 let outcome = unsafe { function.call(&arg) };
                 flush_output();
-                match pipe.send_item(&FromWorker::Done(outcome)) {
+                let captured = match &mut capture {
+                    Some(capture) => {
+                        Some(capture.end().map_err(|e| format!("cannot capture output: {e}"))?)
+                    }
+                    None => None,
+                };
+                match pipe.send_item(&FromWorker::Done(outcome, captured)) {
                     Ok(()) => {}
                     Err(pp_ipc::Error::Closed { .. }) => return Ok(()),
                     Err(e) => return Err(e.to_string()),
@@ -113,6 +131,55 @@ fn run(pipe_id: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Per-task capture: stdout and stderr point at two memory files while a task
+/// runs (files, not pipes, so a task printing a lot never blocks on us).
+struct Capture {
+    stdout: std::fs::File,
+    stderr: std::fs::File,
+    saved_stdout: std::os::fd::OwnedFd,
+    saved_stderr: std::os::fd::OwnedFd,
+}
+
+impl Capture {
+    fn new() -> std::io::Result<Capture> {
+        use std::os::fd::AsFd;
+        let memfd = |name| {
+            rustix::fs::memfd_create(name, rustix::fs::MemfdFlags::CLOEXEC).map(std::fs::File::from)
+        };
+        Ok(Capture {
+            stdout: memfd("pp-task-stdout")?,
+            stderr: memfd("pp-task-stderr")?,
+            saved_stdout: std::io::stdout().as_fd().try_clone_to_owned()?,
+            saved_stderr: std::io::stderr().as_fd().try_clone_to_owned()?,
+        })
+    }
+
+    fn begin(&mut self) -> std::io::Result<()> {
+        use std::io::Seek;
+        for file in [&mut self.stdout, &mut self.stderr] {
+            file.set_len(0)?;
+            file.rewind()?;
+        }
+        rustix::stdio::dup2_stdout(&self.stdout)?;
+        rustix::stdio::dup2_stderr(&self.stderr)?;
+        Ok(())
+    }
+
+    fn end(&mut self) -> std::io::Result<CapturedOutput> {
+        use std::io::{Read, Seek};
+        rustix::stdio::dup2_stdout(&self.saved_stdout)?;
+        rustix::stdio::dup2_stderr(&self.saved_stderr)?;
+        let mut captured = CapturedOutput::default();
+        for (file, buf) in
+            [(&mut self.stdout, &mut captured.stdout), (&mut self.stderr, &mut captured.stderr)]
+        {
+            file.rewind()?;
+            file.read_to_end(buf)?;
+        }
+        Ok(captured)
+    }
 }
 
 /// Pushes what the task printed to the pool's streams before its result.

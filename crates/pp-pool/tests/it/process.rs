@@ -3,7 +3,9 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use pp_pool::{PoolError, ProcessPool, ProcessPoolOptions, TaskError, TaskOptions, TaskStatus};
+use pp_pool::{
+    PoolError, ProcessPool, ProcessPoolOptions, TaskError, TaskOptions, TaskStatus, WorkerOutput,
+};
 
 use crate::support::{ROLE_ENV, is_gone, open_fds, our_zombies};
 
@@ -19,6 +21,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ("process::a_foreign_binary_is_refused_as_a_worker", a_foreign_binary_is_refused_as_a_worker),
     ("process::serialization_failures_are_task_errors", serialization_failures_are_task_errors),
     ("process::worker_output_reaches_the_parent", worker_output_reaches_the_parent),
+    ("process::output_is_captured_per_task", output_is_captured_per_task),
     ("process::the_default_pool_has_one_worker_per_cpu", the_default_pool_has_one_worker_per_cpu),
     (
         "process::ten_thousand_tasks_and_a_hundred_replacements_leak_nothing",
@@ -213,6 +216,41 @@ fn worker_output_reaches_the_parent() {
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("worker says hello"), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("worker complains hello"), "{out:?}");
+}
+
+fn shout_a_lot(n: usize) -> usize {
+    for i in 0..n {
+        println!("line {i}");
+    }
+    n
+}
+
+fn output_is_captured_per_task() {
+    let pool = ProcessPool::with_options(ProcessPoolOptions {
+        max_workers: 1,
+        output: WorkerOutput::CapturePerTask,
+        ..ProcessPoolOptions::default()
+    })
+    .unwrap();
+    let first = pool.submit(shout, "first".to_owned()).unwrap();
+    let second = pool.submit(shout, "second".to_owned()).unwrap();
+    assert_eq!(second.result(WAIT).unwrap(), 6);
+    let captured = first.captured_output().expect("captured");
+    assert_eq!(String::from_utf8_lossy(&captured.stdout), "worker says first\n");
+    assert_eq!(String::from_utf8_lossy(&captured.stderr), "worker complains first\n");
+    let captured = second.captured_output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&captured.stdout),
+        "worker says second\n",
+        "each task gets only its own output"
+    );
+    // Far more than a pipe holds: captured whole, nothing blocks.
+    let loud = pool.submit(shout_a_lot, 100_000).unwrap();
+    assert_eq!(loud.result(WAIT).unwrap(), 100_000);
+    assert_eq!(
+        String::from_utf8_lossy(&loud.captured_output().unwrap().stdout).lines().count(),
+        100_000
+    );
 }
 
 fn the_default_pool_has_one_worker_per_cpu() {
