@@ -58,7 +58,7 @@ pub use error::{Error, Result, TryPutError};
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
 pub use pipe::{DEFAULT_MAX_MESSAGE, Pipe, PipeListener, pipe_dir};
-pub use queue::{Queue, QueueOptions};
+pub use queue::{AnyQueue, Queue, QueueOptions, Untyped};
 pub use segment::{ObjectId, sweep};
 pub use semaphore::Semaphore;
 pub use value::{IntegerType, SharedValue, ValueType, type_name_of_typecode};

@@ -76,6 +76,9 @@ impl Default for QueueOptions {
 
 /// A bounded multi-producer multi-consumer queue of `T` in shared memory,
 /// openable by id from any process.
+///
+/// [`AnyQueue`] is the same queue without a fixed item type: each call names
+/// its type (`put_as`, `get_as`), for code that meets queues by id only.
 #[derive(Debug)]
 pub struct Queue<T> {
     segment: Segment,
@@ -83,6 +86,13 @@ pub struct Queue<T> {
     maxsize: u32,
     _items: PhantomData<fn(T) -> T>,
 }
+
+/// The item type of an [`AnyQueue`]: none fixed.
+#[derive(Debug)]
+pub enum Untyped {}
+
+/// A queue whose items are typed per call (`put_as::<U>`, `get_as::<U>`).
+pub type AnyQueue = Queue<Untyped>;
 
 thread_local! {
     /// Serialization scratch space, reused across puts.
@@ -98,6 +108,28 @@ fn unpack(state: u64) -> (u32, u32) {
 }
 
 impl<T: Serialize + DeserializeOwned> Queue<T> {
+    /// Puts `item`, waiting at most `timeout` for room.
+    pub fn put(&self, item: &T, timeout: Duration) -> Result<()> {
+        self.put_as(item, timeout)
+    }
+
+    /// Puts `item` if there is room now; otherwise hands it back with [`Error::Full`].
+    pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
+        self.try_put_as(item)
+    }
+
+    /// Takes the oldest item, waiting at most `timeout` for one.
+    pub fn get(&self, timeout: Duration) -> Result<T> {
+        self.get_as(timeout)
+    }
+
+    /// Takes the oldest item if there is one now; [`Error::Empty`] otherwise.
+    pub fn try_get(&self) -> Result<T> {
+        self.try_get_as()
+    }
+}
+
+impl<T> Queue<T> {
     /// Creates a queue holding at most `maxsize` items (0: bounded by bytes
     /// only) in the default byte capacity, with a generated id.
     pub fn create(maxsize: usize) -> Result<Self> {
@@ -154,8 +186,9 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         Ok(Queue { segment, capacity, maxsize: maxsize as u32, _items: PhantomData })
     }
 
-    /// Puts `item`, waiting at most `timeout` for room.
-    pub fn put(&self, item: &T, timeout: Duration) -> Result<()> {
+    /// Puts an item of any serde type, waiting at most `timeout` for room.
+    /// Read it back with the same type ([`get_as`](Self::get_as)).
+    pub fn put_as<U: Serialize>(&self, item: &U, timeout: Duration) -> Result<()> {
         let deadline = Instant::now().checked_add(timeout);
         self.with_serialized(item, |bytes| match self.put_bytes(bytes, Some(deadline))? {
             true => Ok(()),
@@ -163,8 +196,8 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         })
     }
 
-    /// Puts `item` if there is room now; otherwise hands it back with [`Error::Full`].
-    pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
+    /// Puts an item of any serde type if there is room now; otherwise hands it back.
+    pub fn try_put_as<U: Serialize>(&self, item: U) -> Result<(), TryPutError<U>> {
         match self.with_serialized(&item, |bytes| self.put_bytes(bytes, None)) {
             Ok(true) => Ok(()),
             Ok(false) => {
@@ -174,8 +207,8 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         }
     }
 
-    /// Takes the oldest item, waiting at most `timeout` for one.
-    pub fn get(&self, timeout: Duration) -> Result<T> {
+    /// Takes the oldest item as a `U`, waiting at most `timeout` for one.
+    pub fn get_as<U: DeserializeOwned>(&self, timeout: Duration) -> Result<U> {
         let deadline = Instant::now().checked_add(timeout);
         match self.get_bytes(Some(deadline))? {
             Some(bytes) => self.decode(&bytes),
@@ -183,15 +216,19 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         }
     }
 
-    /// Takes the oldest item if there is one now; [`Error::Empty`] otherwise.
-    pub fn try_get(&self) -> Result<T> {
+    /// Takes the oldest item as a `U` if there is one now; [`Error::Empty`] otherwise.
+    pub fn try_get_as<U: DeserializeOwned>(&self) -> Result<U> {
         match self.get_bytes(None)? {
             Some(bytes) => self.decode(&bytes),
             None => Err(Error::Empty { id: self.id().to_string() }),
         }
     }
 
-    fn with_serialized<R>(&self, item: &T, f: impl FnOnce(&[u8]) -> Result<R>) -> Result<R> {
+    fn with_serialized<U: Serialize, R>(
+        &self,
+        item: &U,
+        f: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<R> {
         SCRATCH.with(|scratch| {
             let mut buf = scratch.try_borrow_mut().map_err(|_| Error::Serialization {
                 id: self.id().to_string(),
@@ -209,13 +246,11 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         })
     }
 
-    fn decode(&self, bytes: &[u8]) -> Result<T> {
+    fn decode<U: DeserializeOwned>(&self, bytes: &[u8]) -> Result<U> {
         postcard::from_bytes(bytes)
             .map_err(|e| Error::Serialization { id: self.id().to_string(), reason: e.to_string() })
     }
-}
 
-impl<T> Queue<T> {
     /// The queue's id.
     pub fn id(&self) -> &ObjectId {
         self.segment.id()
@@ -499,6 +534,18 @@ mod tests {
             assert_eq!(q.try_get().unwrap(), item);
         }
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn an_any_queue_takes_a_type_per_call() {
+        let q = AnyQueue::create(4).unwrap();
+        q.put_as(&"text", Duration::from_secs(1)).unwrap();
+        q.try_put_as(7u32).unwrap();
+        assert_eq!(q.get_as::<String>(Duration::from_secs(1)).unwrap(), "text");
+        assert_eq!(q.try_get_as::<u32>().unwrap(), 7);
+        let typed = Queue::<u32>::open(q.id()).unwrap();
+        q.put_as(&9u32, Duration::from_secs(1)).unwrap();
+        assert_eq!(typed.try_get().unwrap(), 9, "the same queue, typed");
     }
 
     #[test]
