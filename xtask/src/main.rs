@@ -11,7 +11,9 @@ use std::process::{Command, ExitCode};
 /// Which workspace crates each crate may depend on (normal dependencies).
 /// A lower layer never depends on a higher one; see ARCHITECTURE.md.
 const LAYERS: &[(&str, &[&str])] =
-    &[("pp-process", &[]), ("pp-ipc", &[]), ("pp-pool", &["pp-ipc"])];
+    &[("pp-process", &[]), ("pp-ipc", &[]), ("pp-pool", &["pp-ipc"]),
+    ("pp-manager", &["pp-process", "pp-ipc", "pp-pool"]),
+];
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -367,6 +367,16 @@ struct HeaderCopy {
     tag: u32,
 }
 
+/// Removes the name of object `id` now, whoever created it: nobody can open
+/// it any more, while handles already open keep working until they drop.
+/// [`Error::NotFound`] if no such object exists.
+pub fn unlink(id: &ObjectId) -> Result<()> {
+    sys::shm_unlink(id.as_str()).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => Error::NotFound { id: id.to_string() },
+        _ => Error::Io { what: "removing", id: id.to_string(), source },
+    })
+}
+
 /// Removes `pp-` objects whose creator has died, and pipe endpoints nobody
 /// listens on; returns how many.
 ///

@@ -1,0 +1,199 @@
+//! The process-wide manager and the seed's free functions, which forward to it.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use pp_ipc::ValueType;
+use pp_pool::TaskId;
+use pp_process::{Command, ProcessId};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::Result;
+use crate::ids::{EventId, ExecutorId, LockId, QueueId, ValueId};
+use crate::manager::{ManagedLockGuard, ProcessManager};
+use crate::records::{ExecutorInfo, ProcessRecord, ProcessResult, Scalar, TaskRecord};
+
+/// The process-wide [`ProcessManager`], created on first use.
+pub fn get_process_manager() -> &'static ProcessManager {
+    static MANAGER: OnceLock<ProcessManager> = OnceLock::new();
+    MANAGER.get_or_init(ProcessManager::new)
+}
+
+/// Forwards to [`ProcessManager::run_process`].
+pub fn run_process(cmd: &Command) -> Result<ProcessResult> {
+    get_process_manager().run_process(cmd)
+}
+/// Forwards to [`ProcessManager::run_process_async`].
+pub fn run_process_async(cmd: &Command) -> Result<ProcessId> {
+    get_process_manager().run_process_async(cmd)
+}
+/// Forwards to [`ProcessManager::get_process_status`].
+pub fn get_process_status(id: &str) -> Option<ProcessRecord> {
+    get_process_manager().get_process_status(id)
+}
+/// Forwards to [`ProcessManager::terminate_process`].
+pub fn terminate_process(id: &str) -> bool {
+    get_process_manager().terminate_process(id)
+}
+/// Forwards to [`ProcessManager::list_processes`].
+pub fn list_processes() -> Vec<ProcessRecord> {
+    get_process_manager().list_processes()
+}
+/// Forwards to [`ProcessManager::cleanup_processes`].
+pub fn cleanup_processes() -> usize {
+    get_process_manager().cleanup_processes()
+}
+/// Forwards to [`ProcessManager::terminate_all_processes`].
+pub fn terminate_all_processes() -> usize {
+    get_process_manager().terminate_all_processes()
+}
+
+/// Forwards to [`ProcessManager::create_process_pool`].
+pub fn create_process_pool(max_workers: usize) -> Result<ExecutorId> {
+    get_process_manager().create_process_pool(max_workers)
+}
+/// Forwards to [`ProcessManager::create_thread_pool`].
+pub fn create_thread_pool(max_workers: usize) -> Result<ExecutorId> {
+    get_process_manager().create_thread_pool(max_workers)
+}
+/// Forwards to [`ProcessManager::get_default_process_pool`].
+pub fn get_default_process_pool() -> Result<ExecutorId> {
+    get_process_manager().get_default_process_pool()
+}
+/// Forwards to [`ProcessManager::get_default_thread_pool`].
+pub fn get_default_thread_pool() -> Result<ExecutorId> {
+    get_process_manager().get_default_thread_pool()
+}
+/// Forwards to [`ProcessManager::submit_task`].
+pub fn submit_task<A, R>(f: fn(A) -> R, arg: A, executor_id: Option<&ExecutorId>) -> Result<TaskId>
+where
+    A: Serialize + DeserializeOwned + Send + 'static,
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    get_process_manager().submit_task(f, arg, executor_id)
+}
+/// Forwards to [`ProcessManager::get_task_result`].
+pub fn get_task_result<R: Clone + Send + 'static>(task_id: &TaskId, timeout: Option<Duration>) -> Result<R> {
+    get_process_manager().get_task_result(task_id, timeout)
+}
+/// Forwards to [`ProcessManager::get_task_status`].
+pub fn get_task_status(task_id: &TaskId) -> Option<TaskRecord> {
+    get_process_manager().get_task_status(task_id)
+}
+/// Forwards to [`ProcessManager::cancel_task`].
+pub fn cancel_task(task_id: &TaskId) -> bool {
+    get_process_manager().cancel_task(task_id)
+}
+/// Forwards to [`ProcessManager::shutdown_executor`].
+pub fn shutdown_executor(id: &ExecutorId, wait: bool) -> Result<()> {
+    get_process_manager().shutdown_executor(id, wait)
+}
+/// Forwards to [`ProcessManager::list_executors`].
+pub fn list_executors() -> Vec<ExecutorInfo> {
+    get_process_manager().list_executors()
+}
+
+/// Forwards to [`ProcessManager::create_queue`].
+pub fn create_queue(maxsize: usize) -> Result<QueueId> {
+    get_process_manager().create_queue(maxsize)
+}
+/// Forwards to [`ProcessManager::put_queue_item`].
+pub fn put_queue_item<T: Serialize>(id: &QueueId, item: &T, block: bool, timeout: Option<Duration>) -> Result<()> {
+    get_process_manager().put_queue_item(id, item, block, timeout)
+}
+/// Forwards to [`ProcessManager::get_queue_item`].
+pub fn get_queue_item<T: DeserializeOwned>(id: &QueueId, block: bool, timeout: Option<Duration>) -> Result<T> {
+    get_process_manager().get_queue_item(id, block, timeout)
+}
+/// Forwards to [`ProcessManager::get_queue_size`].
+pub fn get_queue_size(id: &QueueId) -> Result<usize> {
+    get_process_manager().get_queue_size(id)
+}
+/// Forwards to [`ProcessManager::is_queue_empty`].
+pub fn is_queue_empty(id: &QueueId) -> Result<bool> {
+    get_process_manager().is_queue_empty(id)
+}
+/// Forwards to [`ProcessManager::is_queue_full`].
+pub fn is_queue_full(id: &QueueId) -> Result<bool> {
+    get_process_manager().is_queue_full(id)
+}
+/// Forwards to [`ProcessManager::clear_queue`].
+pub fn clear_queue(id: &QueueId) -> Result<usize> {
+    get_process_manager().clear_queue(id)
+}
+/// Forwards to [`ProcessManager::delete_queue`].
+pub fn delete_queue(id: &QueueId) -> Result<()> {
+    get_process_manager().delete_queue(id)
+}
+/// Forwards to [`ProcessManager::list_queues`].
+pub fn list_queues() -> Vec<QueueId> {
+    get_process_manager().list_queues()
+}
+
+/// Forwards to [`ProcessManager::create_shared_value`].
+pub fn create_shared_value(typecode: &str, initial: impl Into<Scalar>) -> Result<ValueId> {
+    get_process_manager().create_shared_value(typecode, initial)
+}
+/// Forwards to [`ProcessManager::create_shared_value_typed`].
+pub fn create_shared_value_typed<T: ValueType>(initial: T) -> Result<ValueId>
+where
+    Scalar: From<T>,
+{
+    get_process_manager().create_shared_value_typed(initial)
+}
+/// Forwards to [`ProcessManager::get_shared_value`].
+pub fn get_shared_value(id: &ValueId) -> Result<Scalar> {
+    get_process_manager().get_shared_value(id)
+}
+/// Forwards to [`ProcessManager::set_shared_value`].
+pub fn set_shared_value(id: &ValueId, value: impl Into<Scalar>) -> Result<()> {
+    get_process_manager().set_shared_value(id, value)
+}
+/// Forwards to [`ProcessManager::add_shared_value`].
+pub fn add_shared_value(id: &ValueId, delta: i64) -> Result<Scalar> {
+    get_process_manager().add_shared_value(id, delta)
+}
+
+/// Forwards to [`ProcessManager::create_event`].
+pub fn create_event() -> Result<EventId> {
+    get_process_manager().create_event()
+}
+/// Forwards to [`ProcessManager::set_event`].
+pub fn set_event(id: &EventId) -> Result<()> {
+    get_process_manager().set_event(id)
+}
+/// Forwards to [`ProcessManager::clear_event`].
+pub fn clear_event(id: &EventId) -> Result<()> {
+    get_process_manager().clear_event(id)
+}
+/// Forwards to [`ProcessManager::wait_for_event`].
+pub fn wait_for_event(id: &EventId, timeout: Option<Duration>) -> Result<bool> {
+    get_process_manager().wait_for_event(id, timeout)
+}
+/// Forwards to [`ProcessManager::is_event_set`].
+pub fn is_event_set(id: &EventId) -> Result<bool> {
+    get_process_manager().is_event_set(id)
+}
+
+/// Forwards to [`ProcessManager::create_lock`].
+pub fn create_lock() -> Result<LockId> {
+    get_process_manager().create_lock()
+}
+/// Forwards to [`ProcessManager::acquire_lock`].
+pub fn acquire_lock(id: &LockId, timeout: Option<Duration>) -> Result<bool> {
+    get_process_manager().acquire_lock(id, timeout)
+}
+/// Forwards to [`ProcessManager::release_lock`].
+pub fn release_lock(id: &LockId) -> Result<()> {
+    get_process_manager().release_lock(id)
+}
+/// Forwards to [`ProcessManager::lock_context`].
+pub fn lock_context(id: &LockId, timeout: Option<Duration>) -> Result<ManagedLockGuard> {
+    get_process_manager().lock_context(id, timeout)
+}
+
+/// Forwards to [`ProcessManager::shutdown`].
+pub fn shutdown() {
+    get_process_manager().shutdown()
+}

@@ -1,0 +1,732 @@
+//! `ProcessManager`: processes, pools, tasks and IPC objects behind string ids.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use pp_ipc::{AnyQueue, Event, Lock, ObjectId, QueueOptions, SharedValue, ValueType};
+use pp_pool::{ProcessPool, TaskHandle, TaskId, TaskStatus, ThreadPool};
+use pp_process::{Command, ProcessTable, TerminateOutcome};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ManagerError, Result};
+use crate::ids::{EventId, ExecutorId, LockId, QueueId, ValueId};
+use crate::records::{ExecutorInfo, ProcessRecord, ProcessResult, Scalar, TaskRecord};
+
+/// The grace period `terminate_process` gives before SIGKILL.
+const TERMINATE_GRACE: Duration = Duration::from_secs(5);
+
+/// An executor: a process pool or a thread pool.
+#[derive(Debug, Clone)]
+enum Executor {
+    Process(Arc<ProcessPool>),
+    Thread(Arc<ThreadPool>),
+}
+
+/// A task whose result type is known only to whoever asks for it.
+trait AnyTask: Send + Sync {
+    fn status(&self) -> TaskStatus;
+    fn cancel(&self) -> bool;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<R: Send + 'static> AnyTask for TaskHandle<R> {
+    fn status(&self) -> TaskStatus {
+        TaskHandle::status(self)
+    }
+    fn cancel(&self) -> bool {
+        TaskHandle::cancel(self)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+struct TaskEntry {
+    executor: ExecutorId,
+    handle: Arc<dyn AnyTask>,
+}
+
+/// A shared value of whichever type its typecode says.
+#[derive(Debug)]
+enum AnyValue {
+    I32(SharedValue<i32>),
+    I64(SharedValue<i64>),
+    U32(SharedValue<u32>),
+    U64(SharedValue<u64>),
+    Bool(SharedValue<bool>),
+    F64(SharedValue<f64>),
+}
+
+/// Applies `$body` to the typed value inside an `AnyValue`.
+macro_rules! with_value {
+    ($value:expr, $v:ident => $body:expr) => {
+        match $value {
+            AnyValue::I32($v) => $body,
+            AnyValue::I64($v) => $body,
+            AnyValue::U32($v) => $body,
+            AnyValue::U64($v) => $body,
+            AnyValue::Bool($v) => $body,
+            AnyValue::F64($v) => $body,
+        }
+    };
+}
+
+impl AnyValue {
+    fn create(id: ObjectId, typecode: &str, initial: Scalar) -> Result<AnyValue> {
+        let id_text = id.to_string();
+        let misfit = |holds: &'static str| ManagerError::ValueDoesNotFit { id: id_text.clone(), holds, value: initial.to_string() };
+        Ok(match typecode {
+            "i" => AnyValue::I32(SharedValue::create_with_id(id, fit_i32(initial).ok_or_else(|| misfit("i32"))?)?),
+            "l" => AnyValue::I64(SharedValue::create_with_id(id, initial.as_i64().ok_or_else(|| misfit("i64"))?)?),
+            "I" => AnyValue::U32(SharedValue::create_with_id(id, fit_u32(initial).ok_or_else(|| misfit("u32"))?)?),
+            "L" => AnyValue::U64(SharedValue::create_with_id(id, fit_u64(initial).ok_or_else(|| misfit("u64"))?)?),
+            "b" => AnyValue::Bool(SharedValue::create_with_id(id, fit_bool(initial).ok_or_else(|| misfit("bool"))?)?),
+            "d" => AnyValue::F64(SharedValue::create_with_id(id, initial.as_f64().ok_or_else(|| misfit("f64"))?)?),
+            other => return Err(ManagerError::InvalidTypecode { typecode: other.to_owned() }),
+        })
+    }
+
+    fn open(id: &ObjectId) -> Result<AnyValue> {
+        Ok(match SharedValue::<i32>::typecode_of(id)? {
+            'i' => AnyValue::I32(SharedValue::open(id)?),
+            'l' => AnyValue::I64(SharedValue::open(id)?),
+            'I' => AnyValue::U32(SharedValue::open(id)?),
+            'L' => AnyValue::U64(SharedValue::open(id)?),
+            'b' => AnyValue::Bool(SharedValue::open(id)?),
+            _ => AnyValue::F64(SharedValue::open(id)?),
+        })
+    }
+
+    fn get(&self) -> Scalar {
+        with_value!(self, v => Scalar::from(v.get()))
+    }
+
+    fn set(&self, id: &ValueId, value: Scalar) -> Result<()> {
+        let misfit = |holds: &'static str| ManagerError::ValueDoesNotFit { id: id.to_string(), holds, value: value.to_string() };
+        match self {
+            AnyValue::I32(v) => v.set(fit_i32(value).ok_or_else(|| misfit("i32"))?),
+            AnyValue::I64(v) => v.set(value.as_i64().ok_or_else(|| misfit("i64"))?),
+            AnyValue::U32(v) => v.set(fit_u32(value).ok_or_else(|| misfit("u32"))?),
+            AnyValue::U64(v) => v.set(fit_u64(value).ok_or_else(|| misfit("u64"))?),
+            AnyValue::Bool(v) => v.set(fit_bool(value).ok_or_else(|| misfit("bool"))?),
+            AnyValue::F64(v) => v.set(value.as_f64().ok_or_else(|| misfit("f64"))?),
+        }
+        Ok(())
+    }
+
+    fn delete(self) -> Result<()> {
+        with_value!(self, v => v.delete())?;
+        Ok(())
+    }
+}
+
+fn fit_i32(v: Scalar) -> Option<i32> {
+    v.as_i64().and_then(|v| i32::try_from(v).ok())
+}
+fn fit_u32(v: Scalar) -> Option<u32> {
+    fit_u64(v).and_then(|v| u32::try_from(v).ok())
+}
+fn fit_u64(v: Scalar) -> Option<u64> {
+    match v {
+        Scalar::UInt(v) => Some(v),
+        Scalar::Int(v) => u64::try_from(v).ok(),
+        _ => None,
+    }
+}
+fn fit_bool(v: Scalar) -> Option<bool> {
+    match v {
+        Scalar::Bool(b) => Some(b),
+        Scalar::Int(0) | Scalar::UInt(0) => Some(false),
+        Scalar::Int(1) | Scalar::UInt(1) => Some(true),
+        _ => None,
+    }
+}
+
+/// Owns every process, pool, task and IPC object it created, by id.
+///
+/// [`get_process_manager`](crate::get_process_manager) is the process-wide
+/// one behind the free functions; tests and libraries can make their own.
+/// Queue, value, event and lock ids also work when they come from another
+/// process: the manager opens the named object on first use.
+pub struct ProcessManager {
+    processes: ProcessTable,
+    executors: Mutex<HashMap<ExecutorId, Executor>>,
+    default_process_pool: Mutex<Option<ExecutorId>>,
+    default_thread_pool: Mutex<Option<ExecutorId>>,
+    tasks: Mutex<HashMap<TaskId, TaskEntry>>,
+    queues: Mutex<HashMap<QueueId, Arc<AnyQueue>>>,
+    values: Mutex<HashMap<ValueId, Arc<AnyValue>>>,
+    events: Mutex<HashMap<EventId, Arc<Event>>>,
+    locks: Mutex<HashMap<LockId, Arc<Lock>>>,
+    next_executor: AtomicU64,
+}
+
+impl std::fmt::Debug for ProcessManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessManager")
+            .field("processes", &self.processes.len())
+            .field("executors", &lock(&self.executors).len())
+            .field("tasks", &lock(&self.tasks).len())
+            .field("queues", &lock(&self.queues).len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Maps pp-ipc's `NotFound` to the facade's, naming the kind and the id.
+fn not_found(kind: &'static str, id: &str) -> impl FnOnce(pp_ipc::Error) -> ManagerError + use<> {
+    let id = id.to_owned();
+    move |e| match e {
+        pp_ipc::Error::NotFound { .. } => ManagerError::NotFound { kind, id },
+        other => ManagerError::Ipc(other),
+    }
+}
+
+impl Default for ProcessManager {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ProcessManager {
+    /// An empty manager.
+    pub fn new() -> Self {
+        ProcessManager {
+            processes: ProcessTable::new(),
+            executors: Mutex::new(HashMap::new()),
+            default_process_pool: Mutex::new(None),
+            default_thread_pool: Mutex::new(None),
+            tasks: Mutex::new(HashMap::new()),
+            queues: Mutex::new(HashMap::new()),
+            values: Mutex::new(HashMap::new()),
+            events: Mutex::new(HashMap::new()),
+            locks: Mutex::new(HashMap::new()),
+            next_executor: AtomicU64::new(1),
+        }
+    }
+
+    // ----- processes -----
+
+    /// Runs `cmd` and waits for it. A timeout stops its whole process tree and
+    /// returns `ManagerError::Process(pp_process::Error::Timeout { .. })`.
+    pub fn run_process(&self, cmd: &Command) -> Result<ProcessResult> {
+        tracing::debug!(command = ?cmd.argv_lossy(), "run_process");
+        Ok(self.processes.run(cmd)?.into())
+    }
+
+    /// Starts `cmd` and returns its id at once.
+    pub fn run_process_async(&self, cmd: &Command) -> Result<pp_process::ProcessId> {
+        tracing::debug!(command = ?cmd.argv_lossy(), "run_process_async");
+        Ok(self.processes.spawn(cmd)?.id().clone())
+    }
+
+    /// The status of process `id`; `None` if no such process is tracked.
+    pub fn get_process_status(&self, id: &str) -> Option<ProcessRecord> {
+        self.processes.get(id).map(ProcessRecord::from)
+    }
+
+    /// Stops process `id` and its whole tree (SIGTERM, 5 s, SIGKILL). True if
+    /// it was running and was stopped; false if unknown or already finished.
+    pub fn terminate_process(&self, id: &str) -> bool {
+        matches!(
+            self.processes.terminate(id, Some(TERMINATE_GRACE)),
+            Ok(TerminateOutcome::Terminated | TerminateOutcome::Killed)
+        )
+    }
+
+    /// Every tracked process, oldest first.
+    pub fn list_processes(&self) -> Vec<ProcessRecord> {
+        self.processes.list().into_iter().map(ProcessRecord::from).collect()
+    }
+
+    /// Forgets finished processes; returns how many.
+    pub fn cleanup_processes(&self) -> usize {
+        self.processes.cleanup()
+    }
+
+    /// Stops every running process (and its tree); returns how many.
+    pub fn terminate_all_processes(&self) -> usize {
+        self.processes.terminate_all(TERMINATE_GRACE)
+    }
+
+    /// The underlying process table, for what the seed's API does not cover.
+    pub fn process_table(&self) -> &ProcessTable {
+        &self.processes
+    }
+
+    // ----- executors and tasks -----
+
+    fn new_executor_id(&self, kind: &str) -> ExecutorId {
+        let n = self.next_executor.fetch_add(1, Ordering::Relaxed);
+        ExecutorId::from_str_unchecked(format!("{kind}-pool-{n}"))
+    }
+
+    /// Creates a process pool of `max_workers` workers (the program must call
+    /// [`init`](crate::init) first thing in `main`).
+    pub fn create_process_pool(&self, max_workers: usize) -> Result<ExecutorId> {
+        let pool = ProcessPool::new(max_workers)?;
+        let id = self.new_executor_id("process");
+        lock(&self.executors).insert(id.clone(), Executor::Process(Arc::new(pool)));
+        Ok(id)
+    }
+
+    /// Creates a thread pool of `max_workers` threads.
+    pub fn create_thread_pool(&self, max_workers: usize) -> Result<ExecutorId> {
+        let pool = ThreadPool::new(max_workers)?;
+        let id = self.new_executor_id("thread");
+        lock(&self.executors).insert(id.clone(), Executor::Thread(Arc::new(pool)));
+        Ok(id)
+    }
+
+    /// The default process pool (one worker per CPU), created on first use.
+    pub fn get_default_process_pool(&self) -> Result<ExecutorId> {
+        let mut default = lock(&self.default_process_pool);
+        if let Some(id) = default.as_ref().filter(|id| lock(&self.executors).contains_key(*id)) {
+            return Ok(id.clone());
+        }
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let id = self.create_process_pool(cpus)?;
+        *default = Some(id.clone());
+        Ok(id)
+    }
+
+    /// The default thread pool (min(32, cpus + 4) threads), created on first use.
+    pub fn get_default_thread_pool(&self) -> Result<ExecutorId> {
+        let mut default = lock(&self.default_thread_pool);
+        if let Some(id) = default.as_ref().filter(|id| lock(&self.executors).contains_key(*id)) {
+            return Ok(id.clone());
+        }
+        let id = self.create_thread_pool(pp_pool::default_thread_count())?;
+        *default = Some(id.clone());
+        Ok(id)
+    }
+
+    fn executor(&self, id: &ExecutorId) -> Result<Executor> {
+        lock(&self.executors)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ManagerError::NotFound { kind: "executor", id: id.to_string() })
+    }
+
+    /// Runs `f(arg)` on executor `executor_id` (default: the default process
+    /// pool); returns the task's id. `f` is a plain function or a
+    /// non-capturing closure.
+    pub fn submit_task<A, R>(&self, f: fn(A) -> R, arg: A, executor_id: Option<&ExecutorId>) -> Result<TaskId>
+    where
+        A: Serialize + DeserializeOwned + Send + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        let executor_id = match executor_id {
+            Some(id) => id.clone(),
+            None => self.get_default_process_pool()?,
+        };
+        let handle: TaskHandle<R> = match self.executor(&executor_id)? {
+            Executor::Process(pool) => pool.submit(f, arg)?,
+            Executor::Thread(pool) => pool.submit(move || f(arg))?,
+        };
+        let task_id = *handle.id();
+        tracing::debug!(%task_id, %executor_id, "submit_task");
+        lock(&self.tasks).insert(task_id, TaskEntry { executor: executor_id, handle: Arc::new(handle) });
+        Ok(task_id)
+    }
+
+    fn task(&self, task_id: &TaskId) -> Result<Arc<dyn AnyTask>> {
+        lock(&self.tasks)
+            .get(task_id)
+            .map(|entry| entry.handle.clone())
+            .ok_or_else(|| ManagerError::NotFound { kind: "task", id: task_id.to_string() })
+    }
+
+    /// Waits at most `timeout` (`None`: forever) for task `task_id` and returns
+    /// its value as an `R` (the type its function returns).
+    pub fn get_task_result<R: Clone + Send + 'static>(&self, task_id: &TaskId, timeout: Option<Duration>) -> Result<R> {
+        let task = self.task(task_id)?;
+        let handle = task.as_any().downcast_ref::<TaskHandle<R>>().ok_or_else(|| ManagerError::WrongResultType {
+            task_id: task_id.to_string(),
+            expected: std::any::type_name::<R>(),
+        })?;
+        Ok(handle.result(timeout)?)
+    }
+
+    /// The status of task `task_id`; `None` if unknown.
+    pub fn get_task_status(&self, task_id: &TaskId) -> Option<TaskRecord> {
+        let tasks = lock(&self.tasks);
+        let entry = tasks.get(task_id)?;
+        Some(TaskRecord {
+            task_id: task_id.to_string(),
+            executor_id: entry.executor.to_string(),
+            status: entry.handle.status().to_string(),
+        })
+    }
+
+    /// Cancels task `task_id`: a pending task is dropped, a running process
+    /// task is stopped with its worker. False if unknown or already finished.
+    pub fn cancel_task(&self, task_id: &TaskId) -> bool {
+        self.task(task_id).is_ok_and(|task| task.cancel())
+    }
+
+    /// Shuts executor `id` down: with `wait`, lets submitted tasks finish and
+    /// waits for its workers; without, cancels what has not run and returns at once.
+    pub fn shutdown_executor(&self, id: &ExecutorId, wait: bool) -> Result<()> {
+        let executor = lock(&self.executors)
+            .remove(id)
+            .ok_or_else(|| ManagerError::NotFound { kind: "executor", id: id.to_string() })?;
+        match executor {
+            Executor::Process(pool) => pool.shutdown(wait, !wait),
+            Executor::Thread(pool) => pool.shutdown(wait, !wait),
+        }
+        Ok(())
+    }
+
+    /// Every executor of this manager.
+    pub fn list_executors(&self) -> Vec<ExecutorInfo> {
+        let mut list: Vec<ExecutorInfo> = lock(&self.executors)
+            .iter()
+            .map(|(id, executor)| {
+                let (kind, max_workers) = match executor {
+                    Executor::Process(pool) => ("process", pool.max_workers()),
+                    Executor::Thread(pool) => ("thread", pool.max_workers()),
+                };
+                ExecutorInfo { executor_id: id.to_string(), kind: kind.into(), max_workers }
+            })
+            .collect();
+        list.sort_by(|a, b| a.executor_id.cmp(&b.executor_id));
+        list
+    }
+
+    // ----- queues -----
+
+    /// Creates a queue of at most `maxsize` items (0: bounded by its 1 MiB byte capacity).
+    pub fn create_queue(&self, maxsize: usize) -> Result<QueueId> {
+        self.create_queue_with(QueueOptions { maxsize, ..QueueOptions::default() })
+    }
+
+    /// Creates a queue with explicit sizes and, optionally, the caller's id.
+    pub fn create_queue_with(&self, options: QueueOptions) -> Result<QueueId> {
+        let queue = AnyQueue::create_with(options)?;
+        let id = QueueId::from(queue.id().clone());
+        lock(&self.queues).insert(id.clone(), Arc::new(queue));
+        Ok(id)
+    }
+
+    /// The queue `id`: ours, or opened by name (created by another process).
+    fn queue(&self, id: &QueueId) -> Result<Arc<AnyQueue>> {
+        if let Some(queue) = lock(&self.queues).get(id) {
+            return Ok(queue.clone());
+        }
+        let queue = Arc::new(AnyQueue::open(id.object_id()).map_err(not_found(QueueId::KIND, id.as_str()))?);
+        Ok(lock(&self.queues).entry(id.clone()).or_insert(queue).clone())
+    }
+
+    /// Puts `item` on queue `id`. With `block`, waits at most `timeout`
+    /// (`None`: forever) for room; without, a full queue is `pp_ipc::Error::Full`.
+    pub fn put_queue_item<T: Serialize>(&self, id: &QueueId, item: &T, block: bool, timeout: Option<Duration>) -> Result<()> {
+        let queue = self.queue(id)?;
+        if block {
+            queue.put_as(item, timeout.unwrap_or(Duration::MAX))?;
+        } else {
+            queue.try_put_as(item).map_err(|e| e.error)?;
+        }
+        Ok(())
+    }
+
+    /// Takes the oldest item of queue `id` as a `T`. With `block`, waits at
+    /// most `timeout` (`None`: forever); without, an empty queue is `pp_ipc::Error::Empty`.
+    pub fn get_queue_item<T: DeserializeOwned>(&self, id: &QueueId, block: bool, timeout: Option<Duration>) -> Result<T> {
+        let queue = self.queue(id)?;
+        Ok(if block { queue.get_as(timeout.unwrap_or(Duration::MAX))? } else { queue.try_get_as()? })
+    }
+
+    /// Items in queue `id` now.
+    pub fn get_queue_size(&self, id: &QueueId) -> Result<usize> {
+        Ok(self.queue(id)?.len())
+    }
+
+    /// Whether queue `id` is empty now.
+    pub fn is_queue_empty(&self, id: &QueueId) -> Result<bool> {
+        Ok(self.queue(id)?.is_empty())
+    }
+
+    /// Whether queue `id` is full now.
+    pub fn is_queue_full(&self, id: &QueueId) -> Result<bool> {
+        Ok(self.queue(id)?.is_full())
+    }
+
+    /// Removes every item of queue `id`; returns how many.
+    pub fn clear_queue(&self, id: &QueueId) -> Result<usize> {
+        Ok(self.queue(id)?.clear()?)
+    }
+
+    /// Deletes queue `id`: its name is removed for every process; handles
+    /// already open elsewhere keep working until they drop.
+    pub fn delete_queue(&self, id: &QueueId) -> Result<()> {
+        let queue = self.queue(id)?;
+        lock(&self.queues).remove(id);
+        match Arc::try_unwrap(queue) {
+            Ok(queue) => queue.delete()?,
+            Err(_) => pp_ipc_unlink(id.object_id())?,
+        }
+        Ok(())
+    }
+
+    /// The queues this manager has created or opened.
+    pub fn list_queues(&self) -> Vec<QueueId> {
+        let mut ids: Vec<QueueId> = lock(&self.queues).keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    // ----- shared values -----
+
+    /// Creates a shared value of the seed's `typecode` (`i`, `l`, `I`, `L`,
+    /// `b`, `d`) holding `initial`.
+    pub fn create_shared_value(&self, typecode: &str, initial: impl Into<Scalar>) -> Result<ValueId> {
+        let id = ObjectId::generate("value")?;
+        self.create_shared_value_with_id(id.into(), typecode, initial)
+    }
+
+    /// [`create_shared_value`](Self::create_shared_value) with the caller's id.
+    pub fn create_shared_value_with_id(&self, id: ValueId, typecode: &str, initial: impl Into<Scalar>) -> Result<ValueId> {
+        let value = AnyValue::create(id.object_id().clone(), typecode, initial.into())?;
+        lock(&self.values).insert(id.clone(), Arc::new(value));
+        Ok(id)
+    }
+
+    /// Creates a shared value of Rust type `T`.
+    pub fn create_shared_value_typed<T: ValueType>(&self, initial: T) -> Result<ValueId>
+    where
+        Scalar: From<T>,
+    {
+        self.create_shared_value(&T::TYPECODE.to_string(), initial)
+    }
+
+    fn value(&self, id: &ValueId) -> Result<Arc<AnyValue>> {
+        if let Some(value) = lock(&self.values).get(id) {
+            return Ok(value.clone());
+        }
+        let value = Arc::new(AnyValue::open(id.object_id()).map_err(|e| match e {
+            ManagerError::Ipc(pp_ipc::Error::NotFound { .. }) => {
+                ManagerError::NotFound { kind: ValueId::KIND, id: id.to_string() }
+            }
+            other => other,
+        })?);
+        Ok(lock(&self.values).entry(id.clone()).or_insert(value).clone())
+    }
+
+    /// The value of shared value `id`.
+    pub fn get_shared_value(&self, id: &ValueId) -> Result<Scalar> {
+        Ok(self.value(id)?.get())
+    }
+
+    /// Sets shared value `id`; a value its type cannot hold is refused.
+    pub fn set_shared_value(&self, id: &ValueId, value: impl Into<Scalar>) -> Result<()> {
+        self.value(id)?.set(id, value.into())
+    }
+
+    /// Atomically adds `delta` to integer shared value `id`; returns the previous value.
+    pub fn add_shared_value(&self, id: &ValueId, delta: i64) -> Result<Scalar> {
+        let value = self.value(id)?;
+        let misfit = |holds| ManagerError::ValueDoesNotFit { id: id.to_string(), holds, value: delta.to_string() };
+        Ok(match &*value {
+            AnyValue::I32(v) => Scalar::from(v.fetch_add(i32::try_from(delta).map_err(|_| misfit("i32"))?)),
+            AnyValue::I64(v) => Scalar::from(v.fetch_add(delta)),
+            AnyValue::U32(v) => Scalar::from(v.fetch_add(delta as u32)),
+            AnyValue::U64(v) => Scalar::from(v.fetch_add(delta as u64)),
+            AnyValue::Bool(_) => return Err(misfit("bool")),
+            AnyValue::F64(_) => return Err(misfit("f64")),
+        })
+    }
+
+    /// Deletes shared value `id` (its name, for every process).
+    pub fn delete_shared_value(&self, id: &ValueId) -> Result<()> {
+        let value = self.value(id)?;
+        lock(&self.values).remove(id);
+        match Arc::try_unwrap(value) {
+            Ok(value) => value.delete(),
+            Err(_) => pp_ipc_unlink(id.object_id()),
+        }
+    }
+
+    // ----- events -----
+
+    /// Creates an event (cleared).
+    pub fn create_event(&self) -> Result<EventId> {
+        let event = Event::create()?;
+        let id = EventId::from(event.id().clone());
+        lock(&self.events).insert(id.clone(), Arc::new(event));
+        Ok(id)
+    }
+
+    fn event(&self, id: &EventId) -> Result<Arc<Event>> {
+        if let Some(event) = lock(&self.events).get(id) {
+            return Ok(event.clone());
+        }
+        let event = Arc::new(Event::open(id.object_id()).map_err(not_found(EventId::KIND, id.as_str()))?);
+        Ok(lock(&self.events).entry(id.clone()).or_insert(event).clone())
+    }
+
+    /// Sets event `id`, waking every waiter in every process.
+    pub fn set_event(&self, id: &EventId) -> Result<()> {
+        self.event(id)?.set();
+        Ok(())
+    }
+
+    /// Clears event `id`.
+    pub fn clear_event(&self, id: &EventId) -> Result<()> {
+        self.event(id)?.clear();
+        Ok(())
+    }
+
+    /// Waits at most `timeout` (`None`: forever) for event `id`; true if it is set.
+    pub fn wait_for_event(&self, id: &EventId, timeout: Option<Duration>) -> Result<bool> {
+        Ok(self.event(id)?.wait(timeout.unwrap_or(Duration::MAX)))
+    }
+
+    /// Whether event `id` is set.
+    pub fn is_event_set(&self, id: &EventId) -> Result<bool> {
+        Ok(self.event(id)?.is_set())
+    }
+
+    /// Deletes event `id` (its name, for every process).
+    pub fn delete_event(&self, id: &EventId) -> Result<()> {
+        let event = self.event(id)?;
+        lock(&self.events).remove(id);
+        match Arc::try_unwrap(event) {
+            Ok(event) => Ok(event.delete()?),
+            Err(_) => pp_ipc_unlink(id.object_id()),
+        }
+    }
+
+    // ----- locks -----
+
+    /// Creates a lock.
+    pub fn create_lock(&self) -> Result<LockId> {
+        let lock_object = Lock::create()?;
+        let id = LockId::from(lock_object.id().clone());
+        lock(&self.locks).insert(id.clone(), Arc::new(lock_object));
+        Ok(id)
+    }
+
+    fn lock_object(&self, id: &LockId) -> Result<Arc<Lock>> {
+        if let Some(l) = lock(&self.locks).get(id) {
+            return Ok(l.clone());
+        }
+        let l = Arc::new(Lock::open(id.object_id()).map_err(not_found(LockId::KIND, id.as_str()))?);
+        Ok(lock(&self.locks).entry(id.clone()).or_insert(l).clone())
+    }
+
+    /// Acquires lock `id`, waiting at most `timeout` (`None`: forever); false
+    /// on timeout. Release it with [`release_lock`](Self::release_lock) from the same thread.
+    pub fn acquire_lock(&self, id: &LockId, timeout: Option<Duration>) -> Result<bool> {
+        let l = self.lock_object(id)?;
+        let acquired = match timeout {
+            Some(t) => l.acquire(t),
+            None => l.acquire_forever(),
+        };
+        match acquired {
+            Ok(guard) => {
+                if guard.previous_owner_died() {
+                    tracing::warn!(lock = %id, "acquired a lock whose previous owner died holding it");
+                }
+                guard.keep();
+                Ok(true)
+            }
+            Err(pp_ipc::Error::Timeout { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Releases lock `id`, held by this thread.
+    pub fn release_lock(&self, id: &LockId) -> Result<()> {
+        Ok(self.lock_object(id)?.release()?)
+    }
+
+    /// Acquires lock `id` (at most `timeout`) and returns a guard releasing it
+    /// when dropped: the seed's `with lock_context(...)`.
+    pub fn lock_context(&self, id: &LockId, timeout: Option<Duration>) -> Result<ManagedLockGuard> {
+        let l = self.lock_object(id)?;
+        let guard = match timeout {
+            Some(t) => l.acquire(t)?,
+            None => l.acquire_forever()?,
+        };
+        let previous_owner_died = guard.previous_owner_died();
+        guard.keep();
+        Ok(ManagedLockGuard { lock: l, previous_owner_died, _not_send: PhantomData })
+    }
+
+    /// Deletes lock `id` (its name, for every process).
+    pub fn delete_lock(&self, id: &LockId) -> Result<()> {
+        let l = self.lock_object(id)?;
+        lock(&self.locks).remove(id);
+        match Arc::try_unwrap(l) {
+            Ok(l) => Ok(l.delete()?),
+            Err(_) => pp_ipc_unlink(id.object_id()),
+        }
+    }
+
+    // ----- shutdown -----
+
+    /// Orderly exit: shuts every executor down (pending tasks cancelled),
+    /// terminates every tracked process, and drops every IPC object (the ones
+    /// this manager created are removed). The manager stays usable afterwards.
+    pub fn shutdown(&self) {
+        let executors: Vec<Executor> = lock(&self.executors).drain().map(|(_, e)| e).collect();
+        for executor in executors {
+            match executor {
+                Executor::Process(pool) => pool.shutdown(true, true),
+                Executor::Thread(pool) => pool.shutdown(true, true),
+            }
+        }
+        lock(&self.tasks).clear();
+        self.processes.terminate_all(TERMINATE_GRACE);
+        self.processes.cleanup();
+        lock(&self.queues).clear();
+        lock(&self.values).clear();
+        lock(&self.events).clear();
+        lock(&self.locks).clear();
+        tracing::debug!("process manager shut down");
+    }
+}
+
+impl Drop for ProcessManager {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Removes an object's name while other handles to it are still open.
+fn pp_ipc_unlink(id: &ObjectId) -> Result<()> {
+    pp_ipc::unlink(id)?;
+    Ok(())
+}
+
+/// A lock held by this thread through [`ProcessManager::lock_context`];
+/// released when dropped.
+#[derive(Debug)]
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct ManagedLockGuard {
+    lock: Arc<Lock>,
+    previous_owner_died: bool,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl ManagedLockGuard {
+    /// Whether the previous holder died holding the lock.
+    pub fn previous_owner_died(&self) -> bool {
+        self.previous_owner_died
+    }
+}
+
+impl Drop for ManagedLockGuard {
+    fn drop(&mut self) {
+        let _ = self.lock.release();
+    }
+}

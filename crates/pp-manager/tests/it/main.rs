@@ -1,0 +1,1 @@
+fn main() { pp_manager::init(); }
