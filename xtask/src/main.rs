@@ -10,8 +10,10 @@ use std::process::{Command, ExitCode};
 
 /// Which workspace crates each crate may depend on (normal dependencies).
 /// A lower layer never depends on a higher one; see ARCHITECTURE.md.
-const LAYERS: &[(&str, &[&str])] =
-    &[("pp-process", &[]), ("pp-ipc", &[]), ("pp-pool", &["pp-ipc"]),
+const LAYERS: &[(&str, &[&str])] = &[
+    ("pp-process", &[]),
+    ("pp-ipc", &[]),
+    ("pp-pool", &["pp-ipc"]),
     ("pp-manager", &["pp-process", "pp-ipc", "pp-pool"]),
 ];
 

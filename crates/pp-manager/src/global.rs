@@ -74,7 +74,10 @@ where
     get_process_manager().submit_task(f, arg, executor_id)
 }
 /// Forwards to [`ProcessManager::get_task_result`].
-pub fn get_task_result<R: Clone + Send + 'static>(task_id: &TaskId, timeout: Option<Duration>) -> Result<R> {
+pub fn get_task_result<R: Clone + Send + 'static>(
+    task_id: &TaskId,
+    timeout: Option<Duration>,
+) -> Result<R> {
     get_process_manager().get_task_result(task_id, timeout)
 }
 /// Forwards to [`ProcessManager::get_task_status`].
@@ -99,11 +102,20 @@ pub fn create_queue(maxsize: usize) -> Result<QueueId> {
     get_process_manager().create_queue(maxsize)
 }
 /// Forwards to [`ProcessManager::put_queue_item`].
-pub fn put_queue_item<T: Serialize>(id: &QueueId, item: &T, block: bool, timeout: Option<Duration>) -> Result<()> {
+pub fn put_queue_item<T: Serialize>(
+    id: &QueueId,
+    item: &T,
+    block: bool,
+    timeout: Option<Duration>,
+) -> Result<()> {
     get_process_manager().put_queue_item(id, item, block, timeout)
 }
 /// Forwards to [`ProcessManager::get_queue_item`].
-pub fn get_queue_item<T: DeserializeOwned>(id: &QueueId, block: bool, timeout: Option<Duration>) -> Result<T> {
+pub fn get_queue_item<T: DeserializeOwned>(
+    id: &QueueId,
+    block: bool,
+    timeout: Option<Duration>,
+) -> Result<T> {
     get_process_manager().get_queue_item(id, block, timeout)
 }
 /// Forwards to [`ProcessManager::get_queue_size`].

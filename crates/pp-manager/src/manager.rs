@@ -79,14 +79,36 @@ macro_rules! with_value {
 impl AnyValue {
     fn create(id: ObjectId, typecode: &str, initial: Scalar) -> Result<AnyValue> {
         let id_text = id.to_string();
-        let misfit = |holds: &'static str| ManagerError::ValueDoesNotFit { id: id_text.clone(), holds, value: initial.to_string() };
+        let misfit = |holds: &'static str| ManagerError::ValueDoesNotFit {
+            id: id_text.clone(),
+            holds,
+            value: initial.to_string(),
+        };
         Ok(match typecode {
-            "i" => AnyValue::I32(SharedValue::create_with_id(id, fit_i32(initial).ok_or_else(|| misfit("i32"))?)?),
-            "l" => AnyValue::I64(SharedValue::create_with_id(id, initial.as_i64().ok_or_else(|| misfit("i64"))?)?),
-            "I" => AnyValue::U32(SharedValue::create_with_id(id, fit_u32(initial).ok_or_else(|| misfit("u32"))?)?),
-            "L" => AnyValue::U64(SharedValue::create_with_id(id, fit_u64(initial).ok_or_else(|| misfit("u64"))?)?),
-            "b" => AnyValue::Bool(SharedValue::create_with_id(id, fit_bool(initial).ok_or_else(|| misfit("bool"))?)?),
-            "d" => AnyValue::F64(SharedValue::create_with_id(id, initial.as_f64().ok_or_else(|| misfit("f64"))?)?),
+            "i" => AnyValue::I32(SharedValue::create_with_id(
+                id,
+                fit_i32(initial).ok_or_else(|| misfit("i32"))?,
+            )?),
+            "l" => AnyValue::I64(SharedValue::create_with_id(
+                id,
+                initial.as_i64().ok_or_else(|| misfit("i64"))?,
+            )?),
+            "I" => AnyValue::U32(SharedValue::create_with_id(
+                id,
+                fit_u32(initial).ok_or_else(|| misfit("u32"))?,
+            )?),
+            "L" => AnyValue::U64(SharedValue::create_with_id(
+                id,
+                fit_u64(initial).ok_or_else(|| misfit("u64"))?,
+            )?),
+            "b" => AnyValue::Bool(SharedValue::create_with_id(
+                id,
+                fit_bool(initial).ok_or_else(|| misfit("bool"))?,
+            )?),
+            "d" => AnyValue::F64(SharedValue::create_with_id(
+                id,
+                initial.as_f64().ok_or_else(|| misfit("f64"))?,
+            )?),
             other => return Err(ManagerError::InvalidTypecode { typecode: other.to_owned() }),
         })
     }
@@ -107,7 +129,11 @@ impl AnyValue {
     }
 
     fn set(&self, id: &ValueId, value: Scalar) -> Result<()> {
-        let misfit = |holds: &'static str| ManagerError::ValueDoesNotFit { id: id.to_string(), holds, value: value.to_string() };
+        let misfit = |holds: &'static str| ManagerError::ValueDoesNotFit {
+            id: id.to_string(),
+            holds,
+            value: value.to_string(),
+        };
         match self {
             AnyValue::I32(v) => v.set(fit_i32(value).ok_or_else(|| misfit("i32"))?),
             AnyValue::I64(v) => v.set(value.as_i64().ok_or_else(|| misfit("i64"))?),
@@ -236,10 +262,12 @@ impl ProcessManager {
     /// Stops process `id` and its whole tree (SIGTERM, 5 s, SIGKILL). True if
     /// it was running and was stopped; false if unknown or already finished.
     pub fn terminate_process(&self, id: &str) -> bool {
-        matches!(
-            self.processes.terminate(id, Some(TERMINATE_GRACE)),
-            Ok(TerminateOutcome::Terminated | TerminateOutcome::Killed)
-        )
+        let running = self.processes.get(id).is_some_and(|p| !p.status.is_finished());
+        running
+            && matches!(
+                self.processes.terminate(id, Some(TERMINATE_GRACE)),
+                Ok(TerminateOutcome::Terminated | TerminateOutcome::Killed)
+            )
     }
 
     /// Every tracked process, oldest first.
@@ -319,7 +347,12 @@ impl ProcessManager {
     /// Runs `f(arg)` on executor `executor_id` (default: the default process
     /// pool); returns the task's id. `f` is a plain function or a
     /// non-capturing closure.
-    pub fn submit_task<A, R>(&self, f: fn(A) -> R, arg: A, executor_id: Option<&ExecutorId>) -> Result<TaskId>
+    pub fn submit_task<A, R>(
+        &self,
+        f: fn(A) -> R,
+        arg: A,
+        executor_id: Option<&ExecutorId>,
+    ) -> Result<TaskId>
     where
         A: Serialize + DeserializeOwned + Send + 'static,
         R: Serialize + DeserializeOwned + Send + 'static,
@@ -334,7 +367,8 @@ impl ProcessManager {
         };
         let task_id = *handle.id();
         tracing::debug!(%task_id, %executor_id, "submit_task");
-        lock(&self.tasks).insert(task_id, TaskEntry { executor: executor_id, handle: Arc::new(handle) });
+        lock(&self.tasks)
+            .insert(task_id, TaskEntry { executor: executor_id, handle: Arc::new(handle) });
         Ok(task_id)
     }
 
@@ -347,11 +381,17 @@ impl ProcessManager {
 
     /// Waits at most `timeout` (`None`: forever) for task `task_id` and returns
     /// its value as an `R` (the type its function returns).
-    pub fn get_task_result<R: Clone + Send + 'static>(&self, task_id: &TaskId, timeout: Option<Duration>) -> Result<R> {
+    pub fn get_task_result<R: Clone + Send + 'static>(
+        &self,
+        task_id: &TaskId,
+        timeout: Option<Duration>,
+    ) -> Result<R> {
         let task = self.task(task_id)?;
-        let handle = task.as_any().downcast_ref::<TaskHandle<R>>().ok_or_else(|| ManagerError::WrongResultType {
-            task_id: task_id.to_string(),
-            expected: std::any::type_name::<R>(),
+        let handle = task.as_any().downcast_ref::<TaskHandle<R>>().ok_or_else(|| {
+            ManagerError::WrongResultType {
+                task_id: task_id.to_string(),
+                expected: std::any::type_name::<R>(),
+            }
         })?;
         Ok(handle.result(timeout)?)
     }
@@ -422,13 +462,21 @@ impl ProcessManager {
         if let Some(queue) = lock(&self.queues).get(id) {
             return Ok(queue.clone());
         }
-        let queue = Arc::new(AnyQueue::open(id.object_id()).map_err(not_found(QueueId::KIND, id.as_str()))?);
+        let queue = Arc::new(
+            AnyQueue::open(id.object_id()).map_err(not_found(QueueId::KIND, id.as_str()))?,
+        );
         Ok(lock(&self.queues).entry(id.clone()).or_insert(queue).clone())
     }
 
     /// Puts `item` on queue `id`. With `block`, waits at most `timeout`
     /// (`None`: forever) for room; without, a full queue is `pp_ipc::Error::Full`.
-    pub fn put_queue_item<T: Serialize>(&self, id: &QueueId, item: &T, block: bool, timeout: Option<Duration>) -> Result<()> {
+    pub fn put_queue_item<T: Serialize>(
+        &self,
+        id: &QueueId,
+        item: &T,
+        block: bool,
+        timeout: Option<Duration>,
+    ) -> Result<()> {
         let queue = self.queue(id)?;
         if block {
             queue.put_as(item, timeout.unwrap_or(Duration::MAX))?;
@@ -440,9 +488,18 @@ impl ProcessManager {
 
     /// Takes the oldest item of queue `id` as a `T`. With `block`, waits at
     /// most `timeout` (`None`: forever); without, an empty queue is `pp_ipc::Error::Empty`.
-    pub fn get_queue_item<T: DeserializeOwned>(&self, id: &QueueId, block: bool, timeout: Option<Duration>) -> Result<T> {
+    pub fn get_queue_item<T: DeserializeOwned>(
+        &self,
+        id: &QueueId,
+        block: bool,
+        timeout: Option<Duration>,
+    ) -> Result<T> {
         let queue = self.queue(id)?;
-        Ok(if block { queue.get_as(timeout.unwrap_or(Duration::MAX))? } else { queue.try_get_as()? })
+        Ok(if block {
+            queue.get_as(timeout.unwrap_or(Duration::MAX))?
+        } else {
+            queue.try_get_as()?
+        })
     }
 
     /// Items in queue `id` now.
@@ -488,13 +545,22 @@ impl ProcessManager {
 
     /// Creates a shared value of the seed's `typecode` (`i`, `l`, `I`, `L`,
     /// `b`, `d`) holding `initial`.
-    pub fn create_shared_value(&self, typecode: &str, initial: impl Into<Scalar>) -> Result<ValueId> {
+    pub fn create_shared_value(
+        &self,
+        typecode: &str,
+        initial: impl Into<Scalar>,
+    ) -> Result<ValueId> {
         let id = ObjectId::generate("value")?;
         self.create_shared_value_with_id(id.into(), typecode, initial)
     }
 
     /// [`create_shared_value`](Self::create_shared_value) with the caller's id.
-    pub fn create_shared_value_with_id(&self, id: ValueId, typecode: &str, initial: impl Into<Scalar>) -> Result<ValueId> {
+    pub fn create_shared_value_with_id(
+        &self,
+        id: ValueId,
+        typecode: &str,
+        initial: impl Into<Scalar>,
+    ) -> Result<ValueId> {
         let value = AnyValue::create(id.object_id().clone(), typecode, initial.into())?;
         lock(&self.values).insert(id.clone(), Arc::new(value));
         Ok(id)
@@ -534,9 +600,15 @@ impl ProcessManager {
     /// Atomically adds `delta` to integer shared value `id`; returns the previous value.
     pub fn add_shared_value(&self, id: &ValueId, delta: i64) -> Result<Scalar> {
         let value = self.value(id)?;
-        let misfit = |holds| ManagerError::ValueDoesNotFit { id: id.to_string(), holds, value: delta.to_string() };
+        let misfit = |holds| ManagerError::ValueDoesNotFit {
+            id: id.to_string(),
+            holds,
+            value: delta.to_string(),
+        };
         Ok(match &*value {
-            AnyValue::I32(v) => Scalar::from(v.fetch_add(i32::try_from(delta).map_err(|_| misfit("i32"))?)),
+            AnyValue::I32(v) => {
+                Scalar::from(v.fetch_add(i32::try_from(delta).map_err(|_| misfit("i32"))?))
+            }
             AnyValue::I64(v) => Scalar::from(v.fetch_add(delta)),
             AnyValue::U32(v) => Scalar::from(v.fetch_add(delta as u32)),
             AnyValue::U64(v) => Scalar::from(v.fetch_add(delta as u64)),
@@ -569,7 +641,8 @@ impl ProcessManager {
         if let Some(event) = lock(&self.events).get(id) {
             return Ok(event.clone());
         }
-        let event = Arc::new(Event::open(id.object_id()).map_err(not_found(EventId::KIND, id.as_str()))?);
+        let event =
+            Arc::new(Event::open(id.object_id()).map_err(not_found(EventId::KIND, id.as_str()))?);
         Ok(lock(&self.events).entry(id.clone()).or_insert(event).clone())
     }
 
