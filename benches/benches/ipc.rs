@@ -130,5 +130,28 @@ fn lock_uncontended(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, queue_one_way, ping_pong, lock_uncontended);
+/// The facade's cost: put then get of one 8-byte item by id through
+/// `pp_manager`, against the same on a typed `pp_ipc::Queue`. Target (issue 5): within 1.2x.
+fn facade_queue(c: &mut Criterion) {
+    let mut group = c.benchmark_group("queue put+get, one process");
+    let item = vec![7u8; 8];
+    let typed = Queue::<Vec<u8>>::create(64).unwrap();
+    group.bench_function("pp_ipc::Queue (typed handle)", |b| {
+        b.iter(|| {
+            typed.put(&item, FOREVER).unwrap();
+            typed.get(FOREVER).unwrap()
+        })
+    });
+    let manager = pp_manager::ProcessManager::new();
+    let id = manager.create_queue(64).unwrap();
+    group.bench_function("pp_manager put_queue_item/get_queue_item (by id)", |b| {
+        b.iter(|| {
+            manager.put_queue_item(&id, &item, true, Some(FOREVER)).unwrap();
+            manager.get_queue_item::<Vec<u8>>(&id, true, Some(FOREVER)).unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, queue_one_way, ping_pong, lock_uncontended, facade_queue);
 criterion_main!(benches);

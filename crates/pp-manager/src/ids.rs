@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock, Weak};
 
 use pp_ipc::ObjectId;
 
@@ -10,43 +11,96 @@ use crate::error::ManagerError;
 pub use pp_pool::TaskId;
 pub use pp_process::ProcessId;
 
+/// The handle an IPC id last resolved to, shared by the id's clones: a hot
+/// path (a queue used by id in a loop) skips the manager's map. Weak, so a
+/// deleted object is not kept alive by ids that name it.
+type HandleCache<T> = Arc<OnceLock<Weak<T>>>;
+
+/// An id that remembers the handle it last resolved to.
+pub(crate) trait CachedId<T>: Clone + Eq + std::hash::Hash {
+    /// The handle this id last resolved to, if it is still alive.
+    fn cached(&self) -> Option<Arc<T>>;
+    /// Remembers `handle` for the next use of this id (and its clones).
+    fn remember(&self, handle: &Arc<T>);
+}
+
 macro_rules! object_id {
-    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $handle:ty) => {
         $(#[$doc])*
         ///
         /// It is the object's OS name (`pp-…`): hand it to another process
         /// (argv, env, a file) and the facade there opens the same object.
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(ObjectId);
+        #[derive(Clone)]
+        pub struct $name {
+            id: ObjectId,
+            cache: HandleCache<$handle>,
+        }
 
         impl $name {
             /// The id as a string slice.
             pub fn as_str(&self) -> &str {
-                self.0.as_str()
+                self.id.as_str()
             }
 
             /// The pp-ipc object id.
             pub fn object_id(&self) -> &ObjectId {
-                &self.0
+                &self.id
             }
 
             pub(crate) const KIND: &'static str = $kind;
+
+        }
+
+        impl CachedId<$handle> for $name {
+            fn cached(&self) -> Option<Arc<$handle>> {
+                self.cache.get()?.upgrade()
+            }
+
+            fn remember(&self, handle: &Arc<$handle>) {
+                let _ = self.cache.set(Arc::downgrade(handle));
+            }
         }
 
         impl From<ObjectId> for $name {
             fn from(id: ObjectId) -> Self {
-                $name(id)
+                $name { id, cache: Arc::default() }
             }
         }
 
         impl FromStr for $name {
             type Err = ManagerError;
             fn from_str(s: &str) -> Result<Self, ManagerError> {
-                ObjectId::new(s).map($name).map_err(|e| ManagerError::InvalidId {
+                ObjectId::new(s).map($name::from).map_err(|e| ManagerError::InvalidId {
                     kind: $kind,
                     id: s.to_owned(),
                     reason: e.to_string(),
                 })
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.id == other.id
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.id.hash(state)
+            }
+        }
+
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl Ord for $name {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                self.id.cmp(&other.id)
             }
         }
 
@@ -73,22 +127,26 @@ macro_rules! object_id {
 object_id!(
     /// The id of a queue.
     QueueId,
-    "queue"
+    "queue",
+    pp_ipc::AnyQueue
 );
 object_id!(
     /// The id of a shared value.
     ValueId,
-    "shared value"
+    "shared value",
+    crate::manager::AnyValue
 );
 object_id!(
     /// The id of an event.
     EventId,
-    "event"
+    "event",
+    pp_ipc::Event
 );
 object_id!(
     /// The id of a lock.
     LockId,
-    "lock"
+    "lock",
+    pp_ipc::Lock
 );
 
 /// The id of an executor (a process or thread pool) in one manager.

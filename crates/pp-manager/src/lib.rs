@@ -65,7 +65,8 @@ pub use pp_process::Command;
 pub mod prelude {
     pub use crate::global::*;
     pub use crate::{
-        Command, EventId, ExecutorId, LockId, ManagerError, ProcessId, ProcessManager, QueueId,
-        Scalar, TaskId, ValueId, init,
+        Command, EventId, ExecutorId, ExecutorInfo, LockId, ManagerError, ProcessId,
+        ProcessManager, ProcessRecord, ProcessResult, QueueId, Scalar, TaskId, TaskRecord, ValueId,
+        init,
     };
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{ManagerError, Result};
-use crate::ids::{EventId, ExecutorId, LockId, QueueId, ValueId};
+use crate::ids::{CachedId, EventId, ExecutorId, LockId, QueueId, ValueId};
 use crate::records::{ExecutorInfo, ProcessRecord, ProcessResult, Scalar, TaskRecord};
 
 /// The grace period `terminate_process` gives before SIGKILL.
@@ -53,7 +53,7 @@ struct TaskEntry {
 
 /// A shared value of whichever type its typecode says.
 #[derive(Debug)]
-enum AnyValue {
+pub(crate) enum AnyValue {
     I32(SharedValue<i32>),
     I64(SharedValue<i64>),
     U32(SharedValue<u32>),
@@ -205,6 +205,36 @@ impl std::fmt::Debug for ProcessManager {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The handle of IPC object `id`: remembered by the id, else this manager's
+/// (created here or opened before), else opened by name with `open` (it was
+/// created by another process).
+fn resolve<I: CachedId<T>, T>(
+    map: &Mutex<HashMap<I, Arc<T>>>,
+    id: &I,
+    open: impl FnOnce() -> Result<T>,
+) -> Result<Arc<T>> {
+    if let Some(handle) = id.cached() {
+        return Ok(handle);
+    }
+    let found = lock(map).get(id).cloned();
+    let handle = match found {
+        Some(handle) => handle,
+        None => {
+            let opened = Arc::new(open()?);
+            lock(map).entry(id.clone()).or_insert(opened).clone()
+        }
+    };
+    id.remember(&handle);
+    Ok(handle)
+}
+
+/// Registers a handle this manager created under its id.
+fn register<I: CachedId<T>, T>(map: &Mutex<HashMap<I, Arc<T>>>, id: &I, handle: T) {
+    let handle = Arc::new(handle);
+    id.remember(&handle);
+    lock(map).insert(id.clone(), handle);
 }
 
 /// Maps pp-ipc's `NotFound` to the facade's, naming the kind and the id.
@@ -453,19 +483,15 @@ impl ProcessManager {
     pub fn create_queue_with(&self, options: QueueOptions) -> Result<QueueId> {
         let queue = AnyQueue::create_with(options)?;
         let id = QueueId::from(queue.id().clone());
-        lock(&self.queues).insert(id.clone(), Arc::new(queue));
+        register(&self.queues, &id, queue);
         Ok(id)
     }
 
     /// The queue `id`: ours, or opened by name (created by another process).
     fn queue(&self, id: &QueueId) -> Result<Arc<AnyQueue>> {
-        if let Some(queue) = lock(&self.queues).get(id) {
-            return Ok(queue.clone());
-        }
-        let queue = Arc::new(
-            AnyQueue::open(id.object_id()).map_err(not_found(QueueId::KIND, id.as_str()))?,
-        );
-        Ok(lock(&self.queues).entry(id.clone()).or_insert(queue).clone())
+        resolve(&self.queues, id, || {
+            AnyQueue::open(id.object_id()).map_err(not_found(QueueId::KIND, id.as_str()))
+        })
     }
 
     /// Puts `item` on queue `id`. With `block`, waits at most `timeout`
@@ -562,7 +588,7 @@ impl ProcessManager {
         initial: impl Into<Scalar>,
     ) -> Result<ValueId> {
         let value = AnyValue::create(id.object_id().clone(), typecode, initial.into())?;
-        lock(&self.values).insert(id.clone(), Arc::new(value));
+        register(&self.values, &id, value);
         Ok(id)
     }
 
@@ -575,16 +601,14 @@ impl ProcessManager {
     }
 
     fn value(&self, id: &ValueId) -> Result<Arc<AnyValue>> {
-        if let Some(value) = lock(&self.values).get(id) {
-            return Ok(value.clone());
-        }
-        let value = Arc::new(AnyValue::open(id.object_id()).map_err(|e| match e {
-            ManagerError::Ipc(pp_ipc::Error::NotFound { .. }) => {
-                ManagerError::NotFound { kind: ValueId::KIND, id: id.to_string() }
-            }
-            other => other,
-        })?);
-        Ok(lock(&self.values).entry(id.clone()).or_insert(value).clone())
+        resolve(&self.values, id, || {
+            AnyValue::open(id.object_id()).map_err(|e| match e {
+                ManagerError::Ipc(pp_ipc::Error::NotFound { .. }) => {
+                    ManagerError::NotFound { kind: ValueId::KIND, id: id.to_string() }
+                }
+                other => other,
+            })
+        })
     }
 
     /// The value of shared value `id`.
@@ -633,17 +657,14 @@ impl ProcessManager {
     pub fn create_event(&self) -> Result<EventId> {
         let event = Event::create()?;
         let id = EventId::from(event.id().clone());
-        lock(&self.events).insert(id.clone(), Arc::new(event));
+        register(&self.events, &id, event);
         Ok(id)
     }
 
     fn event(&self, id: &EventId) -> Result<Arc<Event>> {
-        if let Some(event) = lock(&self.events).get(id) {
-            return Ok(event.clone());
-        }
-        let event =
-            Arc::new(Event::open(id.object_id()).map_err(not_found(EventId::KIND, id.as_str()))?);
-        Ok(lock(&self.events).entry(id.clone()).or_insert(event).clone())
+        resolve(&self.events, id, || {
+            Event::open(id.object_id()).map_err(not_found(EventId::KIND, id.as_str()))
+        })
     }
 
     /// Sets event `id`, waking every waiter in every process.
@@ -684,16 +705,14 @@ impl ProcessManager {
     pub fn create_lock(&self) -> Result<LockId> {
         let lock_object = Lock::create()?;
         let id = LockId::from(lock_object.id().clone());
-        lock(&self.locks).insert(id.clone(), Arc::new(lock_object));
+        register(&self.locks, &id, lock_object);
         Ok(id)
     }
 
     fn lock_object(&self, id: &LockId) -> Result<Arc<Lock>> {
-        if let Some(l) = lock(&self.locks).get(id) {
-            return Ok(l.clone());
-        }
-        let l = Arc::new(Lock::open(id.object_id()).map_err(not_found(LockId::KIND, id.as_str()))?);
-        Ok(lock(&self.locks).entry(id.clone()).or_insert(l).clone())
+        resolve(&self.locks, id, || {
+            Lock::open(id.object_id()).map_err(not_found(LockId::KIND, id.as_str()))
+        })
     }
 
     /// Acquires lock `id`, waiting at most `timeout` (`None`: forever); false
