@@ -150,7 +150,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let hashed = task
             .as_ref()
             .map(|t| get_task_result::<Result<Hashed, String>>(t, Some(Duration::from_secs(60))));
-        let gzip = gzip.as_ref().ok().and_then(|id| wait_for(id));
+        let gzip = gzip.as_ref().ok().and_then(wait_for);
         let (hash_cols, hash_ok) = match hashed {
             Some(Ok(Ok(h))) => (format!("{:>9} {:>7} {:>18x}", h.bytes, h.lines, h.fnv1a), true),
             Some(Ok(Err(e)))
