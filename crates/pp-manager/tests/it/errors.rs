@@ -13,6 +13,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ("errors::unknown_or_deleted_ipc_ids_are_not_found", unknown_or_deleted_ipc_ids_are_not_found),
     ("errors::layer_errors_keep_their_variants", layer_errors_keep_their_variants),
     ("errors::bad_values_and_types_are_refused", bad_values_and_types_are_refused),
+    ("errors::the_reexports_reach_each_layer", the_reexports_reach_each_layer),
 ];
 
 fn unknown_process_and_task_ids_have_no_status() {
@@ -126,4 +127,20 @@ fn bad_values_and_types_are_refused() {
     let err = pm.get_task_result::<String>(&task, None).unwrap_err();
     assert!(matches!(err, ManagerError::WrongResultType { .. }), "{err}");
     assert_eq!(pm.get_task_result::<u32>(&task, None).unwrap(), 8);
+}
+
+fn the_reexports_reach_each_layer() {
+    // pp_manager::process is pp-process …
+    let out = pp_manager::process::Command::new("true").run().unwrap();
+    assert!(out.success());
+    // … pp_manager::pool is pp-pool …
+    let pool = pp_manager::pool::ThreadPool::new(1).unwrap();
+    assert_eq!(pool.submit(|| 3).unwrap().result(None).unwrap(), 3);
+    // … and pp_manager::ipc is pp-ipc; facade ids convert to and from its ids.
+    let event = pp_manager::ipc::Event::create().unwrap();
+    let id: pp_manager::EventId = event.id().clone().into();
+    assert_eq!(id.object_id(), event.id());
+    set_event(&id).unwrap();
+    assert!(event.is_set());
+    assert!(!pp_manager::pool::is_worker(), "the test process is not a pool worker");
 }
