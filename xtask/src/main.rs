@@ -3,6 +3,10 @@
 //! - `ci`: format check, clippy with warnings denied, tests, doc tests, a check
 //!   that the tests left no `pp-` object in `/dev/shm`, the layering check.
 //! - `layering`: only the layering check.
+//! - `bench [--quick]`: builds and runs `pp-bench`, every operation of the
+//!   seed's API on pp and on its peers (Python's stdlib, ipc-channel,
+//!   procspawn, rayon, raw floors) in one run; writes `target/bench/report.md`
+//!   and `target/bench/ratios.svg`.
 //!
 //! Kept free of dependencies so it builds in seconds on a fresh machine.
 
@@ -22,8 +26,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("layering") => layering(),
+        Some("bench") => bench(args.iter().any(|a| a == "--quick")),
         _ => {
-            eprintln!("usage: cargo xtask <ci|layering>");
+            eprintln!("usage: cargo xtask <ci|layering|bench [--quick]>");
             return ExitCode::from(2);
         }
     };
@@ -85,6 +90,20 @@ fn layering() -> Result<(), String> {
         println!("layering: {krate} depends only on {allowed:?} among pp crates");
     }
     Ok(())
+}
+
+fn bench(quick: bool) -> Result<(), String> {
+    cargo(&["build", "--release", "--package", "pp-benches", "--bin", "pp-bench", "--bin", "pp-bench-peer"])?;
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let exe = std::path::Path::new(&target).join("release").join("pp-bench");
+    let out = std::path::Path::new(&target).join("bench");
+    let mut run = Command::new(&exe);
+    run.arg("--out").arg(&out);
+    if quick {
+        run.arg("--quick");
+    }
+    let status = run.status().map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+    if status.success() { Ok(()) } else { Err(format!("pp-bench failed ({status})")) }
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {

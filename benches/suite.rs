@@ -1,0 +1,545 @@
+//! `pp-bench`: every operation of the seed's API on pp and on its peers, in
+//! one run on one machine. Run it through `cargo xtask bench [--quick]`.
+//!
+//! Each figure is the median time per operation over repetitions (after a
+//! warm-up), with its min–max; each row puts a pp figure beside one peer's,
+//! measured in this run, and their ratio (peer ÷ pp: above 1, pp is faster).
+//! Writes `target/bench/report.md` and `target/bench/ratios.svg`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender};
+use pp_benches::Peer;
+use pp_benches::floor::{BareMutex, SharedWords};
+use pp_ipc::{Event, Lock, Queue, QueueOptions, SharedValue};
+use pp_pool::{ProcessPool, ThreadPool};
+use pp_process::{Command, ProcessTable};
+
+const FOREVER: Duration = Duration::from_secs(3600);
+
+/// How much to measure.
+#[derive(Clone, Copy)]
+struct Plan {
+    reps: usize,
+    /// Multiplies every operation count.
+    scale: f64,
+}
+
+impl Plan {
+    fn n(&self, full: u64) -> u64 {
+        ((full as f64 * self.scale) as u64).max(1)
+    }
+}
+
+/// A median with its spread, in seconds per operation.
+#[derive(Clone, Copy, Debug)]
+struct Figure {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Figure {
+    fn from_batches(mut per_op: Vec<f64>) -> Option<Figure> {
+        if per_op.is_empty() {
+            return None;
+        }
+        per_op.sort_by(f64::total_cmp);
+        let mid = per_op.len() / 2;
+        let median = if per_op.len() % 2 == 1 { per_op[mid] } else { (per_op[mid - 1] + per_op[mid]) / 2.0 };
+        Some(Figure { median, min: per_op[0], max: per_op[per_op.len() - 1] })
+    }
+}
+
+/// Times `batch` (which runs `n` operations) after one warm-up run.
+fn measure(plan: Plan, n: u64, mut batch: impl FnMut(u64)) -> Figure {
+    batch(n);
+    let per_op = (0..plan.reps)
+        .map(|_| {
+            let started = Instant::now();
+            batch(n);
+            started.elapsed().as_secs_f64() / n as f64
+        })
+        .collect();
+    Figure::from_batches(per_op).expect("at least one repetition")
+}
+
+/// Runs a Python peer measurement; `None` (and a line saying why) without python3.
+fn python(plan: Plan, measurement: &str, n: u64) -> Option<Figure> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/peers.py");
+    let out = StdCommand::new("python3")
+        .args([script, "--reps", &plan.reps.to_string(), measurement, &n.to_string()])
+        .output();
+    let out = match out {
+        Ok(out) if out.status.success() => out,
+        Ok(out) => {
+            eprintln!("python peer {measurement} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            return None;
+        }
+        Err(e) => {
+            eprintln!("skipping python peer {measurement}: cannot run python3 ({e})");
+            return None;
+        }
+    };
+    let per_op = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse::<f64>().ok()).map(|s| s / n as f64).collect();
+    Figure::from_batches(per_op)
+}
+
+struct Row {
+    operation: String,
+    pp_name: String,
+    pp: Figure,
+    peer_name: String,
+    peer: Option<Figure>,
+}
+
+#[derive(Default)]
+struct Report {
+    rows: Vec<Row>,
+    notes: Vec<String>,
+}
+
+impl Report {
+    fn add(&mut self, operation: &str, pp_name: &str, pp: Figure, peers: Vec<(&str, Option<Figure>)>) {
+        for (peer_name, peer) in peers {
+            let row = Row { operation: operation.into(), pp_name: pp_name.into(), pp, peer_name: peer_name.into(), peer };
+            print_row(&row);
+            self.rows.push(row);
+        }
+    }
+}
+
+fn fmt_time(seconds: f64) -> String {
+    if seconds >= 1e-3 {
+        format!("{:.2} ms", seconds * 1e3)
+    } else if seconds >= 1e-6 {
+        format!("{:.2} µs", seconds * 1e6)
+    } else {
+        format!("{:.1} ns", seconds * 1e9)
+    }
+}
+
+fn fmt_figure(f: &Figure) -> String {
+    format!("{} ({}–{})", fmt_time(f.median), fmt_time(f.min), fmt_time(f.max))
+}
+
+fn ratio(row: &Row) -> Option<f64> {
+    row.peer.map(|peer| peer.median / row.pp.median)
+}
+
+fn print_row(row: &Row) {
+    let peer = row.peer.as_ref().map_or("skipped".to_owned(), fmt_figure);
+    let ratio = ratio(row).map_or("-".to_owned(), |r| format!("{r:.2}×"));
+    println!(
+        "{:<44} {:<24} {:>30} | {:<34} {:>30} | {:>8}",
+        row.operation, row.pp_name, fmt_figure(&row.pp), row.peer_name, peer, ratio
+    );
+}
+
+/// Uses a result so the optimizer cannot skip computing it.
+fn keep<T>(value: T) {
+    std::hint::black_box(value);
+}
+
+fn add_one(x: u64) -> u64 {
+    x + 1
+}
+
+fn add_one_procspawn(x: u64) -> u64 {
+    x + 1
+}
+
+fn peer_exe() -> PathBuf {
+    std::env::current_exe().expect("own path").with_file_name("pp-bench-peer")
+}
+
+fn start_peer(args: &[&str]) -> Peer {
+    Peer::start(peer_exe().to_str().expect("utf-8 path"), args)
+}
+
+fn processes(plan: Plan, report: &mut Report) {
+    let n = plan.n(300);
+    let cmd = Command::new("/bin/true");
+    let pp = measure(plan, n, |n| (0..n).for_each(|_| assert!(cmd.run().unwrap().success())));
+    let std = measure(plan, n, |n| {
+        (0..n).for_each(|_| assert!(StdCommand::new("/bin/true").output().unwrap().status.success()))
+    });
+    report.add(
+        "run /bin/true, capture output",
+        "Command::run",
+        pp,
+        vec![("std::process::Command::output", Some(std)), ("python subprocess.run", python(plan, "subprocess:run-true", n))],
+    );
+
+    // Scale: 1,000 concurrent short processes, started then reaped.
+    let count = plan.n(1000).max(100);
+    let table = ProcessTable::new();
+    let quiet = Command::new("/bin/true").capture(false);
+    let threads_before = pp_process::thread_count().unwrap_or(0);
+    let mut threads_during = 0;
+    let pp = measure(Plan { reps: plan.reps.min(5), ..plan }, 1, |_| {
+        let handles: Vec<_> = (0..count).map(|_| table.spawn(&quiet).unwrap()).collect();
+        threads_during = threads_during.max(pp_process::thread_count().unwrap_or(0));
+        for h in handles {
+            h.wait().unwrap();
+        }
+        table.cleanup();
+    });
+    report.notes.push(format!(
+        "scale: while pp ran {count} concurrent processes, the whole benchmark process had \
+         {threads_during} threads ({threads_before} before the first spawn; the difference is pp-process's reactor)"
+    ));
+    report.add(
+        &format!("run and reap {count} concurrent /bin/true (per batch)"),
+        "ProcessTable::spawn",
+        pp,
+        vec![("python subprocess.Popen", python(Plan { reps: plan.reps.min(5), ..plan }, "subprocess:scale-popen", count).map(|f| Figure { median: f.median * count as f64, min: f.min * count as f64, max: f.max * count as f64 }))],
+    );
+}
+
+fn pools(plan: Plan, report: &mut Report) {
+    let n = plan.n(20_000);
+    let pool = ProcessPool::new(2).unwrap();
+    let pp = measure(plan, n, |n| {
+        let tasks: Vec<_> = (0..n).map(|i| pool.submit(add_one, i).unwrap()).collect();
+        tasks.into_iter().for_each(|t| keep(t.result(None).unwrap()));
+    });
+    let procspawn_pool = procspawn::Pool::new(2).unwrap();
+    let procspawn_n = (n / 10).max(50);
+    let procspawn = measure(plan, procspawn_n, |n| {
+        let handles: Vec<_> = (0..n).map(|i| procspawn_pool.spawn(i, add_one_procspawn)).collect();
+        handles.into_iter().for_each(|h| keep(h.join().unwrap()));
+    });
+    report.add(
+        "process pool, 2 workers: tiny tasks (per task)",
+        "ProcessPool",
+        pp,
+        vec![
+            ("python ProcessPoolExecutor(2)", python(plan, "process-pool:throughput", n)),
+            ("procspawn Pool(2)", Some(procspawn)),
+        ],
+    );
+    let rt = plan.n(2000);
+    let pp = measure(plan, rt, |n| (0..n).for_each(|i| keep(pool.submit(add_one, i).unwrap().result(None).unwrap())));
+    let procspawn = measure(plan, (rt / 4).max(20), |n| {
+        (0..n).for_each(|i| keep(procspawn_pool.spawn(i, add_one_procspawn).join().unwrap()))
+    });
+    let (server, name) = IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>::new().unwrap();
+    let mut peer = Peer::spawn(peer_exe().to_str().unwrap(), &["ipc-echo", &name]);
+    let (_, (tx, rx)) = server.accept().unwrap();
+    peer.wait_ready();
+    let bare = measure(plan, rt, |n| {
+        (0..n).for_each(|_| {
+            tx.send(vec![1u8; 8]).unwrap();
+            rx.recv().unwrap();
+        })
+    });
+    drop(peer);
+    report.add(
+        "process pool: one task round trip",
+        "ProcessPool",
+        pp,
+        vec![
+            ("python ProcessPoolExecutor(2)", python(plan, "process-pool:round-trip", rt)),
+            ("procspawn Pool(2)", Some(procspawn)),
+            ("bare ipc-channel round trip", Some(bare)),
+        ],
+    );
+    drop(pool);
+    procspawn_pool.shutdown();
+
+    let threads = ThreadPool::new(2).unwrap();
+    let rayon = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let pp = measure(plan, n, |n| {
+        let tasks: Vec<_> = (0..n).map(|i| threads.submit(move || add_one(i)).unwrap()).collect();
+        tasks.into_iter().for_each(|t| keep(t.result(None).unwrap()));
+    });
+    let slots: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
+    let ray = measure(plan, n, |n| {
+        rayon.scope(|s| {
+            for (i, slot) in slots.iter().take(n as usize).enumerate() {
+                s.spawn(move |_| slot.store(add_one(i as u64), Ordering::Relaxed));
+            }
+        })
+    });
+    report.add(
+        "thread pool, 2 threads: tiny tasks (per task)",
+        "ThreadPool",
+        pp,
+        vec![("rayon scope spawn", Some(ray)), ("python ThreadPoolExecutor(2)", python(plan, "thread-pool:throughput", n))],
+    );
+    let pp = measure(plan, rt, |n| (0..n).for_each(|i| keep(threads.submit(move || add_one(i)).unwrap().result(None).unwrap())));
+    let ray = measure(plan, rt, |n| (0..n).for_each(|i| keep(rayon.install(|| add_one(i)))));
+    report.add(
+        "thread pool: one task round trip",
+        "ThreadPool",
+        pp,
+        vec![("rayon install", Some(ray)), ("python ThreadPoolExecutor(2)", python(plan, "thread-pool:round-trip", rt))],
+    );
+}
+
+fn queues(plan: Plan, report: &mut Report) {
+    for (size, n_full) in [(8usize, 200_000u64), (1024, 50_000)] {
+        let n = plan.n(n_full);
+        let item = vec![7u8; size];
+        let queue = Queue::<Vec<u8>>::create_with(QueueOptions { capacity_bytes: 4 << 20, ..Default::default() }).unwrap();
+        let acks = Queue::<u8>::create(4).unwrap();
+        let peer = start_peer(&["queue-sink", queue.id().as_str(), acks.id().as_str()]);
+        let pp = measure(plan, n, |n| {
+            (0..n).for_each(|_| queue.put(&item, FOREVER).unwrap());
+            queue.put(&Vec::new(), FOREVER).unwrap();
+            acks.get(FOREVER).unwrap();
+        });
+        drop(peer);
+        let (server, name) = IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<u8>)>::new().unwrap();
+        let mut peer = Peer::spawn(peer_exe().to_str().unwrap(), &["ipc-sink", &name]);
+        let (_, (tx, ack_rx)) = server.accept().unwrap();
+        peer.wait_ready();
+        let ipc = measure(plan, n, |n| {
+            (0..n).for_each(|_| tx.send(item.clone()).unwrap());
+            tx.send(Vec::new()).unwrap();
+            ack_rx.recv().unwrap();
+        });
+        drop(peer);
+        let py_n = (n / 10).max(100);
+        report.add(
+            &format!("queue one-way, {} items (per item)", if size == 8 { "8 B" } else { "1 KiB" }),
+            "Queue",
+            pp,
+            vec![
+                ("ipc-channel", Some(ipc)),
+                ("python multiprocessing.Queue", python(plan, &format!("mp-queue:one-way-{size}"), py_n)),
+                ("python Manager().Queue()", python(plan, &format!("manager-queue:one-way-{size}"), py_n / 4)),
+            ],
+        );
+    }
+
+    let n = plan.n(5_000);
+    let there = Queue::<Vec<u8>>::create(16).unwrap();
+    let back = Queue::<Vec<u8>>::create(16).unwrap();
+    let item = vec![7u8; 8];
+    let peer = start_peer(&["queue-echo", there.id().as_str(), back.id().as_str()]);
+    let pp = measure(plan, n, |n| {
+        (0..n).for_each(|_| {
+            there.put(&item, FOREVER).unwrap();
+            back.get(FOREVER).unwrap();
+        })
+    });
+    drop(peer);
+    let (server, name) = IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>::new().unwrap();
+    let mut peer = Peer::spawn(peer_exe().to_str().unwrap(), &["ipc-echo", &name]);
+    let (_, (tx, rx)) = server.accept().unwrap();
+    peer.wait_ready();
+    let ipc = measure(plan, n, |n| {
+        (0..n).for_each(|_| {
+            tx.send(item.clone()).unwrap();
+            rx.recv().unwrap();
+        })
+    });
+    drop(peer);
+    let floor = futex_floor(plan, n);
+    report.add(
+        "queue ping-pong round trip, 8 B",
+        "Queue",
+        pp,
+        vec![
+            ("ipc-channel", Some(ipc)),
+            ("python multiprocessing.Queue", python(plan, "mp-queue:ping-pong", n / 2)),
+            ("python Manager().Queue()", python(plan, "manager-queue:ping-pong", n / 4)),
+            ("bare futex floor", Some(floor)),
+        ],
+    );
+}
+
+fn futex_floor(plan: Plan, n: u64) -> Figure {
+    let words = SharedWords::create();
+    let peer = start_peer(&["futex-echo", words.name()]);
+    let mut k = 0u32;
+    let floor = measure(plan, n, |n| {
+        for _ in 0..n {
+            k = k.wrapping_add(1);
+            words.post(0, k);
+            words.wait_for(1, k);
+        }
+    });
+    drop(peer);
+    floor
+}
+
+fn values_locks_events(plan: Plan, report: &mut Report) {
+    let n = plan.n(1_000_000);
+    let value = SharedValue::<i64>::create(0).unwrap();
+    let pp = measure(plan, n, |n| (0..n).for_each(|_| value.set(std::hint::black_box(value.get()) + 1)));
+    let words = SharedWords::create();
+    let raw = measure(plan, n, |n| {
+        (0..n).for_each(|_| {
+            let v = std::hint::black_box(words.word(0).load(Ordering::Acquire));
+            words.word(0).store(v + 1, Ordering::Release);
+        })
+    });
+    report.add(
+        "shared value get+set",
+        "SharedValue<i64>",
+        pp,
+        vec![
+            ("raw atomic in shared memory", Some(raw)),
+            ("python multiprocessing.Value", python(plan, "mp-value:get-set", n / 10)),
+            ("python Manager().Value", python(plan, "manager-value:get-set", (n / 1000).max(100))),
+        ],
+    );
+
+    let lock = Lock::create().unwrap();
+    let pp = measure(plan, n, |n| (0..n).for_each(|_| keep(lock.acquire(FOREVER).unwrap())));
+    let mut bare = BareMutex::new();
+    let raw = measure(plan, n, |n| (0..n).for_each(|_| bare.lock_unlock()));
+    report.add(
+        "lock acquire+release, uncontended",
+        "Lock",
+        pp,
+        vec![
+            ("bare robust pthread mutex", Some(raw)),
+            ("python multiprocessing.Lock", python(plan, "mp-lock:acquire-release", n / 10)),
+            ("python Manager().Lock()", python(plan, "manager-lock:acquire-release", (n / 1000).max(100))),
+        ],
+    );
+
+    let n = plan.n(5_000);
+    let ping = Event::create().unwrap();
+    let pong = Event::create().unwrap();
+    let peer = start_peer(&["event-echo", ping.id().as_str(), pong.id().as_str()]);
+    let pp = measure(plan, n, |n| {
+        (0..n).for_each(|_| {
+            ping.set();
+            assert!(pong.wait(FOREVER));
+            pong.clear();
+        })
+    });
+    drop(peer);
+    let floor = futex_floor(plan, n);
+    report.add(
+        "event ping-pong round trip",
+        "Event",
+        pp,
+        vec![
+            ("bare futex floor", Some(floor)),
+            ("python multiprocessing.Event", python(plan, "mp-event:ping-pong", n / 2)),
+            ("python Manager().Event()", python(plan, "manager-event:ping-pong", n / 4)),
+        ],
+    );
+}
+
+fn machine() -> Vec<(String, String)> {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned()))
+        .unwrap_or_else(|| "unknown".into());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned();
+    let python = StdCommand::new("python3")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|_| "not found".into());
+    let date = StdCommand::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+    vec![
+        ("date".into(), date),
+        ("cpu".into(), model),
+        ("cores".into(), std::thread::available_parallelism().map_or(1, |n| n.get()).to_string()),
+        ("kernel".into(), format!("Linux {kernel}")),
+        ("python".into(), python),
+    ]
+}
+
+fn write_report(dir: &Path, report: &Report, machine: &[(String, String)], command: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut md = String::new();
+    let _ = writeln!(md, "# pp benchmark report\n\n`{command}`\n");
+    for (k, v) in machine {
+        let _ = writeln!(md, "- {k}: {v}");
+    }
+    let _ = writeln!(
+        md,
+        "\nTime per operation: median over the repetitions (min–max). Ratio = peer ÷ pp: above 1× pp is faster. \
+         Every figure in a row was measured in this run.\n"
+    );
+    let _ = writeln!(md, "| operation | pp | pp time | peer | peer time | peer ÷ pp |\n|---|---|---|---|---|---|");
+    for row in &report.rows {
+        let _ = writeln!(
+            md,
+            "| {} | `{}` | {} | {} | {} | {} |",
+            row.operation,
+            row.pp_name,
+            fmt_figure(&row.pp),
+            row.peer_name,
+            row.peer.as_ref().map_or("skipped".to_owned(), fmt_figure),
+            ratio(row).map_or("-".to_owned(), |r| format!("{r:.2}×"))
+        );
+    }
+    for note in &report.notes {
+        let _ = writeln!(md, "\n{note}");
+    }
+    let _ = writeln!(md, "\n![ratios](ratios.svg)");
+    std::fs::write(dir.join("report.md"), md)?;
+    std::fs::write(dir.join("ratios.svg"), svg(report))
+}
+
+/// A horizontal bar per row: log10 of peer ÷ pp, with the 1× line.
+fn svg(report: &Report) -> String {
+    let rows: Vec<(&Row, f64)> = report.rows.iter().filter_map(|r| ratio(r).map(|x| (r, x))).collect();
+    let (label_w, bar_w, row_h) = (560.0, 420.0, 22.0);
+    let max_log = rows.iter().map(|(_, r)| r.log10().abs()).fold(1.0f64, f64::max).ceil();
+    let scale = bar_w / 2.0 / max_log;
+    let origin = label_w + bar_w / 2.0;
+    let height = 40.0 + row_h * rows.len() as f64;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n",
+        label_w + bar_w + 90.0
+    );
+    let _ = writeln!(s, "<text x=\"{origin}\" y=\"14\" text-anchor=\"middle\">peer ÷ pp (log scale; right of the line: pp faster)</text>");
+    for (i, (row, r)) in rows.iter().enumerate() {
+        let y = 24.0 + row_h * i as f64;
+        let w = r.log10() * scale;
+        let (x, width, color) = if w >= 0.0 { (origin, w, "#2a9d8f") } else { (origin + w, -w, "#e76f51") };
+        let label = format!("{} — vs {}", row.operation, row.peer_name).replace('&', "&amp;").replace('<', "&lt;");
+        let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{label}</text>", label_w - 6.0, y + 14.0);
+        let _ = writeln!(s, "<rect x=\"{x:.1}\" y=\"{}\" width=\"{:.1}\" height=\"{}\" fill=\"{color}\"/>", y + 3.0, width.max(1.0), row_h - 6.0);
+        let _ = writeln!(s, "<text x=\"{}\" y=\"{}\">{r:.2}×</text>", label_w + bar_w + 6.0, y + 14.0);
+    }
+    let _ = writeln!(s, "<line x1=\"{origin}\" y1=\"20\" x2=\"{origin}\" y2=\"{height}\" stroke=\"black\"/>\n</svg>");
+    s
+}
+
+fn main() {
+    pp_pool::init();
+    procspawn::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let out_dir = args.iter().position(|a| a == "--out").and_then(|i| args.get(i + 1)).map(PathBuf::from).unwrap_or_else(|| "target/bench".into());
+    let plan = if quick { Plan { reps: 3, scale: 0.05 } } else { Plan { reps: 7, scale: 1.0 } };
+    let command = if quick { "cargo xtask bench --quick" } else { "cargo xtask bench" };
+    let machine = machine();
+    for (k, v) in &machine {
+        println!("{k}: {v}");
+    }
+    println!(
+        "\n{:<44} {:<24} {:>30} | {:<34} {:>30} | {:>8}",
+        "operation", "pp", "median (min–max)", "peer", "median (min–max)", "peer÷pp"
+    );
+    let started = Instant::now();
+    let mut report = Report::default();
+    processes(plan, &mut report);
+    pools(plan, &mut report);
+    queues(plan, &mut report);
+    values_locks_events(plan, &mut report);
+    for note in &report.notes {
+        println!("\n{note}");
+    }
+    match write_report(&out_dir, &report, &machine, command) {
+        Ok(()) => println!("\nreport: {}/report.md, plot: {}/ratios.svg ({:.0?})", out_dir.display(), out_dir.display(), started.elapsed()),
+        Err(e) => eprintln!("cannot write the report to {}: {e}", out_dir.display()),
+    }
+}
