@@ -50,7 +50,8 @@ impl Figure {
         }
         per_op.sort_by(f64::total_cmp);
         let mid = per_op.len() / 2;
-        let median = if per_op.len() % 2 == 1 { per_op[mid] } else { (per_op[mid - 1] + per_op[mid]) / 2.0 };
+        let median =
+            if per_op.len() % 2 == 1 { per_op[mid] } else { (per_op[mid - 1] + per_op[mid]) / 2.0 };
         Some(Figure { median, min: per_op[0], max: per_op[per_op.len() - 1] })
     }
 }
@@ -77,7 +78,10 @@ fn python(plan: Plan, measurement: &str, n: u64) -> Option<Figure> {
     let out = match out {
         Ok(out) if out.status.success() => out,
         Ok(out) => {
-            eprintln!("python peer {measurement} failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+            eprintln!(
+                "python peer {measurement} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
             return None;
         }
         Err(e) => {
@@ -85,7 +89,11 @@ fn python(plan: Plan, measurement: &str, n: u64) -> Option<Figure> {
             return None;
         }
     };
-    let per_op = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.trim().parse::<f64>().ok()).map(|s| s / n as f64).collect();
+    let per_op = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse::<f64>().ok())
+        .map(|s| s / n as f64)
+        .collect();
     Figure::from_batches(per_op)
 }
 
@@ -104,9 +112,21 @@ struct Report {
 }
 
 impl Report {
-    fn add(&mut self, operation: &str, pp_name: &str, pp: Figure, peers: Vec<(&str, Option<Figure>)>) {
+    fn add(
+        &mut self,
+        operation: &str,
+        pp_name: &str,
+        pp: Figure,
+        peers: Vec<(&str, Option<Figure>)>,
+    ) {
         for (peer_name, peer) in peers {
-            let row = Row { operation: operation.into(), pp_name: pp_name.into(), pp, peer_name: peer_name.into(), peer };
+            let row = Row {
+                operation: operation.into(),
+                pp_name: pp_name.into(),
+                pp,
+                peer_name: peer_name.into(),
+                peer,
+            };
             print_row(&row);
             self.rows.push(row);
         }
@@ -136,7 +156,12 @@ fn print_row(row: &Row) {
     let ratio = ratio(row).map_or("-".to_owned(), |r| format!("{r:.2}×"));
     println!(
         "{:<44} {:<24} {:>30} | {:<34} {:>30} | {:>8}",
-        row.operation, row.pp_name, fmt_figure(&row.pp), row.peer_name, peer, ratio
+        row.operation,
+        row.pp_name,
+        fmt_figure(&row.pp),
+        row.peer_name,
+        peer,
+        ratio
     );
 }
 
@@ -166,13 +191,17 @@ fn processes(plan: Plan, report: &mut Report) {
     let cmd = Command::new("/bin/true");
     let pp = measure(plan, n, |n| (0..n).for_each(|_| assert!(cmd.run().unwrap().success())));
     let std = measure(plan, n, |n| {
-        (0..n).for_each(|_| assert!(StdCommand::new("/bin/true").output().unwrap().status.success()))
+        (0..n)
+            .for_each(|_| assert!(StdCommand::new("/bin/true").output().unwrap().status.success()))
     });
     report.add(
         "run /bin/true, capture output",
         "Command::run",
         pp,
-        vec![("std::process::Command::output", Some(std)), ("python subprocess.run", python(plan, "subprocess:run-true", n))],
+        vec![
+            ("std::process::Command::output", Some(std)),
+            ("python subprocess.run", python(plan, "subprocess:run-true", n)),
+        ],
     );
 
     // Scale: 1,000 concurrent short processes, started then reaped.
@@ -197,7 +226,16 @@ fn processes(plan: Plan, report: &mut Report) {
         &format!("run and reap {count} concurrent /bin/true (per batch)"),
         "ProcessTable::spawn",
         pp,
-        vec![("python subprocess.Popen", python(Plan { reps: plan.reps.min(5), ..plan }, "subprocess:scale-popen", count).map(|f| Figure { median: f.median * count as f64, min: f.min * count as f64, max: f.max * count as f64 }))],
+        vec![(
+            "python subprocess.Popen",
+            python(Plan { reps: plan.reps.min(5), ..plan }, "subprocess:scale-popen", count).map(
+                |f| Figure {
+                    median: f.median * count as f64,
+                    min: f.min * count as f64,
+                    max: f.max * count as f64,
+                },
+            ),
+        )],
     );
 }
 
@@ -224,11 +262,14 @@ fn pools(plan: Plan, report: &mut Report) {
         ],
     );
     let rt = plan.n(2000);
-    let pp = measure(plan, rt, |n| (0..n).for_each(|i| keep(pool.submit(add_one, i).unwrap().result(None).unwrap())));
+    let pp = measure(plan, rt, |n| {
+        (0..n).for_each(|i| keep(pool.submit(add_one, i).unwrap().result(None).unwrap()))
+    });
     let procspawn = measure(plan, (rt / 4).max(20), |n| {
         (0..n).for_each(|i| keep(procspawn_pool.spawn(i, add_one_procspawn).join().unwrap()))
     });
-    let (server, name) = IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>::new().unwrap();
+    let (server, name) =
+        IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>::new().unwrap();
     let mut peer = Peer::spawn(peer_exe().to_str().unwrap(), &["ipc-echo", &name]);
     let (_, (tx, rx)) = server.accept().unwrap();
     peer.wait_ready();
@@ -270,15 +311,23 @@ fn pools(plan: Plan, report: &mut Report) {
         "thread pool, 2 threads: tiny tasks (per task)",
         "ThreadPool",
         pp,
-        vec![("rayon scope spawn", Some(ray)), ("python ThreadPoolExecutor(2)", python(plan, "thread-pool:throughput", n))],
+        vec![
+            ("rayon scope spawn", Some(ray)),
+            ("python ThreadPoolExecutor(2)", python(plan, "thread-pool:throughput", n)),
+        ],
     );
-    let pp = measure(plan, rt, |n| (0..n).for_each(|i| keep(threads.submit(move || add_one(i)).unwrap().result(None).unwrap())));
+    let pp = measure(plan, rt, |n| {
+        (0..n).for_each(|i| keep(threads.submit(move || add_one(i)).unwrap().result(None).unwrap()))
+    });
     let ray = measure(plan, rt, |n| (0..n).for_each(|i| keep(rayon.install(|| add_one(i)))));
     report.add(
         "thread pool: one task round trip",
         "ThreadPool",
         pp,
-        vec![("rayon install", Some(ray)), ("python ThreadPoolExecutor(2)", python(plan, "thread-pool:round-trip", rt))],
+        vec![
+            ("rayon install", Some(ray)),
+            ("python ThreadPoolExecutor(2)", python(plan, "thread-pool:round-trip", rt)),
+        ],
     );
 }
 
@@ -286,7 +335,11 @@ fn queues(plan: Plan, report: &mut Report) {
     for (size, n_full) in [(8usize, 200_000u64), (1024, 50_000)] {
         let n = plan.n(n_full);
         let item = vec![7u8; size];
-        let queue = Queue::<Vec<u8>>::create_with(QueueOptions { capacity_bytes: 4 << 20, ..Default::default() }).unwrap();
+        let queue = Queue::<Vec<u8>>::create_with(QueueOptions {
+            capacity_bytes: 4 << 20,
+            ..Default::default()
+        })
+        .unwrap();
         let acks = Queue::<u8>::create(4).unwrap();
         let peer = start_peer(&["queue-sink", queue.id().as_str(), acks.id().as_str()]);
         let pp = measure(plan, n, |n| {
@@ -295,7 +348,8 @@ fn queues(plan: Plan, report: &mut Report) {
             acks.get(FOREVER).unwrap();
         });
         drop(peer);
-        let (server, name) = IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<u8>)>::new().unwrap();
+        let (server, name) =
+            IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<u8>)>::new().unwrap();
         let mut peer = Peer::spawn(peer_exe().to_str().unwrap(), &["ipc-sink", &name]);
         let (_, (tx, ack_rx)) = server.accept().unwrap();
         peer.wait_ready();
@@ -312,8 +366,14 @@ fn queues(plan: Plan, report: &mut Report) {
             pp,
             vec![
                 ("ipc-channel", Some(ipc)),
-                ("python multiprocessing.Queue", python(plan, &format!("mp-queue:one-way-{size}"), py_n)),
-                ("python Manager().Queue()", python(plan, &format!("manager-queue:one-way-{size}"), py_n / 4)),
+                (
+                    "python multiprocessing.Queue",
+                    python(plan, &format!("mp-queue:one-way-{size}"), py_n),
+                ),
+                (
+                    "python Manager().Queue()",
+                    python(plan, &format!("manager-queue:one-way-{size}"), py_n / 4),
+                ),
             ],
         );
     }
@@ -330,7 +390,8 @@ fn queues(plan: Plan, report: &mut Report) {
         })
     });
     drop(peer);
-    let (server, name) = IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>::new().unwrap();
+    let (server, name) =
+        IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>::new().unwrap();
     let mut peer = Peer::spawn(peer_exe().to_str().unwrap(), &["ipc-echo", &name]);
     let (_, (tx, rx)) = server.accept().unwrap();
     peer.wait_ready();
@@ -373,7 +434,8 @@ fn futex_floor(plan: Plan, n: u64) -> Figure {
 fn values_locks_events(plan: Plan, report: &mut Report) {
     let n = plan.n(1_000_000);
     let value = SharedValue::<i64>::create(0).unwrap();
-    let pp = measure(plan, n, |n| (0..n).for_each(|_| value.set(std::hint::black_box(value.get()) + 1)));
+    let pp =
+        measure(plan, n, |n| (0..n).for_each(|_| value.set(std::hint::black_box(value.get()) + 1)));
     let words = SharedWords::create();
     let raw = measure(plan, n, |n| {
         (0..n).for_each(|_| {
@@ -403,7 +465,10 @@ fn values_locks_events(plan: Plan, report: &mut Report) {
         vec![
             ("bare robust pthread mutex", Some(raw)),
             ("python multiprocessing.Lock", python(plan, "mp-lock:acquire-release", n / 10)),
-            ("python Manager().Lock()", python(plan, "manager-lock:acquire-release", (n / 1000).max(100))),
+            (
+                "python Manager().Lock()",
+                python(plan, "manager-lock:acquire-release", (n / 1000).max(100)),
+            ),
         ],
     );
 
@@ -436,15 +501,22 @@ fn machine() -> Vec<(String, String)> {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
         .lines()
-        .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned()))
+        .find_map(|l| {
+            l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
         .unwrap_or_else(|| "unknown".into());
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned();
+    let kernel =
+        std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned();
     let python = StdCommand::new("python3")
         .arg("--version")
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_else(|_| "not found".into());
-    let date = StdCommand::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
+    let date = StdCommand::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
     vec![
         ("date".into(), date),
         ("cpu".into(), model),
@@ -454,7 +526,12 @@ fn machine() -> Vec<(String, String)> {
     ]
 }
 
-fn write_report(dir: &Path, report: &Report, machine: &[(String, String)], command: &str) -> std::io::Result<()> {
+fn write_report(
+    dir: &Path,
+    report: &Report,
+    machine: &[(String, String)],
+    command: &str,
+) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut md = String::new();
     let _ = writeln!(md, "# pp benchmark report\n\n`{command}`\n");
@@ -466,7 +543,10 @@ fn write_report(dir: &Path, report: &Report, machine: &[(String, String)], comma
         "\nTime per operation: median over the repetitions (min–max). Ratio = peer ÷ pp: above 1× pp is faster. \
          Every figure in a row was measured in this run.\n"
     );
-    let _ = writeln!(md, "| operation | pp | pp time | peer | peer time | peer ÷ pp |\n|---|---|---|---|---|---|");
+    let _ = writeln!(
+        md,
+        "| operation | pp | pp time | peer | peer time | peer ÷ pp |\n|---|---|---|---|---|---|"
+    );
     for row in &report.rows {
         let _ = writeln!(
             md,
@@ -489,7 +569,8 @@ fn write_report(dir: &Path, report: &Report, machine: &[(String, String)], comma
 
 /// A horizontal bar per row: log10 of peer ÷ pp, with the 1× line.
 fn svg(report: &Report) -> String {
-    let rows: Vec<(&Row, f64)> = report.rows.iter().filter_map(|r| ratio(r).map(|x| (r, x))).collect();
+    let rows: Vec<(&Row, f64)> =
+        report.rows.iter().filter_map(|r| ratio(r).map(|x| (r, x))).collect();
     let (label_w, bar_w, row_h) = (560.0, 420.0, 22.0);
     let max_log = rows.iter().map(|(_, r)| r.log10().abs()).fold(1.0f64, f64::max).ceil();
     let scale = bar_w / 2.0 / max_log;
@@ -499,17 +580,38 @@ fn svg(report: &Report) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n",
         label_w + bar_w + 90.0
     );
-    let _ = writeln!(s, "<text x=\"{origin}\" y=\"14\" text-anchor=\"middle\">peer ÷ pp (log scale; right of the line: pp faster)</text>");
+    let _ = writeln!(
+        s,
+        "<text x=\"{origin}\" y=\"14\" text-anchor=\"middle\">peer ÷ pp (log scale; right of the line: pp faster)</text>"
+    );
     for (i, (row, r)) in rows.iter().enumerate() {
         let y = 24.0 + row_h * i as f64;
         let w = r.log10() * scale;
-        let (x, width, color) = if w >= 0.0 { (origin, w, "#2a9d8f") } else { (origin + w, -w, "#e76f51") };
-        let label = format!("{} — vs {}", row.operation, row.peer_name).replace('&', "&amp;").replace('<', "&lt;");
-        let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{label}</text>", label_w - 6.0, y + 14.0);
-        let _ = writeln!(s, "<rect x=\"{x:.1}\" y=\"{}\" width=\"{:.1}\" height=\"{}\" fill=\"{color}\"/>", y + 3.0, width.max(1.0), row_h - 6.0);
-        let _ = writeln!(s, "<text x=\"{}\" y=\"{}\">{r:.2}×</text>", label_w + bar_w + 6.0, y + 14.0);
+        let (x, width, color) =
+            if w >= 0.0 { (origin, w, "#2a9d8f") } else { (origin + w, -w, "#e76f51") };
+        let label = format!("{} — vs {}", row.operation, row.peer_name)
+            .replace('&', "&amp;")
+            .replace('<', "&lt;");
+        let _ = writeln!(
+            s,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{label}</text>",
+            label_w - 6.0,
+            y + 14.0
+        );
+        let _ = writeln!(
+            s,
+            "<rect x=\"{x:.1}\" y=\"{}\" width=\"{:.1}\" height=\"{}\" fill=\"{color}\"/>",
+            y + 3.0,
+            width.max(1.0),
+            row_h - 6.0
+        );
+        let _ =
+            writeln!(s, "<text x=\"{}\" y=\"{}\">{r:.2}×</text>", label_w + bar_w + 6.0, y + 14.0);
     }
-    let _ = writeln!(s, "<line x1=\"{origin}\" y1=\"20\" x2=\"{origin}\" y2=\"{height}\" stroke=\"black\"/>\n</svg>");
+    let _ = writeln!(
+        s,
+        "<line x1=\"{origin}\" y1=\"20\" x2=\"{origin}\" y2=\"{height}\" stroke=\"black\"/>\n</svg>"
+    );
     s
 }
 
@@ -518,7 +620,12 @@ fn main() {
     procspawn::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
-    let out_dir = args.iter().position(|a| a == "--out").and_then(|i| args.get(i + 1)).map(PathBuf::from).unwrap_or_else(|| "target/bench".into());
+    let out_dir = args
+        .iter()
+        .position(|a| a == "--out")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "target/bench".into());
     let plan = if quick { Plan { reps: 3, scale: 0.05 } } else { Plan { reps: 7, scale: 1.0 } };
     let command = if quick { "cargo xtask bench --quick" } else { "cargo xtask bench" };
     let machine = machine();
@@ -539,7 +646,12 @@ fn main() {
         println!("\n{note}");
     }
     match write_report(&out_dir, &report, &machine, command) {
-        Ok(()) => println!("\nreport: {}/report.md, plot: {}/ratios.svg ({:.0?})", out_dir.display(), out_dir.display(), started.elapsed()),
+        Ok(()) => println!(
+            "\nreport: {}/report.md, plot: {}/ratios.svg ({:.0?})",
+            out_dir.display(),
+            out_dir.display(),
+            started.elapsed()
+        ),
         Err(e) => eprintln!("cannot write the report to {}: {e}", out_dir.display()),
     }
 }

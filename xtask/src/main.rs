@@ -93,7 +93,16 @@ fn layering() -> Result<(), String> {
 }
 
 fn bench(quick: bool) -> Result<(), String> {
-    cargo(&["build", "--release", "--package", "pp-benches", "--bin", "pp-bench", "--bin", "pp-bench-peer"])?;
+    cargo(&[
+        "build",
+        "--release",
+        "--package",
+        "pp-benches",
+        "--bin",
+        "pp-bench",
+        "--bin",
+        "pp-bench-peer",
+    ])?;
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
     let exe = std::path::Path::new(&target).join("release").join("pp-bench");
     let out = std::path::Path::new(&target).join("bench");

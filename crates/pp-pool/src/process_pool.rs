@@ -475,7 +475,7 @@ fn supervise(shared: &Shared, jobs: &Receiver<Job>, mut worker: Option<Worker>) 
         };
         while !queue_closed && in_flight.len() + unsent.len() < window.min(quota) {
             let next = if in_flight.is_empty() && unsent.is_empty() {
-                jobs.recv().map_err(|_| TryRecvError::Disconnected)
+                crate::thread_pool::next_job(jobs).ok_or(TryRecvError::Disconnected)
             } else {
                 jobs.try_recv()
             };
@@ -530,7 +530,7 @@ fn supervise(shared: &Shared, jobs: &Receiver<Job>, mut worker: Option<Worker>) 
             lose_worker(shared, &mut worker, &mut in_flight, &mut unsent, Loss::Died);
             continue;
         };
-        match current.pipe.recv_item::<FromWorker>(SLICE) {
+        match receive(&mut current.pipe) {
             Ok(FromWorker::Done(outcome, captured)) => {
                 front.cell.finish_wire(outcome, captured);
                 in_flight.pop_front();
@@ -569,6 +569,22 @@ fn supervise(shared: &Shared, jobs: &Receiver<Job>, mut worker: Option<Worker>) 
         w.retire(shared);
     }
 }
+
+/// The worker's next message, waiting at most [`SLICE`]. A quick task's
+/// answer comes within microseconds, so poll a few times before sleeping in
+/// the kernel: a sleeping supervisor costs a wake-up per task.
+fn receive(pipe: &mut pp_ipc::Pipe) -> Result<FromWorker, pp_ipc::Error> {
+    for _ in 0..RECEIVE_POLLS {
+        match pipe.recv_item::<FromWorker>(Duration::ZERO) {
+            Err(pp_ipc::Error::Timeout { .. }) => std::thread::yield_now(),
+            other => return other,
+        }
+    }
+    pipe.recv_item::<FromWorker>(SLICE)
+}
+
+/// Non-blocking polls of a worker's pipe before a supervisor sleeps on it.
+const RECEIVE_POLLS: u32 = 20;
 
 /// Why a worker is being given up.
 enum Loss {

@@ -49,6 +49,9 @@ impl std::str::FromStr for TaskId {
     }
 }
 
+/// Polls of a finished flag before a waiter sleeps: half spins, half yields.
+const SPIN_ROUNDS: u32 = 200;
+
 /// Where a task is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -172,6 +175,8 @@ struct State<R> {
 pub(crate) struct TaskCell<R> {
     pub(crate) id: TaskId,
     cancelled: AtomicBool,
+    /// Mirrors `state.status.is_finished()` for waiters polling without the lock.
+    finished: AtomicBool,
     pub(crate) timeout: Option<Duration>,
     captured: std::sync::OnceLock<CapturedOutput>,
     state: Mutex<State<R>>,
@@ -188,6 +193,7 @@ impl<R> TaskCell<R> {
         TaskCell {
             id: TaskId::generate(),
             cancelled: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
             timeout,
             captured: std::sync::OnceLock::new(),
             state: Mutex::new(State { status: TaskStatus::Pending, outcome: None, waiters: 0 }),
@@ -236,6 +242,7 @@ impl<R> TaskCell<R> {
         };
         state.status = TaskStatus::of(&outcome);
         state.outcome = Some(outcome);
+        self.finished.store(true, Ordering::Release);
         let wake = state.waiters > 0;
         drop(state);
         if wake {
@@ -267,6 +274,20 @@ impl<R> TaskCell<R> {
         if state.status.is_finished() {
             return Ok(state); // the common case: no clock read
         }
+        // A result often arrives within microseconds: poll briefly before
+        // sleeping, since a sleeping waiter costs a wake-up on each side.
+        drop(state);
+        for round in 0..SPIN_ROUNDS {
+            if self.finished.load(Ordering::Acquire) {
+                break;
+            }
+            if round < SPIN_ROUNDS / 2 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        state = self.lock();
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         while !state.status.is_finished() {
             let now = Instant::now();

@@ -100,7 +100,7 @@ pub fn default_thread_count() -> usize {
 
 /// The next job: briefly spins before sleeping, because a sleeping thread
 /// costs the submitter a wake-up system call per task.
-fn next_job(jobs: &Receiver<Job>) -> Option<Job> {
+pub(crate) fn next_job<J>(jobs: &Receiver<J>) -> Option<J> {
     for round in 0..SPIN_ROUNDS {
         match jobs.try_recv() {
             Ok(job) => return Some(job),
