@@ -55,6 +55,20 @@ impl Drop for Peer {
     }
 }
 
+/// Starts the peer in an ipc-channel role (`ipc-echo`, `ipc-sink`): it
+/// connects to a one-shot server and hands over its channel ends, returned
+/// with the peer once it is ready.
+pub fn ipc_peer<T>(exe: &str, role: &str) -> (Peer, T)
+where
+    T: serde::Serialize + for<'de> serde::Deserialize<'de>,
+{
+    let (server, name) = ipc_channel::ipc::IpcOneShotServer::<T>::new().expect("one-shot server");
+    let mut peer = Peer::spawn(exe, &[role, &name]);
+    let (_, ends) = server.accept().expect("the peer's channel ends");
+    peer.wait_ready();
+    (peer, ends)
+}
+
 /// Runs a measurement of `benches/python/peers.py` (`<pool>:<what>`) on `n`
 /// tasks and returns the time it reports; `None` (with a line saying why)
 /// where `python3` is missing or fails.

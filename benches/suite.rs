@@ -12,7 +12,7 @@ use std::process::Command as StdCommand;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender};
+use ipc_channel::ipc::{IpcReceiver, IpcSender};
 use pp_benches::Peer;
 use pp_benches::floor::{BareMutex, SharedWords};
 use pp_ipc::{Event, Lock, Queue, QueueOptions, SharedValue};
@@ -268,11 +268,10 @@ fn pools(plan: Plan, report: &mut Report) {
     let procspawn = measure(plan, (rt / 4).max(20), |n| {
         (0..n).for_each(|i| keep(procspawn_pool.spawn(i, add_one_procspawn).join().unwrap()))
     });
-    let (server, name) =
-        IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>::new().unwrap();
-    let mut peer = Peer::spawn(peer_exe().to_str().unwrap(), &["ipc-echo", &name]);
-    let (_, (tx, rx)) = server.accept().unwrap();
-    peer.wait_ready();
+    let (peer, (tx, rx)) = pp_benches::ipc_peer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>(
+        peer_exe().to_str().unwrap(),
+        "ipc-echo",
+    );
     let bare = measure(plan, rt, |n| {
         (0..n).for_each(|_| {
             tx.send(vec![1u8; 8]).unwrap();
@@ -348,11 +347,10 @@ fn queues(plan: Plan, report: &mut Report) {
             acks.get(FOREVER).unwrap();
         });
         drop(peer);
-        let (server, name) =
-            IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<u8>)>::new().unwrap();
-        let mut peer = Peer::spawn(peer_exe().to_str().unwrap(), &["ipc-sink", &name]);
-        let (_, (tx, ack_rx)) = server.accept().unwrap();
-        peer.wait_ready();
+        let (peer, (tx, ack_rx)) = pp_benches::ipc_peer::<(IpcSender<Vec<u8>>, IpcReceiver<u8>)>(
+            peer_exe().to_str().unwrap(),
+            "ipc-sink",
+        );
         let ipc = measure(plan, n, |n| {
             (0..n).for_each(|_| tx.send(item.clone()).unwrap());
             tx.send(Vec::new()).unwrap();
@@ -390,11 +388,10 @@ fn queues(plan: Plan, report: &mut Report) {
         })
     });
     drop(peer);
-    let (server, name) =
-        IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>::new().unwrap();
-    let mut peer = Peer::spawn(peer_exe().to_str().unwrap(), &["ipc-echo", &name]);
-    let (_, (tx, rx)) = server.accept().unwrap();
-    peer.wait_ready();
+    let (peer, (tx, rx)) = pp_benches::ipc_peer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>(
+        peer_exe().to_str().unwrap(),
+        "ipc-echo",
+    );
     let ipc = measure(plan, n, |n| {
         (0..n).for_each(|_| {
             tx.send(item.clone()).unwrap();

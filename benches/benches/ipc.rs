@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender};
+use ipc_channel::ipc::{IpcReceiver, IpcSender};
 use pp_benches::Peer;
 use pp_benches::floor::{BareMutex, SharedWords};
 use pp_ipc::{Event, Lock, Queue, QueueOptions};
@@ -46,11 +46,8 @@ fn queue_one_way(c: &mut Criterion) {
         });
         drop(peer);
 
-        let (server, name) =
-            IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<u8>)>::new().unwrap();
-        let mut peer = Peer::spawn(PEER, &["ipc-sink", &name]);
-        let (_, (tx, ack_rx)) = server.accept().unwrap();
-        peer.wait_ready();
+        let (peer, (tx, ack_rx)) =
+            pp_benches::ipc_peer::<(IpcSender<Vec<u8>>, IpcReceiver<u8>)>(PEER, "ipc-sink");
         group.bench_function(BenchmarkId::new("ipc-channel", label), |b| {
             b.iter_custom(|iters| {
                 let started = Instant::now();
@@ -94,11 +91,8 @@ fn ping_pong(c: &mut Criterion) {
     });
     drop(peer);
 
-    let (server, name) =
-        IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>::new().unwrap();
-    let mut peer = Peer::spawn(PEER, &["ipc-echo", &name]);
-    let (_, (tx, rx)) = server.accept().unwrap();
-    peer.wait_ready();
+    let (peer, (tx, rx)) =
+        pp_benches::ipc_peer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>(PEER, "ipc-echo");
     group.bench_function("ipc-channel 8 B", |b| {
         b.iter(|| {
             tx.send(item.clone()).unwrap();

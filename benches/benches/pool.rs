@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group};
-use ipc_channel::ipc::{IpcOneShotServer, IpcReceiver, IpcSender};
-use pp_benches::{Peer, have_python, python_peer};
+use ipc_channel::ipc::{IpcReceiver, IpcSender};
+use pp_benches::{have_python, python_peer};
 use pp_pool::{ProcessPool, ThreadPool};
 
 const PEER: &str = env!("CARGO_BIN_EXE_pp-bench-peer");
@@ -70,11 +70,8 @@ fn process_pool(c: &mut Criterion) {
             b.iter_custom(|iters| python_peer("process-pool:round-trip", iters).unwrap())
         });
     }
-    let (server, name) =
-        IpcOneShotServer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>::new().unwrap();
-    let mut peer = Peer::spawn(PEER, &["ipc-echo", &name]);
-    let (_, (tx, rx)) = server.accept().unwrap();
-    peer.wait_ready();
+    let (_peer, (tx, rx)) =
+        pp_benches::ipc_peer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>(PEER, "ipc-echo");
     group.bench_function("bare ipc-channel round trip", |b| {
         b.iter(|| {
             tx.send(vec![1u8; 8]).unwrap();

@@ -552,12 +552,7 @@ impl ProcessManager {
     /// already open elsewhere keep working until they drop.
     pub fn delete_queue(&self, id: &QueueId) -> Result<()> {
         let queue = self.queue(id)?;
-        lock(&self.queues).remove(id);
-        match Arc::try_unwrap(queue) {
-            Ok(queue) => queue.delete()?,
-            Err(_) => pp_ipc_unlink(id.object_id())?,
-        }
-        Ok(())
+        delete(&self.queues, id, queue, id.object_id(), |q| Ok(q.delete()?))
     }
 
     /// The queues this manager has created or opened.
@@ -644,11 +639,7 @@ impl ProcessManager {
     /// Deletes shared value `id` (its name, for every process).
     pub fn delete_shared_value(&self, id: &ValueId) -> Result<()> {
         let value = self.value(id)?;
-        lock(&self.values).remove(id);
-        match Arc::try_unwrap(value) {
-            Ok(value) => value.delete(),
-            Err(_) => pp_ipc_unlink(id.object_id()),
-        }
+        delete(&self.values, id, value, id.object_id(), AnyValue::delete)
     }
 
     // ----- events -----
@@ -692,11 +683,7 @@ impl ProcessManager {
     /// Deletes event `id` (its name, for every process).
     pub fn delete_event(&self, id: &EventId) -> Result<()> {
         let event = self.event(id)?;
-        lock(&self.events).remove(id);
-        match Arc::try_unwrap(event) {
-            Ok(event) => Ok(event.delete()?),
-            Err(_) => pp_ipc_unlink(id.object_id()),
-        }
+        delete(&self.events, id, event, id.object_id(), |e| Ok(e.delete()?))
     }
 
     // ----- locks -----
@@ -757,11 +744,7 @@ impl ProcessManager {
     /// Deletes lock `id` (its name, for every process).
     pub fn delete_lock(&self, id: &LockId) -> Result<()> {
         let l = self.lock_object(id)?;
-        lock(&self.locks).remove(id);
-        match Arc::try_unwrap(l) {
-            Ok(l) => Ok(l.delete()?),
-            Err(_) => pp_ipc_unlink(id.object_id()),
-        }
+        delete(&self.locks, id, l, id.object_id(), |l| Ok(l.delete()?))
     }
 
     // ----- shutdown -----
@@ -794,10 +777,22 @@ impl Drop for ProcessManager {
     }
 }
 
-/// Removes an object's name while other handles to it are still open.
-fn pp_ipc_unlink(id: &ObjectId) -> Result<()> {
-    pp_ipc::unlink(id)?;
-    Ok(())
+/// Forgets `handle` (resolved from `id`) and removes its object's name: with
+/// the object's own `delete` when this was the last handle (so a later drop
+/// does not remove a namesake created meanwhile), else by name, leaving the
+/// other holders working until they drop.
+fn delete<I: CachedId<T>, T>(
+    map: &Mutex<HashMap<I, Arc<T>>>,
+    id: &I,
+    handle: Arc<T>,
+    object_id: &ObjectId,
+    delete: impl FnOnce(T) -> Result<()>,
+) -> Result<()> {
+    lock(map).remove(id);
+    match Arc::try_unwrap(handle) {
+        Ok(handle) => delete(handle),
+        Err(_) => Ok(pp_ipc::unlink(object_id)?),
+    }
 }
 
 /// A lock held by this thread through [`ProcessManager::lock_context`];
