@@ -363,6 +363,10 @@ impl<R> TaskHandle<R> {
     /// task is stopped by stopping its worker (which is replaced); a running
     /// thread-pool task sees its [`CancelToken`] set and its result becomes
     /// `Cancelled` once it returns. True unless the task had already finished.
+    ///
+    /// A quick process-pool task may already have been sent ahead to a worker
+    /// (its status is then `running`): if it is not the one running, it still
+    /// runs when its turn comes, and its value is discarded as `Cancelled`.
     pub fn cancel(&self) -> bool {
         // A running process task is stopped by its supervisor, which sees the
         // flag within a few milliseconds; a running thread task sees its token.
