@@ -1,9 +1,9 @@
-//! Starting the helper process, watchdogs, and leak checks.
+//! Starting the helper process, and leak checks (watchdogs come from pp-tests).
+
+pub(crate) use pp_tests::watchdog;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 /// A helper process; killed and reaped on drop, so a failing test leaks nothing.
 pub(crate) struct Helper {
@@ -49,27 +49,6 @@ impl Drop for Helper {
     fn drop(&mut self) {
         if matches!(self.child.try_wait(), Ok(None)) {
             self.kill();
-        }
-    }
-}
-
-/// Runs `f` on its own thread; fails the test instead of hanging past `limit`.
-pub(crate) fn watchdog<T: Send + 'static>(
-    limit: Duration,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    let (tx, rx) = mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => value,
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => unreachable!("the worker sends before it ends"),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("watchdog: test still running after {limit:?}")
         }
     }
 }

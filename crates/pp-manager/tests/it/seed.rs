@@ -294,8 +294,7 @@ fn shutdown_leaves_nothing() {
     assert!(pm.list_executors().is_empty());
     assert!(pm.list_processes().is_empty());
     assert!(
-        !std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists()
-            || crate::is_zombie_not_ours(pid)
+        !std::path::Path::new(&format!("/proc/{pid}/cmdline")).exists() || pp_tests::is_gone(pid)
     );
     let other = ProcessManager::new();
     assert!(matches!(

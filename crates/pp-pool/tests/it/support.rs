@@ -1,6 +1,8 @@
-//! Helpers: `/proc` inspection and the child-process roles of this test binary.
+//! Helpers: the child-process roles of this test binary, pid files (the rest is pp-tests).
 
-use std::time::{Duration, Instant};
+pub(crate) use pp_tests::{eventually, is_gone, open_fds, our_zombies};
+
+use std::time::Duration;
 
 /// Env var naming the role a re-executed copy of this test binary plays.
 pub(crate) const ROLE_ENV: &str = "PP_POOL_TEST_ROLE";
@@ -12,48 +14,6 @@ pub(crate) fn child_role() -> Option<fn()> {
         "printing-parent" => Some(crate::process::printing_parent),
         other => panic!("unknown test role {other:?}"),
     }
-}
-
-/// Whether `pid` is dead: no such process, or a zombie that is not ours.
-pub(crate) fn is_gone(pid: u32) -> bool {
-    match proc_state(pid) {
-        None => true,
-        Some((state, ppid)) => state == 'Z' && ppid != std::process::id(),
-    }
-}
-
-fn proc_state(pid: u32) -> Option<(char, u32)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
-    Some((fields.next()?.chars().next()?, fields.next()?.parse().ok()?))
-}
-
-/// Our children that are zombies.
-pub(crate) fn our_zombies() -> Vec<u32> {
-    let me = std::process::id();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| matches!(proc_state(pid), Some(('Z', ppid)) if ppid == me))
-        .collect()
-}
-
-/// Our open descriptors.
-pub(crate) fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-/// Polls `cond` every 10 ms until it holds or `limit` passes.
-pub(crate) fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    cond()
 }
 
 /// A file path unique to this test process.

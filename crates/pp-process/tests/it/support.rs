@@ -1,76 +1,8 @@
-//! Test helpers: watchdogs, `/proc` inspection, isolated re-runs.
+//! Test helpers: isolated re-runs and temporary directories (the rest is pp-tests).
+
+pub(crate) use pp_tests::{eventually, is_gone, open_fds, our_zombies, watchdog};
 
 use std::path::PathBuf;
-use std::sync::mpsc;
-use std::time::Duration;
-
-/// Runs `f` on its own thread and fails the test if it takes longer than
-/// `limit`, instead of hanging the whole run.
-pub(crate) fn watchdog<T: Send + 'static>(
-    limit: Duration,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    let (tx, rx) = mpsc::channel();
-    let worker = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => value,
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => unreachable!("the worker sends before it ends"),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("watchdog: test still running after {limit:?}")
-        }
-    }
-}
-
-/// `(state, parent pid)` of a process, from `/proc/<pid>/stat`.
-pub(crate) fn proc_state(pid: u32) -> Option<(char, u32)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    Some((state, ppid))
-}
-
-/// Whether `pid` is dead: no such process, or a zombie that is not ours (an
-/// orphan waiting for an init that may never reap it).
-pub(crate) fn is_gone(pid: u32) -> bool {
-    match proc_state(pid) {
-        None => true,
-        Some((state, ppid)) => state == 'Z' && ppid != std::process::id(),
-    }
-}
-
-/// Our children that are zombies: processes we failed to reap.
-pub(crate) fn our_zombies() -> Vec<u32> {
-    let me = std::process::id();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| matches!(proc_state(pid), Some(('Z', ppid)) if ppid == me))
-        .collect()
-}
-
-/// Our open file descriptors.
-pub(crate) fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-/// Polls `cond` every 10 ms until it holds; false if `limit` passes first.
-pub(crate) fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + limit;
-    while std::time::Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    cond()
-}
 
 const ISOLATED: &str = "PP_TEST_ISOLATED";
 
