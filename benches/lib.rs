@@ -55,6 +55,32 @@ impl Drop for Peer {
     }
 }
 
+/// A 4 MiB queue, an acknowledgement queue, and a `queue-sink` peer draining
+/// the first and acknowledging each empty item on the second.
+pub fn queue_sink(exe: &str) -> (Peer, pp_ipc::Queue<Vec<u8>>, pp_ipc::Queue<u8>) {
+    let options = pp_ipc::QueueOptions { capacity_bytes: 4 << 20, ..Default::default() };
+    let queue = pp_ipc::Queue::<Vec<u8>>::create_with(options).expect("queue");
+    let acks = pp_ipc::Queue::<u8>::create(4).expect("ack queue");
+    let peer = Peer::start(exe, &["queue-sink", queue.id().as_str(), acks.id().as_str()]);
+    (peer, queue, acks)
+}
+
+/// Puts `n` copies of `item` on a queue drained by a [`queue_sink`] peer and
+/// waits until the peer has taken them all.
+pub fn send_to_sink(
+    queue: &pp_ipc::Queue<Vec<u8>>,
+    acks: &pp_ipc::Queue<u8>,
+    item: &Vec<u8>,
+    n: u64,
+) {
+    let forever = std::time::Duration::from_secs(3600);
+    for _ in 0..n {
+        queue.put(item, forever).expect("put");
+    }
+    queue.put(&Vec::new(), forever).expect("put the marker");
+    acks.get(forever).expect("the peer's acknowledgement");
+}
+
 /// Starts the peer in an ipc-channel role (`ipc-echo`, `ipc-sink`): it
 /// connects to a one-shot server and hands over its channel ends, returned
 /// with the peer once it is ready.

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
 use pp_benches::Peer;
 use pp_benches::floor::{BareMutex, SharedWords};
-use pp_ipc::{Event, Lock, Queue, QueueOptions, SharedValue};
+use pp_ipc::{Event, Lock, Queue, SharedValue};
 use pp_pool::{ProcessPool, ThreadPool};
 use pp_process::{Command, ProcessTable};
 
@@ -334,18 +334,8 @@ fn queues(plan: Plan, report: &mut Report) {
     for (size, n_full) in [(8usize, 200_000u64), (1024, 50_000)] {
         let n = plan.n(n_full);
         let item = vec![7u8; size];
-        let queue = Queue::<Vec<u8>>::create_with(QueueOptions {
-            capacity_bytes: 4 << 20,
-            ..Default::default()
-        })
-        .unwrap();
-        let acks = Queue::<u8>::create(4).unwrap();
-        let peer = start_peer(&["queue-sink", queue.id().as_str(), acks.id().as_str()]);
-        let pp = measure(plan, n, |n| {
-            (0..n).for_each(|_| queue.put(&item, FOREVER).unwrap());
-            queue.put(&Vec::new(), FOREVER).unwrap();
-            acks.get(FOREVER).unwrap();
-        });
+        let (peer, queue, acks) = pp_benches::queue_sink(peer_exe().to_str().unwrap());
+        let pp = measure(plan, n, |n| pp_benches::send_to_sink(&queue, &acks, &item, n));
         drop(peer);
         let (peer, (tx, ack_rx)) = pp_benches::ipc_peer::<(IpcSender<Vec<u8>>, IpcReceiver<u8>)>(
             peer_exe().to_str().unwrap(),

@@ -15,7 +15,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
 use pp_benches::Peer;
 use pp_benches::floor::{BareMutex, SharedWords};
-use pp_ipc::{Event, Lock, Queue, QueueOptions};
+use pp_ipc::{Event, Lock, Queue};
 
 const PEER: &str = env!("CARGO_BIN_EXE_pp-bench-peer");
 const FOREVER: Duration = Duration::from_secs(3600);
@@ -26,21 +26,11 @@ fn queue_one_way(c: &mut Criterion) {
     for (label, size) in [("8 B", 8usize), ("1 KiB", 1024)] {
         let item = vec![7u8; size];
 
-        let queue = Queue::<Vec<u8>>::create_with(QueueOptions {
-            capacity_bytes: 4 << 20,
-            ..Default::default()
-        })
-        .unwrap();
-        let acks = Queue::<u8>::create(4).unwrap();
-        let peer = Peer::start(PEER, &["queue-sink", queue.id().as_str(), acks.id().as_str()]);
+        let (peer, queue, acks) = pp_benches::queue_sink(PEER);
         group.bench_function(BenchmarkId::new("pp_ipc::Queue", label), |b| {
             b.iter_custom(|iters| {
                 let started = Instant::now();
-                for _ in 0..iters {
-                    queue.put(&item, FOREVER).unwrap();
-                }
-                queue.put(&Vec::new(), FOREVER).unwrap();
-                acks.get(FOREVER).unwrap();
+                pp_benches::send_to_sink(&queue, &acks, &item, iters);
                 started.elapsed()
             })
         });
