@@ -75,7 +75,7 @@ fn main() {
             let pong = Event::open(&id(2)).unwrap();
             println!("ready");
             loop {
-                if ping.wait(FOREVER) {
+                if ping.wait(FOREVER).unwrap_or(false) {
                     ping.clear();
                     pong.set();
                 }

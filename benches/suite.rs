@@ -466,7 +466,7 @@ fn values_locks_events(plan: Plan, report: &mut Report) {
     let pp = measure(plan, n, |n| {
         (0..n).for_each(|_| {
             ping.set();
-            assert!(pong.wait(FOREVER));
+            assert!(pong.wait(FOREVER).unwrap());
             pong.clear();
         })
     });

@@ -75,7 +75,7 @@ fn ping_pong(c: &mut Criterion) {
     group.bench_function("pp_ipc::Event set-to-wake", |b| {
         b.iter(|| {
             ping.set();
-            assert!(pong.wait(FOREVER));
+            assert!(pong.wait(FOREVER).unwrap());
             pong.clear();
         })
     });

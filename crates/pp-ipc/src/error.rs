@@ -63,6 +63,28 @@ pub enum Error {
         reason: String,
     },
 
+    /// The name is taken by something pp must not use: not a regular file,
+    /// owned by another user, or open to other users. Opening it could let
+    /// its owner steer this process, so it is refused before it is mapped.
+    #[error(
+        "refusing object {id:?}: {reason} (a {file_type}{}{}); pp opens only regular files \
+         of its own user with mode 0600",
+        owner.map(|uid| format!(", owner uid {uid}")).unwrap_or_default(),
+        mode.map(|mode| format!(", mode {mode:04o}")).unwrap_or_default()
+    )]
+    Untrusted {
+        /// The id.
+        id: String,
+        /// Why it was refused.
+        reason: &'static str,
+        /// What the name is: "regular file", "symbolic link", "FIFO", ….
+        file_type: &'static str,
+        /// Its owner's uid, when known.
+        owner: Option<u32>,
+        /// Its permission bits, when known.
+        mode: Option<u32>,
+    },
+
     /// The creator did not finish initialising the object in time (it may have died).
     #[error("object {id:?} was not initialised within {waited:?}")]
     NotInitialized {
@@ -81,9 +103,28 @@ pub enum Error {
         limit: Duration,
     },
 
+    /// A call that does not wait for the object's state (`try_put`,
+    /// `try_get`, `clear`) found its internal mutex held for longer than any
+    /// healthy holder keeps it: the holder is stuck, or not playing fair.
+    #[error("{id:?} stayed locked by another holder for {waited:?}")]
+    Busy {
+        /// The object.
+        id: String,
+        /// How long the call waited for the mutex.
+        waited: Duration,
+    },
+
     /// The lock is not held by the calling thread, so it cannot release it.
     #[error("lock {id:?} is not held by this thread")]
     NotOwner {
+        /// The lock's id.
+        id: String,
+    },
+
+    /// `release` was called while a [`LockGuard`](crate::LockGuard) of the same
+    /// handle holds the lock on this thread: the guard releases it when dropped.
+    #[error("lock {id:?} is held by a live guard on this thread: drop the guard to release it")]
+    GuardAlive {
         /// The lock's id.
         id: String,
     },
@@ -111,12 +152,13 @@ pub enum Error {
         max: u32,
     },
 
-    /// An item does not fit in the queue even when it is empty.
+    /// An item does not fit in the queue even when it is empty, or a message
+    /// is larger than a pipe's limit.
     #[error(
-        "item of {size} bytes is too large for queue {id:?}, which holds items of at most {capacity} bytes"
+        "item of {size} bytes is too large for {id:?}, which takes items of at most {capacity} bytes"
     )]
     ItemTooLarge {
-        /// The queue's id.
+        /// The queue's or pipe's id.
         id: String,
         /// The serialized item's size in bytes.
         size: usize,
@@ -139,9 +181,9 @@ pub enum Error {
     },
 
     /// An item could not be serialized or deserialized.
-    #[error("cannot (de)serialize an item of queue {id:?}: {reason}")]
+    #[error("cannot (de)serialize an item of {id:?}: {reason}")]
     Serialization {
-        /// The queue's id.
+        /// The queue's or pipe's id.
         id: String,
         /// What the serializer said.
         reason: String,
@@ -205,4 +247,15 @@ pub struct TryPutError<T> {
     pub item: T,
     /// Why: [`Error::Full`], or another error.
     pub error: Error,
+}
+
+/// `text` for an error message: as it is when short, else its first 64
+/// characters, an ellipsis and its length, so a huge input never makes a
+/// huge message.
+pub(crate) fn shorten(text: &str) -> String {
+    const KEEP: usize = 64;
+    match text.char_indices().nth(KEEP) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}…({} bytes)", &text[..end], text.len()),
+    }
 }

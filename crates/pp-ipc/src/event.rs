@@ -3,9 +3,12 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::segment::{Kind, ObjectId, Segment};
 use crate::sys::{self, Wake};
+
+const CLEAR: u32 = 0;
+const SET: u32 = 1;
 
 /// A manual-reset event over one futex word in shared memory.
 ///
@@ -44,37 +47,50 @@ impl Event {
 
     /// Sets the event and wakes every waiter.
     pub fn set(&self) {
-        if self.flag().swap(1, Ordering::AcqRel) == 0 {
+        if self.flag().swap(SET, Ordering::AcqRel) != SET {
             sys::futex_wake_all(self.flag());
         }
     }
 
     /// Clears the event.
     pub fn clear(&self) {
-        self.flag().store(0, Ordering::Release);
+        self.flag().store(CLEAR, Ordering::Release);
     }
 
     /// Whether the event is set.
     pub fn is_set(&self) -> bool {
-        self.flag().load(Ordering::Acquire) == 1
+        self.flag().load(Ordering::Acquire) == SET
     }
 
-    /// Waits until the event is set, at most `timeout`; returns whether it is set.
-    pub fn wait(&self, timeout: Duration) -> bool {
+    /// The flag, checked: anything but 0 or 1 was written by someone else.
+    fn state(&self) -> Result<bool> {
+        match self.flag().load(Ordering::Acquire) {
+            CLEAR => Ok(false),
+            SET => Ok(true),
+            other => Err(Error::Corrupt {
+                id: self.id().to_string(),
+                reason: format!("event flag is {other}, neither 0 (clear) nor 1 (set)"),
+            }),
+        }
+    }
+
+    /// Waits until the event is set, at most `timeout`; returns whether it is
+    /// set. [`Error::Corrupt`] if the flag holds neither 0 nor 1.
+    pub fn wait(&self, timeout: Duration) -> Result<bool> {
         let deadline = Instant::now().checked_add(timeout);
         loop {
-            if self.is_set() {
-                return true;
+            if self.state()? {
+                return Ok(true);
             }
             let remaining = match deadline {
                 Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
                     Some(left) if !left.is_zero() => Some(left),
-                    _ => return self.is_set(),
+                    _ => return self.state(),
                 },
                 None => None,
             };
-            if sys::futex_wait(self.flag(), 0, remaining) == Wake::TimedOut {
-                return self.is_set();
+            if sys::futex_wait(self.flag(), CLEAR, remaining) == Wake::TimedOut {
+                return self.state();
             }
         }
     }

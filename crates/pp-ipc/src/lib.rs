@@ -40,7 +40,7 @@
 //!
 //! let done = Event::create()?;
 //! done.set();
-//! assert!(done.wait(Duration::from_secs(1)));
+//! assert!(done.wait(Duration::from_secs(1))?);
 //! # Ok::<(), pp_ipc::Error>(())
 //! ```
 
@@ -59,6 +59,6 @@ pub use event::Event;
 pub use lock::{Lock, LockGuard};
 pub use pipe::{DEFAULT_MAX_MESSAGE, Pipe, PipeListener, pipe_dir};
 pub use queue::{AnyQueue, Queue, QueueOptions, Untyped};
-pub use segment::{ObjectId, sweep, unlink};
+pub use segment::{ObjectId, Swept, sweep, unlink};
 pub use semaphore::Semaphore;
 pub use value::{IntegerType, SharedValue, ValueType, type_name_of_typecode};

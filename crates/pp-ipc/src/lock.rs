@@ -1,6 +1,7 @@
 //! A named cross-process lock that survives the death of its holder.
 
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -16,6 +17,19 @@ use crate::sys::{self, Locked};
 #[derive(Debug)]
 pub struct Lock {
     segment: Segment,
+    /// The thread (see [`thread_token`]) holding the lock through a live
+    /// guard of this handle, 0 when none: `release` must not pull the lock
+    /// out from under a guard, which would later unlock someone else's hold.
+    guard_thread: AtomicU64,
+}
+
+/// A non-zero number unique to the calling thread for the life of the process.
+fn thread_token() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static TOKEN: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    TOKEN.with(|t| *t)
 }
 
 /// Proof that the calling thread holds a [`Lock`]; releases it on drop.
@@ -43,12 +57,12 @@ impl Lock {
             // not yet visible to other processes.
             unsafe { sys::mutex_init(payload.cast().as_ptr()) }
         })?;
-        Ok(Lock { segment })
+        Ok(Lock { segment, guard_thread: AtomicU64::new(0) })
     }
 
     /// Opens an existing lock by id, from any process of the same user.
     pub fn open(id: &ObjectId) -> Result<Lock> {
-        Ok(Lock { segment: Segment::open(id, Kind::Lock)? })
+        Ok(Lock { segment: Segment::open(id, Kind::Lock)?, guard_thread: AtomicU64::new(0) })
     }
 
     /// The lock's id.
@@ -72,10 +86,9 @@ impl Lock {
             id: self.id().to_string(),
             source,
         })?;
-        let guard = |previous_owner_died| LockGuard {
-            lock: self,
-            previous_owner_died,
-            _not_send: PhantomData,
+        let guard = |previous_owner_died| {
+            self.guard_thread.store(thread_token(), Ordering::Relaxed);
+            LockGuard { lock: self, previous_owner_died, _not_send: PhantomData }
         };
         match locked {
             Locked::Ok => Ok(Some(guard(false))),
@@ -107,9 +120,19 @@ impl Lock {
     }
 
     /// Releases a lock the calling thread holds without a guard (see
-    /// [`LockGuard::keep`]); [`Error::NotOwner`] otherwise.
+    /// [`LockGuard::keep`]); [`Error::NotOwner`] if it does not hold it,
+    /// [`Error::GuardAlive`] if it holds it through a live guard of this
+    /// handle (drop the guard instead).
     #[inline]
     pub fn release(&self) -> Result<()> {
+        if self.guard_thread.load(Ordering::Relaxed) == thread_token() {
+            return Err(Error::GuardAlive { id: self.id().to_string() });
+        }
+        self.unlock()
+    }
+
+    #[inline]
+    fn unlock(&self) -> Result<()> {
         // SAFETY: as in lock_with.
         match unsafe { sys::mutex_unlock(self.mutex()) } {
             Ok(()) => Ok(()),
@@ -137,6 +160,7 @@ impl LockGuard<'_> {
     /// Keeps the lock held after the guard is gone; release it with
     /// [`Lock::release`] from this thread (the seed's `acquire_lock` style).
     pub fn keep(self) {
+        self.lock.guard_thread.store(0, Ordering::Relaxed);
         std::mem::forget(self);
     }
 }
@@ -144,7 +168,8 @@ impl LockGuard<'_> {
 impl Drop for LockGuard<'_> {
     #[inline]
     fn drop(&mut self) {
+        self.lock.guard_thread.store(0, Ordering::Relaxed);
         // Cannot fail for the holding thread of a valid mutex.
-        let _ = self.lock.release();
+        let _ = self.lock.unlock();
     }
 }

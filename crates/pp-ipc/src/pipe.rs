@@ -282,16 +282,17 @@ fn wait_readable(fd: impl AsFd, deadline: Option<Instant>) -> io::Result<bool> {
 }
 
 /// Removes endpoints in the pipe directory that nobody listens on; returns how many.
-pub(crate) fn sweep_pipes() -> usize {
-    let Ok(dir) = pipe_dir() else { return 0 };
-    let Ok(entries) = std::fs::read_dir(&dir) else { return 0 };
+pub(crate) fn sweep_pipes() -> Vec<String> {
+    let Ok(dir) = pipe_dir() else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
     entries
         .flatten()
         .filter(|e| {
             e.file_name().to_str().is_some_and(|n| n.starts_with("pp-") && n.ends_with(".sock"))
         })
         .filter(|e| is_stale(&e.path()) && std::fs::remove_file(e.path()).is_ok())
-        .count()
+        .map(|e| e.path().display().to_string())
+        .collect()
 }
 
 fn is_stale(path: &Path) -> bool {

@@ -41,12 +41,50 @@ const GET_SEQ: usize = 100;
 const CONSUMERS_WAITING: usize = 104;
 const PRODUCERS_WAITING: usize = 108;
 const RING: usize = 128;
+/// The smallest payload a queue can have: its fields and a ring for one record.
+pub(crate) const MIN_PAYLOAD: usize = RING + PREFIX;
 /// Bytes of the length prefix of every record.
 const PREFIX: usize = 4;
 /// Trylock attempts before sleeping on the mutex: the critical section is short.
 const SPINS: u32 = 64;
 /// Longest single futex sleep; bounds the delay if a woken waiter died before acting.
 const MAX_SLEEP: Duration = Duration::from_millis(100);
+/// How long a call that does not wait for room or items (`try_put`, `try_get`,
+/// `clear`) waits for the ring's mutex. Holders keep it for microseconds; one
+/// that keeps it this long is stuck or hostile, and the call says so.
+pub(crate) const LOCK_PATIENCE: Duration = Duration::from_secs(1);
+
+/// How long an operation may wait for room or an item.
+#[derive(Clone, Copy, Debug)]
+enum Wait {
+    /// Not at all (the mutex still gets [`LOCK_PATIENCE`]).
+    No,
+    Until(Instant),
+    Forever,
+}
+
+impl Wait {
+    fn for_timeout(timeout: Duration) -> Wait {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => Wait::Until(deadline),
+            None => Wait::Forever,
+        }
+    }
+}
+
+/// The ring's state words, read under the mutex and checked against the
+/// capacity: another process may have written anything into them.
+#[derive(Clone, Copy, Debug)]
+struct RingState {
+    head: u32,
+    tail: u32,
+    got: u32,
+    put: u32,
+    /// Items in the ring.
+    len: u32,
+    /// Bytes in use.
+    used: usize,
+}
 
 const _: () = assert!(std::mem::size_of::<libc::pthread_mutex_t>() <= CAPACITY);
 
@@ -94,8 +132,11 @@ pub enum Untyped {}
 /// A queue whose items are typed per call (`put_as::<U>`, `get_as::<U>`).
 pub type AnyQueue = Queue<Untyped>;
 
+/// The largest scratch buffer a thread keeps between calls.
+const SCRATCH_KEEP: usize = 1 << 20;
+
 thread_local! {
-    /// Serialization scratch space, reused across puts.
+    /// Serialization scratch space, reused across puts and gets.
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -174,7 +215,11 @@ impl<T> Queue<T> {
         let segment = Segment::open(id, Kind::Queue)?;
         let capacity = segment.atomic_u64(CAPACITY).load(Ordering::Acquire) as usize;
         let maxsize = segment.atomic_u64(MAXSIZE).load(Ordering::Acquire);
-        if segment.payload_len() != RING + capacity || maxsize > u32::MAX as u64 / 2 {
+        if RING.checked_add(capacity) != Some(segment.payload_len())
+            || capacity <= PREFIX
+            || capacity > QueueOptions::MAX_CAPACITY
+            || maxsize > u32::MAX as u64 / 2
+        {
             return Err(Error::Corrupt {
                 id: id.to_string(),
                 reason: format!(
@@ -189,8 +234,8 @@ impl<T> Queue<T> {
     /// Puts an item of any serde type, waiting at most `timeout` for room.
     /// Read it back with the same type ([`get_as`](Self::get_as)).
     pub fn put_as<U: Serialize>(&self, item: &U, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now().checked_add(timeout);
-        self.with_serialized(item, |bytes| match self.put_bytes(bytes, Some(deadline))? {
+        let wait = Wait::for_timeout(timeout);
+        self.with_serialized(item, |bytes| match self.put_bytes(bytes, wait)? {
             true => Ok(()),
             false => Err(Error::Timeout { id: self.id().to_string(), limit: timeout }),
         })
@@ -198,7 +243,7 @@ impl<T> Queue<T> {
 
     /// Puts an item of any serde type if there is room now; otherwise hands it back.
     pub fn try_put_as<U: Serialize>(&self, item: U) -> Result<(), TryPutError<U>> {
-        match self.with_serialized(&item, |bytes| self.put_bytes(bytes, None)) {
+        match self.with_serialized(&item, |bytes| self.put_bytes(bytes, Wait::No)) {
             Ok(true) => Ok(()),
             Ok(false) => {
                 Err(TryPutError { item, error: Error::Full { id: self.id().to_string() } })
@@ -209,17 +254,16 @@ impl<T> Queue<T> {
 
     /// Takes the oldest item as a `U`, waiting at most `timeout` for one.
     pub fn get_as<U: DeserializeOwned>(&self, timeout: Duration) -> Result<U> {
-        let deadline = Instant::now().checked_add(timeout);
-        match self.get_bytes(Some(deadline))? {
-            Some(bytes) => self.decode(&bytes),
+        match self.get_with(Wait::for_timeout(timeout), |bytes| self.decode(bytes))? {
+            Some(item) => Ok(item),
             None => Err(Error::Timeout { id: self.id().to_string(), limit: timeout }),
         }
     }
 
     /// Takes the oldest item as a `U` if there is one now; [`Error::Empty`] otherwise.
     pub fn try_get_as<U: DeserializeOwned>(&self) -> Result<U> {
-        match self.get_bytes(None)? {
-            Some(bytes) => self.decode(&bytes),
+        match self.get_with(Wait::No, |bytes| self.decode(bytes))? {
+            Some(item) => Ok(item),
             None => Err(Error::Empty { id: self.id().to_string() }),
         }
     }
@@ -246,9 +290,20 @@ impl<T> Queue<T> {
         })
     }
 
+    /// Decodes a whole record as a `U`; bytes left over mean it was put as
+    /// another type.
     fn decode<U: DeserializeOwned>(&self, bytes: &[u8]) -> Result<U> {
-        postcard::from_bytes(bytes)
-            .map_err(|e| Error::Serialization { id: self.id().to_string(), reason: e.to_string() })
+        let error = |reason: String| Error::Serialization { id: self.id().to_string(), reason };
+        match postcard::take_from_bytes(bytes) {
+            Ok((item, [])) => Ok(item),
+            Ok((_, rest)) => Err(error(format!(
+                "the item is {} bytes but a {} took only {}: it was put as another type",
+                bytes.len(),
+                std::any::type_name::<U>(),
+                bytes.len() - rest.len()
+            ))),
+            Err(e) => Err(error(format!("not a {}: {e}", std::any::type_name::<U>()))),
+        }
     }
 
     /// The queue's id.
@@ -276,9 +331,19 @@ impl<T> Queue<T> {
 
     /// Items in the queue now (a snapshot; others may change it at once).
     pub fn len(&self) -> usize {
-        let (_, put) = unpack(self.word64(PUT_STATE).load(Ordering::Acquire));
+        // Gets first: `got` never passes `put`, so a later `put` is never behind it.
         let (_, got) = unpack(self.word64(GET_STATE).load(Ordering::Acquire));
-        put.wrapping_sub(got) as usize
+        let (_, put) = unpack(self.word64(PUT_STATE).load(Ordering::Acquire));
+        // Clamped: corrupt words must not make a count no ring could hold.
+        (put.wrapping_sub(got) as usize).min(self.max_len())
+    }
+
+    /// The most records the ring could hold (each takes at least PREFIX bytes).
+    fn max_len(&self) -> usize {
+        match self.maxsize {
+            0 => self.capacity / PREFIX,
+            max => (max as usize).min(self.capacity / PREFIX),
+        }
     }
 
     /// Whether the queue holds no item now.
@@ -289,23 +354,22 @@ impl<T> Queue<T> {
     /// Whether the queue holds `maxsize` items, or has no byte left for even
     /// an empty item.
     pub fn is_full(&self) -> bool {
-        let (tail, put) = unpack(self.word64(PUT_STATE).load(Ordering::Acquire));
         let (head, got) = unpack(self.word64(GET_STATE).load(Ordering::Acquire));
+        let (tail, put) = unpack(self.word64(PUT_STATE).load(Ordering::Acquire));
         let len = put.wrapping_sub(got);
         (self.maxsize != 0 && len >= self.maxsize)
-            || self.capacity - self.used(head, tail, len) <= PREFIX
+            || self.capacity.saturating_sub(self.used(head, tail, len)) <= PREFIX
     }
 
     /// Removes every item; returns how many.
     pub fn clear(&self) -> Result<usize> {
-        let _held = self.lock(None)?;
-        let (tail, put) = unpack(self.word64(PUT_STATE).load(Ordering::Acquire));
-        let (_, got) = unpack(self.word64(GET_STATE).load(Ordering::Acquire));
-        self.word64(GET_STATE).store(pack(tail, put), Ordering::Release);
+        let held = self.lock_for(Wait::No)?;
+        let state = self.state()?;
+        self.word64(GET_STATE).store(pack(state.tail, state.put), Ordering::Release);
         self.word32(GET_SEQ).fetch_add(1, Ordering::AcqRel);
-        drop(_held);
+        drop(held);
         self.wake(GET_SEQ, PRODUCERS_WAITING, u32::MAX);
-        Ok(put.wrapping_sub(got) as usize)
+        Ok(state.len as usize)
     }
 
     /// Removes the queue's name now (the creating handle only); handles that
@@ -314,19 +378,79 @@ impl<T> Queue<T> {
         self.segment.unlink()
     }
 
+    /// Bytes in use between `head` and `tail` holding `len` records.
+    /// Arithmetic only (never an access), so any input is harmless.
     fn used(&self, head: u32, tail: u32, len: u32) -> usize {
         if len == 0 {
             return 0;
         }
-        let (head, tail) = (head as usize, tail as usize);
+        let (head, tail) = (head as usize % self.capacity, tail as usize % self.capacity);
         match (tail + self.capacity - head) % self.capacity {
             0 => self.capacity,
             used => used,
         }
     }
 
+    /// Reads the ring's state words (caller holds the mutex) and checks them
+    /// before any of them becomes an offset: [`Error::Corrupt`] names the field.
+    fn state(&self) -> Result<RingState> {
+        let (tail, put) = unpack(self.word64(PUT_STATE).load(Ordering::Acquire));
+        let (head, got) = unpack(self.word64(GET_STATE).load(Ordering::Acquire));
+        let len = put.wrapping_sub(got);
+        let corrupt = |reason: String| Error::Corrupt { id: self.id().to_string(), reason };
+        if tail as usize >= self.capacity {
+            return Err(corrupt(format!(
+                "ring tail {tail} is not below capacity {}",
+                self.capacity
+            )));
+        }
+        if head as usize >= self.capacity {
+            return Err(corrupt(format!(
+                "ring head {head} is not below capacity {}",
+                self.capacity
+            )));
+        }
+        if len as usize > self.max_len() {
+            return Err(corrupt(format!(
+                "item count {len} (put {put}, got {got}) exceeds the {} a ring of {} bytes{} holds",
+                self.max_len(),
+                self.capacity,
+                if self.maxsize == 0 {
+                    String::new()
+                } else {
+                    format!(" and maxsize {}", self.maxsize)
+                }
+            )));
+        }
+        if len == 0 && head != tail {
+            return Err(corrupt(format!("empty ring with head {head} not at tail {tail}")));
+        }
+        let used = self.used(head, tail, len);
+        if used < len as usize * PREFIX {
+            return Err(corrupt(format!("{len} items cannot fit in {used} used bytes")));
+        }
+        Ok(RingState { head, tail, got, put, len, used })
+    }
+
     fn mutex(&self) -> *mut libc::pthread_mutex_t {
         self.segment.payload().cast().as_ptr()
+    }
+
+    /// Takes the ring's mutex for an operation that waits as `wait` says:
+    /// `Ok(None)` when a deadline passed first; [`Error::Busy`] when an
+    /// operation that does not wait found it held longer than [`LOCK_PATIENCE`].
+    fn lock_for(&self, wait: Wait) -> Result<Option<RingLock<'_, T>>> {
+        match wait {
+            Wait::Forever => self.lock(None),
+            Wait::Until(deadline) => self.lock(Some(deadline)),
+            Wait::No => {
+                let patience = Instant::now() + LOCK_PATIENCE;
+                match self.lock(Some(patience))? {
+                    Some(held) => Ok(Some(held)),
+                    None => Err(Error::Busy { id: self.id().to_string(), waited: LOCK_PATIENCE }),
+                }
+            }
+        }
     }
 
     /// Takes the ring's mutex; `None` waits forever. A holder that died left
@@ -396,15 +520,10 @@ impl<T> Queue<T> {
 
     /// Sleeps on `seq` (seen as `seen` under the lock) until bumped or the deadline.
     /// Returns false once the deadline has passed.
-    fn sleep(
-        &self,
-        seq: usize,
-        waiting: usize,
-        seen: u32,
-        deadline: Option<Option<Instant>>,
-    ) -> bool {
-        let remaining = match deadline {
-            Some(Some(deadline)) => match deadline.checked_duration_since(Instant::now()) {
+    fn sleep(&self, seq: usize, waiting: usize, seen: u32, wait: Wait) -> bool {
+        let remaining = match wait {
+            Wait::No => return false,
+            Wait::Until(deadline) => match deadline.checked_duration_since(Instant::now()) {
                 Some(left) if !left.is_zero() => left,
                 _ => return false,
             },
@@ -416,9 +535,9 @@ impl<T> Queue<T> {
         true
     }
 
-    /// Puts one record. `deadline`: None = don't wait; Some(None) = forever.
-    /// Returns false if there was no room in time.
-    fn put_bytes(&self, bytes: &[u8], deadline: Option<Option<Instant>>) -> Result<bool> {
+    /// Puts one record, waiting for room as `wait` says. Returns false if
+    /// there was no room in time.
+    fn put_bytes(&self, bytes: &[u8], wait: Wait) -> Result<bool> {
         if bytes.len() > self.max_item_bytes() {
             return Err(Error::ItemTooLarge {
                 id: self.id().to_string(),
@@ -428,19 +547,17 @@ impl<T> Queue<T> {
         }
         let record = PREFIX + bytes.len();
         loop {
-            let Some(held) = self.lock(deadline.flatten())? else { return Ok(false) };
-            let (tail, put) = unpack(self.word64(PUT_STATE).load(Ordering::Acquire));
-            let (head, got) = unpack(self.word64(GET_STATE).load(Ordering::Acquire));
-            let len = put.wrapping_sub(got);
-            let room = self.capacity - self.used(head, tail, len);
-            if (self.maxsize == 0 || len < self.maxsize) && room >= record {
-                let at = tail as usize;
+            let Some(held) = self.lock_for(wait)? else { return Ok(false) };
+            let state = self.state()?;
+            let room = self.capacity - state.used;
+            if (self.maxsize == 0 || state.len < self.maxsize) && room >= record {
+                let at = state.tail as usize;
                 self.write_ring(at, &(bytes.len() as u32).to_le_bytes());
                 self.write_ring((at + PREFIX) % self.capacity, bytes);
                 let new_tail = ((at + record) % self.capacity) as u32;
                 // The commit: one store makes the whole item visible.
                 self.word64(PUT_STATE)
-                    .store(pack(new_tail, put.wrapping_add(1)), Ordering::Release);
+                    .store(pack(new_tail, state.put.wrapping_add(1)), Ordering::Release);
                 self.word32(PUT_SEQ).fetch_add(1, Ordering::AcqRel);
                 drop(held);
                 self.wake(PUT_SEQ, CONSUMERS_WAITING, 1);
@@ -448,51 +565,63 @@ impl<T> Queue<T> {
             }
             let seen = self.word32(GET_SEQ).load(Ordering::Acquire);
             drop(held);
-            if deadline.is_none() || !self.sleep(GET_SEQ, PRODUCERS_WAITING, seen, deadline) {
+            if !self.sleep(GET_SEQ, PRODUCERS_WAITING, seen, wait) {
                 return Ok(false);
             }
         }
     }
 
-    /// Takes one record; `deadline` as for `put_bytes`. `None` if none came in time.
-    fn get_bytes(&self, deadline: Option<Option<Instant>>) -> Result<Option<Vec<u8>>> {
+    /// Takes the oldest record through `decode`, waiting for one as `wait`
+    /// says; `None` if none came in time. The record is removed only when
+    /// `decode` succeeds, so a failed decode (a wrong type) loses nothing.
+    fn get_with<R>(&self, wait: Wait, decode: impl Fn(&[u8]) -> Result<R>) -> Result<Option<R>> {
         loop {
-            let Some(held) = self.lock(deadline.flatten())? else { return Ok(None) };
-            let (tail, put) = unpack(self.word64(PUT_STATE).load(Ordering::Acquire));
-            let (head, got) = unpack(self.word64(GET_STATE).load(Ordering::Acquire));
-            let len = put.wrapping_sub(got);
-            if len > 0 {
-                let at = head as usize;
+            let Some(held) = self.lock_for(wait)? else { return Ok(None) };
+            let state = self.state()?;
+            if state.len > 0 {
+                let at = state.head as usize;
                 let mut prefix = [0u8; PREFIX];
                 self.read_ring(at, &mut prefix);
                 let size = u32::from_le_bytes(prefix) as usize;
-                let used = self.used(head, tail, len);
-                if at >= self.capacity || PREFIX + size > used {
+                if PREFIX + size > state.used {
                     return Err(Error::Corrupt {
                         id: self.id().to_string(),
                         reason: format!(
-                            "record of {size} bytes at {at} overruns the {used} bytes in use"
+                            "record length {size} at offset {at} overruns the {} bytes in use",
+                            state.used
                         ),
                     });
                 }
-                let mut bytes = vec![0u8; size];
-                self.read_ring((at + PREFIX) % self.capacity, &mut bytes);
+                let value = SCRATCH.with(|scratch| {
+                    let mut buf = scratch.try_borrow_mut().map_err(|_| Error::Serialization {
+                        id: self.id().to_string(),
+                        reason: "get called from inside deserialization".into(),
+                    })?;
+                    buf.clear();
+                    buf.resize(size, 0);
+                    self.read_ring((at + PREFIX) % self.capacity, &mut buf);
+                    let value = decode(&buf);
+                    if buf.capacity() > SCRATCH_KEEP {
+                        *buf = Vec::new();
+                    }
+                    value
+                })?;
                 let new_head = ((at + PREFIX + size) % self.capacity) as u32;
                 // The commit: one store removes the whole item.
                 self.word64(GET_STATE)
-                    .store(pack(new_head, got.wrapping_add(1)), Ordering::Release);
+                    .store(pack(new_head, state.got.wrapping_add(1)), Ordering::Release);
                 self.word32(GET_SEQ).fetch_add(1, Ordering::AcqRel);
                 drop(held);
                 self.wake(GET_SEQ, PRODUCERS_WAITING, 1);
-                if len > 1 {
+                if state.len > 1 {
                     // Pass the baton: a woken consumer that died must not strand items.
                     self.wake(PUT_SEQ, CONSUMERS_WAITING, 1);
                 }
-                return Ok(Some(bytes));
+                return Ok(Some(value));
             }
             let seen = self.word32(PUT_SEQ).load(Ordering::Acquire);
             drop(held);
-            if deadline.is_none() || !self.sleep(PUT_SEQ, CONSUMERS_WAITING, seen, deadline) {
+            if !self.sleep(PUT_SEQ, CONSUMERS_WAITING, seen, wait) {
                 return Ok(None);
             }
         }
@@ -546,6 +675,23 @@ mod tests {
         let typed = Queue::<u32>::open(q.id()).unwrap();
         q.put_as(&9u32, Duration::from_secs(1)).unwrap();
         assert_eq!(typed.try_get().unwrap(), 9, "the same queue, typed");
+    }
+
+    #[test]
+    fn getting_an_item_as_the_wrong_type_is_an_error_that_loses_nothing() {
+        let q = AnyQueue::create(4).unwrap();
+        q.put_as(&"a string, not a number", Duration::from_secs(1)).unwrap();
+        let err = q.try_get_as::<u8>().unwrap_err();
+        assert!(
+            matches!(&err, Error::Serialization { reason, .. } if reason.contains("u8")),
+            "{err}"
+        );
+        assert!(matches!(
+            q.get_as::<bool>(Duration::from_secs(1)),
+            Err(Error::Serialization { .. })
+        ));
+        assert_eq!(q.len(), 1, "the item is still there");
+        assert_eq!(q.try_get_as::<String>().unwrap(), "a string, not a number");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, shorten};
 use crate::sys::{self, Mapping};
 
 /// The name of a pp-ipc object: its OS name, always starting with `pp-`.
@@ -39,13 +39,23 @@ impl ObjectId {
             None
         };
         match reason {
-            Some(reason) => Err(Error::InvalidId { id, reason }),
+            Some(reason) => Err(Error::InvalidId { id: shorten(&id), reason }),
             None => Ok(ObjectId(id)),
         }
     }
 
-    /// A fresh unguessable id, `pp-<kind>-<128 random bits in hex>`.
+    /// A fresh unguessable id, `pp-<kind>-<128 random bits in hex>`; `kind`
+    /// follows the rules of [`new`](Self::new) and is at most 32 bytes.
     pub fn generate(kind: &str) -> Result<Self> {
+        if kind.is_empty()
+            || kind.len() > 32
+            || !kind.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        {
+            return Err(Error::InvalidId {
+                id: shorten(&format!("pp-{kind}-…")),
+                reason: "the kind of a generated id must be 1 to 32 ASCII letters, digits, '.', '_' or '-'",
+            });
+        }
         let mut bytes = [0u8; 16];
         sys::random_bytes(&mut bytes).map_err(|source| Error::Io {
             what: "generating an id for a",
@@ -104,6 +114,16 @@ impl Kind {
             .find(|k| *k as u32 == n)
     }
 
+    /// Whether a payload of `len` bytes can be this kind's: the fixed size
+    /// its `create` makes, or for a queue enough for its fields and one record.
+    fn payload_fits(self, len: u64) -> bool {
+        match self {
+            Kind::Lock => len == std::mem::size_of::<libc::pthread_mutex_t>() as u64,
+            Kind::Event | Kind::Value | Kind::Semaphore => len == 8,
+            Kind::Queue => len > crate::queue::MIN_PAYLOAD as u64,
+        }
+    }
+
     pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::Lock => "lock",
@@ -119,6 +139,8 @@ const MAGIC: u64 = u64::from_le_bytes(*b"pp-ipc\0\x01");
 const LAYOUT_VERSION: u32 = 1;
 /// Bytes before the payload; also the payload's alignment.
 pub(crate) const HEADER_LEN: usize = 64;
+/// The largest payload of any object (a queue of the largest capacity).
+pub(crate) const MAX_PAYLOAD: usize = (1 << 30) + 4096;
 /// How long `open` waits for a creator that is still setting the object up.
 const OPEN_WAIT: Duration = Duration::from_secs(2);
 
@@ -221,14 +243,45 @@ impl Segment {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::NotFound { id: err_id() });
             }
+            // ELOOP: a symbolic link squats on the name.
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(Error::Untrusted {
+                    id: err_id(),
+                    reason: "it is a symbolic link",
+                    file_type: "symbolic link",
+                    owner: None,
+                    mode: None,
+                });
+            }
             Err(e) => return Err(io("opening")(e)),
         };
         let started = Instant::now();
+        // Check what the name really is before mapping it: only a regular file
+        // of ours that nobody else can write is safe to trust with our mutexes.
         // The creator may not have sized it yet.
         let size = loop {
-            let size = sys::file_size(&fd).map_err(io("inspecting"))?;
-            if size >= HEADER_LEN as u64 {
-                break size as usize;
+            let stat = sys::inspect(&fd).map_err(io("inspecting"))?;
+            if let Some(reason) = stat.untrusted_because() {
+                return Err(Error::Untrusted {
+                    id: err_id(),
+                    reason,
+                    file_type: stat.file_type,
+                    owner: Some(stat.owner),
+                    mode: Some(stat.mode),
+                });
+            }
+            if stat.size >= HEADER_LEN as u64 {
+                if stat.size > (HEADER_LEN + MAX_PAYLOAD) as u64 {
+                    return Err(Error::Corrupt {
+                        id: err_id(),
+                        reason: format!(
+                            "file size {} is larger than any pp-ipc object ({} bytes)",
+                            stat.size,
+                            HEADER_LEN + MAX_PAYLOAD
+                        ),
+                    });
+                }
+                break stat.size as usize;
             }
             if started.elapsed() > OPEN_WAIT {
                 return Err(Error::NotInitialized { id: err_id(), waited: OPEN_WAIT });
@@ -265,11 +318,18 @@ impl Segment {
             });
         }
         if header.total_len != size as u64
-            || header.payload_len + HEADER_LEN as u64 != header.total_len
+            || header.payload_len.checked_add(HEADER_LEN as u64) != Some(header.total_len)
         {
             return corrupt(format!(
                 "sizes disagree: file {size}, header total {} and payload {}",
                 header.total_len, header.payload_len
+            ));
+        }
+        if !kind.payload_fits(header.payload_len) {
+            return corrupt(format!(
+                "a {} cannot have a payload of {} bytes",
+                kind.name(),
+                header.payload_len
             ));
         }
         segment.tag = header.tag;
@@ -377,46 +437,81 @@ pub fn unlink(id: &ObjectId) -> Result<()> {
     })
 }
 
+/// What [`sweep`] did: the names it removed and the `pp-` names it left alone.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Swept {
+    /// Objects whose creator died, and pipe endpoints nobody listens on.
+    pub removed: Vec<String>,
+    /// `pp-` names that are not pp-ipc objects of ours (another user's, a
+    /// symbolic link, a FIFO, …) or could not be inspected, each with why.
+    pub skipped: Vec<(String, String)>,
+}
+
 /// Removes `pp-` objects whose creator has died, and pipe endpoints nobody
-/// listens on; returns how many.
+/// listens on.
 ///
-/// Objects of live processes, and files that are not pp-ipc objects, are left alone.
-pub fn sweep() -> Result<usize> {
+/// Objects of live processes are left alone, and so is every name that is
+/// not a regular file of ours (reported in [`Swept::skipped`]). Entries are
+/// opened without following links or blocking on FIFOs, so a planted entry
+/// can neither redirect nor hang it.
+pub fn sweep() -> Result<Swept> {
     let dir = std::fs::read_dir(sys::SHM_DIR).map_err(|source| Error::Io {
         what: "listing",
         id: sys::SHM_DIR.into(),
         source,
     })?;
-    let mut removed = 0;
+    let mut swept = Swept::default();
     for entry in dir.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         if !name.starts_with("pp-") {
             continue;
         }
-        let Ok(mut file) = std::fs::File::open(entry.path()) else { continue };
-        let mut raw = [0u8; HEADER_LEN];
-        let header_read = std::io::Read::read_exact(&mut file, &mut raw).is_ok();
-        let magic = u64::from_le_bytes(raw[0..8].try_into().unwrap_or_default());
-        let at = std::mem::offset_of!(Header, creator_pid);
-        let creator = u32::from_ne_bytes(raw[at..at + 4].try_into().unwrap_or_default());
-        let orphan = if header_read && magic == MAGIC {
-            !sys::process_alive(creator)
-        } else {
-            // Too short or no magic: a creator died before writing the header,
-            // unless it is still young (a create in progress).
-            let age = entry
-                .metadata()
-                .ok()
-                .and_then(|m| m.modified().ok())
-                .and_then(|t| t.elapsed().ok());
-            age.is_some_and(|age| age > OPEN_WAIT * 5)
-        };
-        if orphan && sys::shm_unlink(name).is_ok() {
-            removed += 1;
+        match sweep_verdict(name) {
+            Ok(true) => {
+                if sys::shm_unlink(name).is_ok() {
+                    swept.removed.push(name.to_owned());
+                }
+            }
+            Ok(false) => {}
+            Err(reason) => swept.skipped.push((name.to_owned(), reason)),
         }
     }
-    Ok(removed + crate::pipe::sweep_pipes())
+    swept.removed.extend(crate::pipe::sweep_pipes());
+    Ok(swept)
+}
+
+/// Whether the object `name` is an orphan to remove; `Err` says why it is
+/// not ours to judge.
+fn sweep_verdict(name: &str) -> std::result::Result<bool, String> {
+    let fd = sys::shm_open_to_inspect(name).map_err(|e| match e.raw_os_error() {
+        Some(libc::ELOOP) => "a symbolic link".to_owned(),
+        _ => format!("cannot open it: {e}"),
+    })?;
+    let stat = sys::inspect(&fd).map_err(|e| format!("cannot inspect it: {e}"))?;
+    if let Some(reason) = stat.untrusted_because() {
+        return Err(format!(
+            "{reason} (a {}, owner uid {}, mode {:04o})",
+            stat.file_type, stat.owner, stat.mode
+        ));
+    }
+    let mut raw = [0u8; HEADER_LEN];
+    let read = sys::read_start(&fd, &mut raw).map_err(|e| format!("cannot read it: {e}"))?;
+    let magic = u64::from_le_bytes(raw[0..8].try_into().unwrap_or_default());
+    let at = std::mem::offset_of!(Header, creator_pid);
+    let creator = u32::from_ne_bytes(raw[at..at + 4].try_into().unwrap_or_default());
+    Ok(if read == HEADER_LEN && magic == MAGIC {
+        !sys::process_alive(creator)
+    } else {
+        // Too short or no magic: a creator died before writing the header,
+        // unless it is still young (a create in progress).
+        let age = std::fs::metadata(format!("{}/{name}", sys::SHM_DIR))
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|t| t.elapsed().ok());
+        age.is_some_and(|age| age > OPEN_WAIT * 5)
+    })
 }
 
 #[cfg(test)]

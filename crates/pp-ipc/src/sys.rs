@@ -11,29 +11,101 @@ use std::ptr::NonNull;
 use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
-use rustix::fs::Mode;
+use rustix::fs::{Mode, OFlags};
 use rustix::mm::{MapFlags, ProtFlags};
-use rustix::shm;
 use rustix::thread::futex;
 use rustix::time::{ClockId, Timespec};
 
-/// Creates a new shared-memory object, failing if the name exists. Mode 0600.
+/// Creates a new shared-memory object, failing if the name exists (a
+/// symlink or FIFO squatting on it included). Mode 0600.
 pub(crate) fn shm_create(name: &str) -> io::Result<OwnedFd> {
-    let flags = shm::OFlags::CREATE | shm::OFlags::EXCL | shm::OFlags::RDWR;
-    Ok(shm::open(shm_path(name), flags, Mode::RUSR | Mode::WUSR)?)
+    let flags = OFlags::CREATE | OFlags::EXCL | OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    Ok(rustix::fs::open(shm_file(name), flags, Mode::RUSR | Mode::WUSR)?)
 }
 
-/// Opens an existing shared-memory object read-write.
+/// Opens an existing shared-memory object read-write without following a
+/// symlink or blocking on a FIFO; the caller checks it with [`inspect`]
+/// before mapping it. (`rustix::shm::open` adds no `O_NOFOLLOW`.)
 pub(crate) fn shm_open(name: &str) -> io::Result<OwnedFd> {
-    Ok(shm::open(shm_path(name), shm::OFlags::RDWR, Mode::empty())?)
+    let flags = OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    Ok(rustix::fs::open(shm_file(name), flags, Mode::empty())?)
+}
+
+/// Opens an entry of the shared-memory directory read-only for a look at its
+/// header, without following a symlink or blocking on a FIFO.
+pub(crate) fn shm_open_to_inspect(name: &str) -> io::Result<OwnedFd> {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    Ok(rustix::fs::open(shm_file(name), flags, Mode::empty())?)
 }
 
 pub(crate) fn shm_unlink(name: &str) -> io::Result<()> {
-    Ok(shm::unlink(shm_path(name))?)
+    Ok(rustix::fs::unlink(shm_file(name))?)
 }
 
-fn shm_path(name: &str) -> String {
-    format!("/{name}")
+fn shm_file(name: &str) -> String {
+    format!("{SHM_DIR}/{name}")
+}
+
+/// What `fstat` says about an open object.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stat {
+    /// The file type's name: "regular file", "symbolic link", "FIFO", ….
+    pub(crate) file_type: &'static str,
+    pub(crate) owner: u32,
+    /// Permission bits (and set-id/sticky bits), without the file type.
+    pub(crate) mode: u32,
+    pub(crate) size: u64,
+}
+
+impl Stat {
+    /// Why pp must not use this object: `None` if it is a regular file owned
+    /// by our effective uid that no group or other user can read or write.
+    pub(crate) fn untrusted_because(&self) -> Option<&'static str> {
+        if self.file_type != "regular file" {
+            Some("it is not a regular file")
+        } else if self.owner != effective_uid() {
+            Some("another user owns it")
+        } else if self.mode & 0o077 != 0 {
+            Some("group or other users have access to it")
+        } else {
+            None
+        }
+    }
+}
+
+/// `fstat` of an open file.
+pub(crate) fn inspect(fd: impl AsFd) -> io::Result<Stat> {
+    let st = rustix::fs::fstat(fd)?;
+    let file_type = match rustix::fs::FileType::from_raw_mode(st.st_mode) {
+        rustix::fs::FileType::RegularFile => "regular file",
+        rustix::fs::FileType::Directory => "directory",
+        rustix::fs::FileType::Symlink => "symbolic link",
+        rustix::fs::FileType::Fifo => "FIFO",
+        rustix::fs::FileType::Socket => "socket",
+        rustix::fs::FileType::CharacterDevice => "character device",
+        rustix::fs::FileType::BlockDevice => "block device",
+        _ => "file of unknown type",
+    };
+    Ok(Stat { file_type, owner: st.st_uid, mode: st.st_mode & 0o7777, size: st.st_size as u64 })
+}
+
+/// Our effective user id: the owner every object we open must have.
+pub(crate) fn effective_uid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// Reads up to `buf.len()` bytes at offset 0 (fewer at end of file).
+pub(crate) fn read_start(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match rustix::io::pread(&fd, &mut buf[filled..], filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(filled)
 }
 
 /// Where the OS shows shared-memory objects as files.
@@ -45,10 +117,6 @@ pub(crate) fn shm_size(fd: impl AsFd, len: usize) -> io::Result<()> {
     rustix::fs::ftruncate(&fd, len as u64)?;
     rustix::fs::fallocate(&fd, rustix::fs::FallocateFlags::empty(), 0, len as u64)?;
     Ok(())
-}
-
-pub(crate) fn file_size(fd: impl AsFd) -> io::Result<u64> {
-    Ok(rustix::fs::fstat(fd)?.st_size as u64)
 }
 
 /// A shared, read-write memory mapping, unmapped on drop.

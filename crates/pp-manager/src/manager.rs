@@ -672,7 +672,7 @@ impl ProcessManager {
 
     /// Waits at most `timeout` (`None`: forever) for event `id`; true if it is set.
     pub fn wait_for_event(&self, id: &EventId, timeout: Option<Duration>) -> Result<bool> {
-        Ok(self.event(id)?.wait(timeout.unwrap_or(Duration::MAX)))
+        Ok(self.event(id)?.wait(timeout.unwrap_or(Duration::MAX))?)
     }
 
     /// Whether event `id` is set.

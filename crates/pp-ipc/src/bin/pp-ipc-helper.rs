@@ -72,7 +72,7 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
         "wait-event" => {
             let event = Event::open(&id(args.get(1))?)?;
             println!("waiting");
-            let set = event.wait(Duration::from_millis(number(args.get(2))));
+            let set = event.wait(Duration::from_millis(number(args.get(2))))?;
             println!("{}", if set { "set" } else { "timeout" });
         }
         "produce" => {

@@ -56,13 +56,21 @@ fn creating_an_existing_id_is_refused_and_loses_nothing() {
 fn a_corrupt_header_is_an_error_not_undefined_behaviour() {
     let id = ObjectId::new(format!("pp-test-corrupt-{}", std::process::id())).unwrap();
     let path = std::path::Path::new("/dev/shm").join(id.as_str());
-    std::fs::write(&path, vec![0xAB; 4096]).unwrap();
+    // Made as pp makes objects (ours, 0600), so only the contents are wrong.
+    let write = |bytes: &[u8]| {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut options = std::fs::OpenOptions::new();
+        options.create_new(true).write(true).mode(0o600);
+        options.open(&path).unwrap().write_all(bytes).unwrap();
+    };
+    write(&[0xAB; 4096]);
     let err = Event::open(&id);
     std::fs::remove_file(&path).unwrap();
     let err = err.unwrap_err();
     assert!(matches!(&err, Error::NotInitialized { .. } | Error::Corrupt { .. }), "{err}");
 
-    std::fs::write(&path, [0u8; 10]).unwrap();
+    write(&[0u8; 10]);
     let err = Lock::open(&id);
     std::fs::remove_file(&path).unwrap();
     assert!(matches!(err.unwrap_err(), Error::NotInitialized { .. }));
@@ -79,4 +87,35 @@ fn timeouts_and_overflow_name_the_object() {
     let full = Semaphore::create(Semaphore::MAX).unwrap();
     assert!(matches!(full.release(), Err(Error::Overflow { .. })));
     assert!(matches!(Semaphore::create(u32::MAX), Err(Error::Overflow { .. })));
+}
+
+#[test]
+fn release_under_a_live_guard_is_refused_and_the_guard_stays_valid() {
+    let lock = Lock::create().unwrap();
+    let guard = lock.acquire(Duration::from_secs(1)).unwrap();
+    let err = lock.release().unwrap_err();
+    assert!(matches!(&err, Error::GuardAlive { id } if id == lock.id().as_str()), "{err}");
+    // Still held by the guard: another handle cannot take it.
+    let other = Lock::open(lock.id()).unwrap();
+    let in_thread =
+        std::thread::scope(|s| s.spawn(|| other.try_acquire().unwrap().is_some()).join());
+    assert!(!in_thread.unwrap(), "the guard still holds the lock");
+    drop(guard);
+    // The seed's style still works: keep, then release.
+    lock.acquire(Duration::from_secs(1)).unwrap().keep();
+    lock.release().unwrap();
+    assert!(matches!(lock.release(), Err(Error::NotOwner { .. })));
+}
+
+#[test]
+fn generated_ids_check_their_kind_and_huge_ids_make_short_messages() {
+    for bad in ["", "a/b", "with space", &"k".repeat(33)] {
+        let err = ObjectId::generate(bad).unwrap_err();
+        assert!(matches!(err, Error::InvalidId { .. }), "{bad:?}: {err}");
+    }
+    assert!(ObjectId::generate("queue").is_ok());
+    let huge = format!("pp-{}", "x/".repeat(500_000));
+    let message = ObjectId::new(huge).unwrap_err().to_string();
+    assert!(message.len() < 300, "a 1 MB id made a {}-byte message", message.len());
+    assert!(message.contains("1000003 bytes"), "{message}");
 }

@@ -2,6 +2,8 @@
 //! each object by id and uses it.
 
 mod errors;
+mod fuzz;
+mod hostile;
 mod objects;
 mod pipe;
 mod queue;
