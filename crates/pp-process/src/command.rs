@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::sys;
 use crate::types::{ProcessId, ProcessOutput};
 
 /// What the child reads on stdin.
@@ -43,7 +44,9 @@ pub enum Output {
 
 /// A function called once a process has finished, with its output.
 ///
-/// It runs on pp-process's reactor thread for spawned processes: keep it short.
+/// For a spawned process it runs on pp-process's callback thread (one for
+/// all callbacks, in turn: keep it short); it may wait for other processes.
+/// For a blocking `run` it runs on the calling thread before `run` returns.
 pub type Callback = Arc<dyn Fn(&ProcessOutput) + Send + Sync>;
 
 /// A command to run: program and arguments, and how to run them.
@@ -64,6 +67,7 @@ pub struct Command {
     pub(crate) id: Option<String>,
     pub(crate) max_output: Option<usize>,
     pub(crate) on_exit: Option<Callback>,
+    pub(crate) leave_descendants: bool,
 }
 
 impl Command {
@@ -95,6 +99,7 @@ impl Command {
             id: None,
             max_output: None,
             on_exit: None,
+            leave_descendants: false,
         }
     }
 
@@ -202,6 +207,17 @@ impl Command {
         self
     }
 
+    /// Leaves descendants running when the process itself exits. By default
+    /// they are stopped with its group (SIGTERM, grace, SIGKILL) so nothing
+    /// outlives the command; with this, they keep running, and output they
+    /// write after the process exited is read for a short drain only
+    /// (then pp closes its end of the pipes). Until the process exits, a
+    /// timeout or terminate still stops the whole group.
+    pub fn leave_descendants_running(mut self) -> Self {
+        self.leave_descendants = true;
+        self
+    }
+
     /// Calls `f` with the output once the process has finished (also after a timeout).
     pub fn on_exit(mut self, f: impl Fn(&ProcessOutput) + Send + Sync + 'static) -> Self {
         self.on_exit = Some(Arc::new(f));
@@ -302,6 +318,7 @@ impl fmt::Debug for Command {
             .field("id", &self.id)
             .field("max_output", &self.max_output)
             .field("on_exit", &self.on_exit.as_ref().map(|_| "Fn(&ProcessOutput)"))
+            .field("leave_descendants", &self.leave_descendants)
             .finish()
     }
 }
@@ -352,7 +369,10 @@ pub fn normalize_cwd(dir: &Path) -> Result<PathBuf> {
         }
     }
     match std::fs::metadata(&path) {
-        Ok(meta) if meta.is_dir() => Ok(path),
+        Ok(meta) if meta.is_dir() => match sys::can_enter(&path) {
+            Ok(()) => Ok(path),
+            Err(e) => Err(Error::BadCwd { path, reason: format!("cannot be entered ({e})") }),
+        },
         Ok(_) => Err(Error::BadCwd { path, reason: "not a directory".into() }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             Err(Error::BadCwd { path, reason: "no such directory".into() })

@@ -22,6 +22,9 @@ pub(crate) struct Shared {
     pub(crate) started: Instant,
     pub(crate) timeout: Option<Duration>,
     pub(crate) grace: Duration,
+    /// Whether descendants still running when the leader exits are left
+    /// running (else they are stopped with the group).
+    pub(crate) leave_descendants: bool,
     /// The event loop's key for this process (0: never registered).
     pub(crate) key: u64,
     /// The mailbox of the local event loop watching it, when not the reactor.
@@ -142,8 +145,12 @@ impl ProcessHandle {
     }
 
     /// Like [`wait`](Self::wait), giving up after `limit`: `Ok(None)` if still running.
+    /// A limit too large to add to a clock reading waits as long as it takes.
     pub fn wait_timeout(&self, limit: Duration) -> Result<Option<Arc<ProcessOutput>>> {
-        self.wait_deadline(Instant::now() + limit)
+        match Instant::now().checked_add(limit) {
+            Some(deadline) => self.wait_deadline(deadline),
+            None => self.wait().map(Some),
+        }
     }
 
     /// Like [`wait`](Self::wait), giving up at `deadline`: `Ok(None)` if still running.
@@ -298,6 +305,7 @@ pub(crate) fn start(
         started,
         timeout: cmd.timeout,
         grace: cmd.grace,
+        leave_descendants: cmd.leave_descendants,
         // A local event loop watches only this process: any key will do.
         key: reactor.map_or(1, |r| r.next_key()),
         local: mailbox,
@@ -341,6 +349,7 @@ pub(crate) fn failed_record(cmd: &Command, id: ProcessId) -> ProcessHandle {
             started: Instant::now(),
             timeout: cmd.timeout,
             grace: cmd.grace,
+            leave_descendants: cmd.leave_descendants,
             key: 0,
             local: None,
             state: Mutex::new(State {

@@ -29,6 +29,14 @@ const GROUP_RECHECK: Duration = Duration::from_millis(10);
 /// How long after SIGKILL we wait for the group to vanish and pipes to close
 /// before reporting anyway (a descendant that left the group may hold a pipe).
 const AFTER_KILL: Duration = Duration::from_secs(1);
+/// How long pipes are still read once nothing of the group is left to stop
+/// (or descendants are left running on request): output already written is
+/// collected, and a descendant that escaped the group holding a pipe cannot
+/// keep the call from returning.
+const DRAIN: Duration = Duration::from_millis(250);
+/// Consecutive panics of an event loop's turn after which it gives up (every
+/// watched process is then reported lost rather than left waiting).
+const MAX_PANICS: u32 = 100;
 /// Bytes read or written per system call.
 const CHUNK: usize = 64 * 1024;
 /// System calls per pipe per wake-up, so one chatty child cannot starve the rest.
@@ -105,7 +113,7 @@ pub(crate) struct Reactor {
 impl Reactor {
     fn start() -> io::Result<Reactor> {
         let (mailbox, inbox) = Mailbox::new()?;
-        let event_loop = EventLoop::new(Some(inbox))?;
+        let event_loop = EventLoop::new(Some(inbox), Callbacks::Elsewhere)?;
         std::thread::Builder::new()
             .name("pp-process-reactor".into())
             .spawn(move || event_loop.run())?;
@@ -127,26 +135,51 @@ impl Reactor {
 
 /// Drives one process to completion on the calling thread, with an event loop
 /// of its own: no hand-off to the reactor thread, so a blocking `run` costs
-/// what `std` does. Stop requests arrive through `inbox`.
+/// what `std` does. Stop requests arrive through `inbox`. Its exit callback
+/// runs here too, before `run` returns.
 pub(crate) fn drive_here(proc: Proc, inbox: Inbox) -> Result<()> {
-    let mut event_loop = match EventLoop::new(Some(inbox)) {
-        Ok(event_loop) => event_loop,
-        Err(source) => {
-            complete_lost(proc);
-            return Err(Error::Io { what: "creating an event loop", source });
-        }
-    };
+    // On an error the loop (or `proc`) is dropped, which reports it lost.
+    let mut event_loop = EventLoop::new(Some(inbox), Callbacks::Inline)
+        .map_err(|source| Error::Io { what: "creating an event loop", source })?;
     event_loop.add(proc);
     let mut events = Vec::with_capacity(8);
     while !event_loop.procs.is_empty() {
-        if let Err(source) = event_loop.turn(&mut events) {
-            for (_, proc) in event_loop.procs.drain() {
-                complete_lost(proc);
-            }
-            return Err(Error::Io { what: "waiting for process events", source });
-        }
+        event_loop
+            .turn(&mut events)
+            .map_err(|source| Error::Io { what: "waiting for process events", source })?;
     }
     Ok(())
+}
+
+/// Where an event loop runs exit callbacks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Callbacks {
+    /// On the loop's own thread (a blocking `run`: the caller's thread).
+    Inline,
+    /// On the callback thread, so a callback that waits for another process
+    /// (which needs the reactor) cannot stall the reactor.
+    Elsewhere,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The callback thread, started on first use; `None` if it cannot start.
+fn callback_thread() -> Option<&'static Mutex<Sender<Job>>> {
+    static JOBS: OnceLock<Option<Mutex<Sender<Job>>>> = OnceLock::new();
+    JOBS.get_or_init(|| {
+        let (tx, rx) = channel::<Job>();
+        let started = std::thread::Builder::new()
+            .name("pp-process-callbacks".into())
+            .spawn(move || rx.into_iter().for_each(|job| job()));
+        match started {
+            Ok(_) => Some(Mutex::new(tx)),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the callback thread; callbacks run on the reactor");
+                None
+            }
+        }
+    })
+    .as_ref()
 }
 
 /// A pipe the child writes and we capture.
@@ -162,9 +195,12 @@ struct Stopping {
     timed_out: bool,
     /// The leader had already exited when the stop began: it exited by itself.
     exited_before: bool,
-    kill_at: Instant,
+    /// When SIGKILL follows SIGTERM; `None`: never (an unbounded grace period).
+    kill_at: Option<Instant>,
     killed_at: Option<Instant>,
     group_gone: bool,
+    /// Once nothing is left to stop, pipes still open are read until then.
+    drain_until: Option<Instant>,
     /// When the pending stop check is due; older timers for this process are stale.
     check_at: Option<Instant>,
 }
@@ -181,6 +217,9 @@ pub(crate) struct Proc {
     exit: Option<Option<ExitStatus>>,
     stopping: Option<Stopping>,
     on_exit: Option<Callback>,
+    /// Whether the result was published; a process dropped before that is
+    /// reported lost (see `Drop`), so no waiter is ever stranded.
+    published: bool,
 }
 
 impl Proc {
@@ -207,6 +246,7 @@ impl Proc {
             exit: None,
             stopping: None,
             on_exit,
+            published: false,
         }
     }
 
@@ -237,6 +277,7 @@ enum TimerKind {
 
 struct EventLoop {
     epoll: OwnedFd,
+    callbacks: Callbacks,
     /// Where requests arrive (register, stop).
     inbox: Option<Inbox>,
     procs: HashMap<u64, Proc>,
@@ -245,13 +286,14 @@ struct EventLoop {
 }
 
 impl EventLoop {
-    fn new(inbox: Option<Inbox>) -> io::Result<EventLoop> {
+    fn new(inbox: Option<Inbox>, callbacks: Callbacks) -> io::Result<EventLoop> {
         let epoll = sys::epoll_create()?;
         if let Some(inbox) = &inbox {
             sys::epoll_add(&epoll, &inbox.waker, WAKER, EventFlags::IN)?;
         }
         Ok(EventLoop {
             epoll,
+            callbacks,
             inbox,
             procs: HashMap::new(),
             timers: BinaryHeap::new(),
@@ -259,10 +301,26 @@ impl EventLoop {
         })
     }
 
-    /// The reactor thread's life: turn until epoll itself fails.
+    /// The reactor thread's life: turn until epoll itself fails. A panic in a
+    /// turn is logged and the loop goes on, so one bad input cannot strand
+    /// every caller; when the loop ends, dropping it reports every process it
+    /// still watched (and every registration still queued) as lost.
     fn run(mut self) {
         let mut events = Vec::with_capacity(256);
-        while let Ok(()) = self.turn(&mut events) {}
+        let mut panics = 0;
+        loop {
+            match catch_unwind(AssertUnwindSafe(|| self.turn(&mut events))) {
+                Ok(Ok(())) => panics = 0,
+                Ok(Err(_)) => break,
+                Err(_) => {
+                    panics += 1;
+                    tracing::error!(panics, "pp-process event loop panicked; carrying on");
+                    if panics >= MAX_PANICS {
+                        break;
+                    }
+                }
+            }
+        }
     }
 
     /// Waits for the next event or timer and handles everything that is due.
@@ -322,11 +380,14 @@ impl EventLoop {
         })();
         if let Err(e) = registered {
             tracing::error!(process_id = %proc.shared.id, error = %e, "cannot watch process");
-            complete_lost(proc);
+            drop(proc); // reported lost
             return;
         }
-        if let Some(limit) = proc.shared.timeout {
-            self.timers.push(Reverse((proc.shared.started + limit, key, TimerKind::Timeout)));
+        // A limit too large to add to a clock reading is no limit.
+        if let Some(at) =
+            proc.shared.timeout.and_then(|limit| proc.shared.started.checked_add(limit))
+        {
+            self.timers.push(Reverse((at, key, TimerKind::Timeout)));
         }
         self.procs.insert(key, proc);
     }
@@ -348,21 +409,36 @@ impl EventLoop {
         }
     }
 
-    /// Once the leader is reaped: close stdin, re-check a stopping group, maybe complete.
+    /// Once the leader is reaped: close stdin; if descendants remain (in the
+    /// group, or holding our pipes), stop them — or, when asked to leave them
+    /// running, only drain the pipes a while; then complete when finished.
     fn after_exit(&mut self, key: u64) {
         let Some(proc) = self.procs.get_mut(&key) else { return };
         if let Some((pipe, _, _)) = proc.stdin.take() {
             sys::epoll_delete(&self.epoll, &pipe);
         }
-        let pgid = proc.pid();
-        if let Some(s) = &mut proc.stopping {
-            if !s.group_gone && !sys::group_alive(pgid) {
-                s.group_gone = true;
+        let leftovers = || !proc.pipes_done() || sys::group_alive(proc.pid());
+        if proc.stopping.is_none() && leftovers() {
+            if proc.shared.leave_descendants {
+                let now = Instant::now();
+                proc.stopping = Some(Stopping {
+                    timed_out: false,
+                    exited_before: true,
+                    kill_at: None,
+                    killed_at: None,
+                    group_gone: true,
+                    drain_until: None,
+                    check_at: None,
+                });
+                return self.check_stopping(key, now);
             }
+            tracing::debug!(process_id = %proc.shared.id, "leader exited; stopping what it left");
+            let grace = proc.shared.grace;
+            return self.stop(key, grace, false);
         }
         if proc.is_finished() {
-            let proc = self.procs.remove(&key).expect("present");
-            self.complete(proc);
+            let mut proc = self.procs.remove(&key).expect("present");
+            self.complete(&mut proc);
         }
     }
 
@@ -372,8 +448,19 @@ impl EventLoop {
         let Some(proc) = self.procs.get_mut(&key) else { return };
         let now = Instant::now();
         let pgid = proc.pid();
+        // A grace period too large to add to a clock reading never ends.
+        let kill_at = now.checked_add(grace);
         match &mut proc.stopping {
-            Some(s) => s.kill_at = s.kill_at.min(now + grace),
+            Some(s) => {
+                s.kill_at = match (s.kill_at, kill_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                if s.exited_before && proc.shared.leave_descendants && s.killed_at.is_none() {
+                    // Descendants left running are now asked to stop after all.
+                    s.group_gone = !grace.is_zero() && send(pgid, false);
+                }
+            }
             None => {
                 if timed_out {
                     tracing::warn!(process_id = %proc.shared.id, pid = pgid, "process timed out; stopping its group");
@@ -382,9 +469,10 @@ impl EventLoop {
                 proc.stopping = Some(Stopping {
                     timed_out,
                     exited_before: proc.exit.is_some(),
-                    kill_at: now + grace,
+                    kill_at,
                     killed_at: None,
                     group_gone,
+                    drain_until: None,
                     check_at: None,
                 });
             }
@@ -415,16 +503,18 @@ impl EventLoop {
     }
 
     /// Advances a stop: notices an empty group, sends SIGKILL when the grace
-    /// period is over, gives up waiting a while after SIGKILL, schedules the next check.
+    /// period is over, stops waiting for pipes a while after SIGKILL or once
+    /// nothing is left to stop, schedules the next check.
     fn check_stopping(&mut self, key: u64, now: Instant) {
         let Some(proc) = self.procs.get_mut(&key) else { return };
         let pgid = proc.pid();
         let exited = proc.exit.is_some();
+        let pipes_done = proc.pipes_done();
         let Some(s) = &mut proc.stopping else { return };
         if !s.group_gone && exited && !sys::group_alive(pgid) {
             s.group_gone = true;
         }
-        if !s.group_gone && s.killed_at.is_none() && now >= s.kill_at {
+        if !s.group_gone && s.killed_at.is_none() && s.kill_at.is_some_and(|at| now >= at) {
             tracing::warn!(process_id = %proc.shared.id, pid = pgid, "killing the process group");
             s.killed_at = Some(now);
             s.group_gone = send(pgid, true);
@@ -433,19 +523,36 @@ impl EventLoop {
             && now >= killed_at + AFTER_KILL
         {
             // Whatever is left are zombies nobody reaps, or descendants that left
-            // the group holding our pipes: report now rather than never.
+            // the group: report now rather than never.
             s.group_gone = true;
+            s.drain_until = Some(s.drain_until.map_or(now, |d| d.min(now)));
+        }
+        if s.group_gone && !pipes_done && s.drain_until.is_none() {
+            s.drain_until = Some(now + DRAIN);
+        }
+        if let Some(until) = s.drain_until
+            && now >= until
+        {
+            // A descendant outside the group (setsid, or left running) still
+            // holds a pipe: keep what was read, stop waiting for its end.
             for c in [&mut proc.stdout, &mut proc.stderr].into_iter().flatten() {
-                sys::epoll_delete(&self.epoll, &c.pipe);
-                c.eof = true;
+                if !c.eof {
+                    sys::epoll_delete(&self.epoll, &c.pipe);
+                    c.eof = true;
+                }
             }
         }
         s.check_at = None;
-        if !s.group_gone {
-            let next = match s.killed_at {
-                Some(killed_at) => (now + GROUP_RECHECK).min(killed_at + AFTER_KILL),
-                None => (now + GROUP_RECHECK).min(s.kill_at),
+        let next = if !s.group_gone {
+            let limit = match s.killed_at {
+                Some(killed_at) => Some(killed_at + AFTER_KILL),
+                None => s.kill_at,
             };
+            Some(limit.map_or(now + GROUP_RECHECK, |limit| (now + GROUP_RECHECK).min(limit)))
+        } else {
+            s.drain_until.filter(|until| *until > now)
+        };
+        if let Some(next) = next {
             s.check_at = Some(next);
             self.timers.push(Reverse((next, key, TimerKind::StopCheck)));
         }
@@ -454,77 +561,100 @@ impl EventLoop {
         }
     }
 
-    fn complete(&mut self, proc: Proc) {
+    fn complete(&mut self, proc: &mut Proc) {
         for c in [&proc.stdout, &proc.stderr].into_iter().flatten() {
             sys::epoll_delete(&self.epoll, &c.pipe);
         }
-        publish(proc);
+        proc.publish(self.callbacks);
     }
 }
 
-/// Publishes a finished process's result, wakes waiters and runs the callback.
-fn publish(mut proc: Proc) {
-    let status = proc.exit.flatten();
-    let (outcome, forced) = match &proc.stopping {
-        None => (ProcessStatus::Completed, false),
-        Some(s) if s.exited_before => (ProcessStatus::Completed, false),
-        Some(s) if s.timed_out => (ProcessStatus::TimedOut, s.killed_at.is_some()),
-        Some(s) if s.killed_at.is_some() => (ProcessStatus::Killed, true),
-        Some(_) => (ProcessStatus::Terminated, false),
-    };
-    let take = |c: Option<Capture>| c.map(|c| (c.buf, c.dropped)).unwrap_or_default();
-    let (stdout, stdout_dropped) = take(proc.stdout.take());
-    let (stderr, stderr_dropped) = take(proc.stderr.take());
-    let output = Arc::new(ProcessOutput {
-        process_id: proc.shared.id.clone(),
-        pid: proc.pid(),
-        command: proc.shared.command.clone(),
-        status: outcome,
-        code: status.and_then(|s| s.code()),
-        signal: status.and_then(|s| s.signal()),
-        stdout,
-        stderr,
-        stdout_dropped,
-        stderr_dropped,
-        started_at: proc.shared.started_at,
-        duration: proc.shared.started.elapsed(),
-    });
-    match outcome {
-        ProcessStatus::Completed => tracing::debug!(
-            process_id = %output.process_id, pid = output.pid, code = ?output.code,
-            signal = ?output.signal, duration = ?output.duration, "process exited"
-        ),
-        _ => tracing::warn!(
-            process_id = %output.process_id, pid = output.pid, status = %outcome,
-            signal = ?output.signal, "process stopped"
-        ),
+impl Proc {
+    /// Publishes a finished process's result, wakes waiters and runs the
+    /// callback (inline or on the callback thread, as `callbacks` says).
+    fn publish(&mut self, callbacks: Callbacks) {
+        self.published = true;
+        let status = self.exit.flatten();
+        let (outcome, forced) = match &self.stopping {
+            None => (ProcessStatus::Completed, false),
+            Some(s) if s.exited_before => (ProcessStatus::Completed, false),
+            Some(s) if s.timed_out => (ProcessStatus::TimedOut, s.killed_at.is_some()),
+            Some(s) if s.killed_at.is_some() => (ProcessStatus::Killed, true),
+            Some(_) => (ProcessStatus::Terminated, false),
+        };
+        let take = |c: Option<Capture>| c.map(|c| (c.buf, c.dropped)).unwrap_or_default();
+        let (stdout, stdout_dropped) = take(self.stdout.take());
+        let (stderr, stderr_dropped) = take(self.stderr.take());
+        let output = Arc::new(ProcessOutput {
+            process_id: self.shared.id.clone(),
+            pid: self.pid(),
+            command: self.shared.command.clone(),
+            status: outcome,
+            code: status.and_then(|s| s.code()),
+            signal: status.and_then(|s| s.signal()),
+            stdout,
+            stderr,
+            stdout_dropped,
+            stderr_dropped,
+            started_at: self.shared.started_at,
+            duration: self.shared.started.elapsed(),
+        });
+        match outcome {
+            ProcessStatus::Completed => tracing::debug!(
+                process_id = %output.process_id, pid = output.pid, code = ?output.code,
+                signal = ?output.signal, duration = ?output.duration, "process exited"
+            ),
+            _ => tracing::warn!(
+                process_id = %output.process_id, pid = output.pid, status = %outcome,
+                signal = ?output.signal, "process stopped"
+            ),
+        }
+        self.shared.finish(output.clone(), forced);
+        let Some(callback) = self.on_exit.take() else { return };
+        let job = move || {
+            if catch_unwind(AssertUnwindSafe(|| callback(&output))).is_err() {
+                tracing::error!(process_id = %output.process_id, "on_exit callback panicked");
+            }
+        };
+        match (callbacks, callback_thread()) {
+            (Callbacks::Elsewhere, Some(jobs)) => {
+                let sent = jobs.lock().unwrap_or_else(|e| e.into_inner()).send(Box::new(job));
+                if let Err(unsent) = sent {
+                    (unsent.0)();
+                }
+            }
+            _ => job(),
+        }
     }
-    proc.shared.finish(output.clone(), forced);
-    if let Some(callback) = proc.on_exit.take()
-        && catch_unwind(AssertUnwindSafe(|| callback(&output))).is_err()
-    {
-        tracing::error!(process_id = %output.process_id, "on_exit callback panicked");
+
+    /// A process nobody can watch any more: kill its group rather than leave
+    /// it untracked, reap it, and report it killed.
+    fn lose(&mut self) {
+        let _ = sys::signal_group(self.pid(), true);
+        let status = self.child.wait().ok();
+        self.exit = Some(status);
+        self.stdout = None;
+        self.stderr = None;
+        let now = Instant::now();
+        self.stopping = Some(Stopping {
+            timed_out: false,
+            exited_before: false,
+            kill_at: Some(now),
+            killed_at: Some(now),
+            group_gone: true,
+            drain_until: None,
+            check_at: None,
+        });
+        self.publish(Callbacks::Elsewhere);
     }
 }
 
-/// A process we can no longer watch: kill its group rather than leave it
-/// untracked, reap it, and report it killed.
-fn complete_lost(mut proc: Proc) {
-    let _ = sys::signal_group(proc.pid(), true);
-    let status = proc.child.wait().ok();
-    proc.exit = Some(status);
-    proc.stdout = None;
-    proc.stderr = None;
-    let now = Instant::now();
-    proc.stopping = Some(Stopping {
-        timed_out: false,
-        exited_before: false,
-        kill_at: now,
-        killed_at: Some(now),
-        group_gone: true,
-        check_at: None,
-    });
-    publish(proc);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if !self.published {
+            self.lose();
+        }
+    }
 }
 
 /// Signals the group; true if no process is left in it.
@@ -606,5 +736,29 @@ fn feed(epoll: &OwnedFd, stdin: &mut Option<(File, Arc<[u8]>, usize)>) {
         if let Some((pipe, _, _)) = stdin.take() {
             sys::epoll_delete(epoll, pipe.as_fd());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::Command;
+    use crate::handle::{Driver, start};
+    use crate::types::ProcessId;
+
+    #[test]
+    fn a_process_whose_event_loop_is_gone_is_reported_lost_not_stranded() {
+        // What happens to every watched process when epoll fails or a loop
+        // gives up: the loop is dropped with its processes.
+        let cmd = Command::new("sleep").arg("60");
+        let (handle, local) = start(&cmd, ProcessId::generate(), Driver::Here).unwrap();
+        let (proc, inbox) = local.expect("a local driver");
+        let mut event_loop = EventLoop::new(Some(inbox), Callbacks::Inline).unwrap();
+        event_loop.add(proc);
+        drop(event_loop);
+        let status =
+            handle.wait_timeout(Duration::from_secs(30)).unwrap().expect("finished").status;
+        assert_eq!(status, ProcessStatus::Killed);
+        assert_eq!(handle.info().signal, Some(9), "its group was killed, not left running");
     }
 }

@@ -12,6 +12,12 @@ use rustix::process::{Pid, PidfdFlags, Signal};
 
 pub(crate) use rustix::event::epoll::{Event, EventData, EventFlags};
 
+/// Whether this process (by its effective ids) may enter directory `dir`.
+pub(crate) fn can_enter(dir: &std::path::Path) -> io::Result<()> {
+    use rustix::fs::{Access, AtFlags, CWD};
+    Ok(rustix::fs::accessat(CWD, dir, Access::EXEC_OK, AtFlags::EACCESS)?)
+}
+
 /// Opens a pidfd for a child we have not reaped yet (so the pid cannot have been reused).
 pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     let pid = to_pid(pid)?;

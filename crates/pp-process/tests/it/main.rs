@@ -5,6 +5,7 @@
 //! tests running beside them in this binary cannot disturb the count.
 
 mod errors;
+mod extremes;
 mod hygiene;
 mod io;
 mod lifecycle;
