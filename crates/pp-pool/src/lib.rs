@@ -49,16 +49,19 @@
 mod error;
 mod process_pool;
 mod remote;
+mod sys;
 mod task;
 mod thread_pool;
+mod transport;
 mod worker;
 
 use std::sync::OnceLock;
 
 pub use error::{PoolError, TaskError};
 pub use process_pool::{ProcessPool, ProcessPoolOptions, TaskOptions, WorkerOutput};
-pub use task::{CancelToken, CapturedOutput, TaskHandle, TaskId, TaskStatus};
+pub use task::{CancelToken, CapturedOutput, TaskHandle, TaskId, TaskIdError, TaskStatus};
 pub use thread_pool::{ThreadPool, default_thread_count};
+pub use transport::FrameError;
 pub use worker::{init, is_worker};
 
 /// The process-wide process pool: one worker per CPU, started on first use.
