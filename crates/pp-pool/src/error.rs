@@ -145,7 +145,47 @@ pub enum PoolError {
     #[error("the pool has shut down")]
     ShutDown,
 
-    /// An IPC error talking to workers.
-    #[error(transparent)]
-    Ipc(#[from] pp_ipc::Error),
+    /// A process other than the worker the pool started answered on that
+    /// worker's connection.
+    #[error("pid {found:?} answered the handshake of worker {expected}; the worker was stopped")]
+    ForeignPeer {
+        /// The worker the pool started.
+        expected: u32,
+        /// Who answered (`None`: the kernel named no sender).
+        found: Option<u32>,
+    },
+
+    /// Talking to a worker failed (its frames broke the protocol, or the
+    /// connection failed) while starting it.
+    #[error("worker {pid}: {error}")]
+    Transport {
+        /// The worker.
+        pid: u32,
+        /// What went wrong.
+        #[source]
+        error: crate::transport::FrameError,
+    },
+}
+
+/// At most `max` characters of `text`, then `…` if it was longer: for
+/// values echoed into error messages (a 1 MB input must not make a 2 MB message).
+pub(crate) fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
+}
+
+/// How much of an input an error message shows.
+pub(crate) const SHOWN: usize = 64;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn shorten_keeps_short_text_and_cuts_long_text_on_a_char_boundary() {
+        assert_eq!(super::shorten("abc", 3), "abc");
+        assert_eq!(super::shorten("abcd", 3), "abc…");
+        assert_eq!(super::shorten("ééé", 2), "éé…");
+        assert_eq!(super::shorten(&"x".repeat(1 << 20), 64).chars().count(), 65);
+    }
 }

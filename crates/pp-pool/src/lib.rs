@@ -10,12 +10,19 @@
 //!   that aborts, segfaults, exits or is killed fails only its own task
 //!   ([`TaskError::WorkerDied`]) and is replaced. Cancel and per-task
 //!   timeouts ([`TaskOptions`]) stop the worker (SIGTERM, grace, SIGKILL).
-//!   Workers die with the pool's process, even if it is SIGKILLed.
+//!   Workers die with the pool's process, even if it is SIGKILLed (and not
+//!   with the thread that created the pool).
+//!   A worker talks only to the pool that started it, over an unnamed socket
+//!   pair it inherits (nothing is named on the file system, so no other
+//!   process can connect); it calls a function it is sent only if the pool
+//!   sealed it with the worker's key and its address lies in this program's
+//!   own code. Frames over 1 GiB or that do not decode are a [`FrameError`].
 //! - [`TaskHandle`]: id ([`TaskId`]), [`TaskStatus`], `result(timeout)`, `cancel()`.
 //! - Worker output ([`WorkerOutput`]): forwarded to ours (default),
 //!   discarded, or captured per task ([`TaskHandle::captured_output`]).
 //! - [`default_process_pool`], [`default_thread_pool`]: created on first use.
-//! - Errors: [`TaskError`] (why a task has no value), [`PoolError`].
+//! - Errors: [`TaskError`] (why a task has no value), [`PoolError`],
+//!   [`TaskIdError`] (a text that is not a task id), [`FrameError`].
 //!
 //! # Using process pools from `cargo test`
 //! Workers re-execute the current binary, whose `main` must call [`init`]
@@ -49,16 +56,19 @@
 mod error;
 mod process_pool;
 mod remote;
+mod sys;
 mod task;
 mod thread_pool;
+mod transport;
 mod worker;
 
 use std::sync::OnceLock;
 
 pub use error::{PoolError, TaskError};
 pub use process_pool::{ProcessPool, ProcessPoolOptions, TaskOptions, WorkerOutput};
-pub use task::{CancelToken, CapturedOutput, TaskHandle, TaskId, TaskStatus};
+pub use task::{CancelToken, CapturedOutput, TaskHandle, TaskId, TaskIdError, TaskStatus};
 pub use thread_pool::{ThreadPool, default_thread_count};
+pub use transport::FrameError;
 pub use worker::{init, is_worker};
 
 /// The process-wide process pool: one worker per CPU, started on first use.

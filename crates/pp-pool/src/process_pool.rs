@@ -3,10 +3,23 @@
 //! cancelled or timed out by stopping their worker.
 //!
 //! Each worker has a supervisor thread in the pool: it takes the next task
-//! from the shared queue, sends it over the worker's pipe, and waits for the
+//! from the shared queue, sends it over the worker's socket, and waits for the
 //! result in short slices, so it notices a cancel or a timeout while waiting.
+//!
+//! **Every worker is spawned by its supervisor thread**, the first one too
+//! (`with_options` waits for it). A worker asks for SIGKILL when its parent
+//! dies (PR_SET_PDEATHSIG), and Linux sends it when the *thread* that forked
+//! it exits, not the process: a worker forked by the caller's thread would die
+//! when that thread ended, however long the pool lives. Supervisors live as
+//! long as the pool, and a panic inside one restarts its loop on the same
+//! thread instead of ending it.
+//!
+//! Durations from callers (task timeouts, the stop grace) may be anything up
+//! to `Duration::MAX`: deadlines are `Instant::now().checked_add(d)`, and one
+//! that does not fit means "no deadline", never an overflow panic.
 
 use std::collections::VecDeque;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,9 +32,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{PoolError, TaskError};
-use crate::remote::{Identity, RemoteFn, WireOutcome};
+use crate::remote::{Identity, Key, RemoteFn, WireOutcome};
 use crate::task::{CapturedOutput, TaskCell, TaskHandle};
-use crate::worker::{FromWorker, MAX_MESSAGE, PARENT_ENV, ToWorker, WORKER_ENV};
+use crate::transport::{Channel, FrameError, deadline_after};
+use crate::worker::{FromWorker, HANDSHAKE, PARENT_ENV, ToWorker, WORKER_ENV};
 
 /// How often a supervisor waiting for a result checks for cancel and timeout.
 const SLICE: Duration = Duration::from_millis(20);
@@ -29,8 +43,8 @@ const SLICE: Duration = Duration::from_millis(20);
 const WINDOW: usize = 32;
 /// A task this fast lets its supervisor send the next ones ahead.
 const QUICK: Duration = Duration::from_millis(2);
-/// How long a new worker has to answer.
-const HANDSHAKE: Duration = Duration::from_secs(30);
+/// How much of a worker's refusal an error shows.
+const REASON_SHOWN: usize = 512;
 
 /// How to build a [`ProcessPool`].
 #[derive(Clone, Debug)]
@@ -41,7 +55,9 @@ pub struct ProcessPoolOptions {
     pub max_tasks_per_child: Option<usize>,
     /// Runs once in every worker before its first task.
     pub initializer: Option<fn()>,
-    /// Time between SIGTERM and SIGKILL when a worker is stopped (default 1 s).
+    /// Time between SIGTERM and SIGKILL when a worker is stopped (default 1 s;
+    /// a grace too long to be a deadline, such as `Duration::MAX`, waits for
+    /// the worker to exit however long that takes).
     pub grace: Duration,
     /// Where what workers print goes (default: our own stdout and stderr).
     pub output: WorkerOutput,
@@ -80,7 +96,8 @@ pub enum WorkerOutput {
 /// Per-task settings for [`ProcessPool::submit_with`].
 #[derive(Clone, Debug, Default)]
 pub struct TaskOptions {
-    /// Stop the task (and replace its worker) once it has run this long.
+    /// Stop the task (and replace its worker) once it has run this long
+    /// (`Duration::MAX`: never; zero: at the first check, a few milliseconds in).
     pub timeout: Option<Duration>,
 }
 
@@ -193,28 +210,41 @@ impl ProcessPool {
             pids: Mutex::new(Vec::new()),
         });
         let (sender, receiver) = unbounded::<Job>();
-        let first = Worker::start(&shared)?;
-        let mut supervisors = Vec::new();
-        let mut first = Some(first);
-        for i in 0..shared.options.max_workers {
-            let shared = shared.clone();
-            let jobs = receiver.clone();
-            let worker = if i == 0 { first.take() } else { None };
+        let pool = ProcessPool {
+            sender: Mutex::new(Some(sender)),
+            receiver,
+            supervisors: Mutex::new(Vec::new()),
+            shared,
+        };
+        // The first worker is started now (so a program without init() fails
+        // here), but by supervisor 0, on the thread that will outlive this call.
+        let (started, first) = crossbeam_channel::bounded(1);
+        for i in 0..pool.shared.options.max_workers {
+            let shared = pool.shared.clone();
+            let jobs = pool.receiver.clone();
+            let started = (i == 0).then(|| started.clone());
             let thread = std::thread::Builder::new()
                 .name(format!("pp-pool-supervisor-{i}"))
-                .spawn(move || supervise(&shared, &jobs, worker))
+                .spawn(move || supervisor_thread(&shared, &jobs, started))
                 .map_err(|e| PoolError::WorkerStart {
                     exe: "supervisor thread".into(),
                     reason: e.to_string(),
-                })?;
-            supervisors.push(thread);
+                })?; // dropping `pool` stops the supervisors started so far
+            pool.supervisors.lock().unwrap_or_else(PoisonError::into_inner).push(thread);
+            if i == 0 {
+                match first.recv() {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Err(e),
+                    Err(_) => {
+                        return Err(PoolError::WorkerStart {
+                            exe: pool.shared.exe.display().to_string(),
+                            reason: "the supervisor thread ended before starting a worker".into(),
+                        });
+                    }
+                }
+            }
         }
-        Ok(ProcessPool {
-            sender: Mutex::new(Some(sender)),
-            receiver,
-            supervisors: Mutex::new(supervisors),
-            shared,
-        })
+        Ok(pool)
     }
 
     /// How many workers the pool runs.
@@ -296,22 +326,31 @@ impl Drop for ProcessPool {
     }
 }
 
-/// One worker process and the pipe to it.
+/// One worker process and the socket to it. Dropped without `stop` or
+/// `retire` (a panicking supervisor), it is killed and reaped all the same.
 struct Worker {
     child: Child,
-    pipe: pp_ipc::Pipe,
+    channel: Channel,
+    /// The key the functions sent to this worker are sealed with.
+    key: Key,
+    /// Functions sealed so far (the initializer, then every task sent).
+    sealed: u64,
     tasks_sent: usize,
     tasks_done: usize,
 }
 
 impl Worker {
+    /// Starts a worker and completes its handshake. Call it only from the
+    /// supervisor thread that will own the worker (see the module docs).
     fn start(shared: &Shared) -> Result<Worker, PoolError> {
         let exe = shared.exe.display().to_string();
         let start_error = |reason: String| PoolError::WorkerStart { exe: exe.clone(), reason };
-        let listener = pp_ipc::PipeListener::create()?;
+        let (mut channel, theirs) = crate::transport::pair()
+            .map_err(|e| start_error(format!("cannot create the worker's socket pair: {e}")))?;
+        let key = Key::random().map_err(|e| start_error(format!("no random key: {e}")))?;
         let mut command = Command::new(&shared.exe);
         command
-            .env(WORKER_ENV, listener.id().as_str())
+            .env(WORKER_ENV, theirs.as_raw_fd().to_string())
             .env(PARENT_ENV, std::process::id().to_string())
             .stdin(Stdio::null())
             // A group of its own: stopping a worker stops what its task started.
@@ -322,52 +361,62 @@ impl Worker {
         if shared.options.output == WorkerOutput::Discard {
             command.stdout(Stdio::null()).stderr(Stdio::null());
         }
-        let mut child = command.spawn().map_err(|e| start_error(e.to_string()))?;
+        crate::sys::inherit(&mut command, &theirs);
+        let spawned = command.spawn();
+        drop(theirs); // the child has its copy: its exit is our end of file
+        let child = spawned.map_err(|e| start_error(e.to_string()))?;
+        let pid = child.id();
+        // Only the child we started may answer.
+        channel.expect_sender(pid);
+        let mut worker = Worker { child, channel, key, sealed: 0, tasks_sent: 0, tasks_done: 0 };
         let started = Instant::now();
-        let deadline = started + HANDSHAKE;
-        let mut pipe = loop {
-            match listener.accept(Duration::from_millis(50)) {
-                Ok(pipe) => break pipe,
-                Err(pp_ipc::Error::Timeout { .. }) => {}
-                Err(e) => {
-                    stop(&mut child, Duration::ZERO);
-                    return Err(e.into());
-                }
-            }
-            let exited = child.try_wait().ok().flatten();
-            if exited.is_some() || Instant::now() >= deadline {
-                stop(&mut child, Duration::ZERO);
-                return Err(PoolError::NoHandshake { exe, waited: started.elapsed() });
-            }
+        let initializer = shared.options.initializer.map(|f| worker.seal(RemoteFn::nullary(f)));
+        let hello = ToWorker::Hello {
+            key: worker.key.clone(),
+            identity: shared.identity.clone(),
+            initializer,
+            capture: shared.options.output == WorkerOutput::CapturePerTask,
         };
-        pipe.set_max_message(MAX_MESSAGE);
-        let initializer = shared.options.initializer.map(RemoteFn::nullary);
-        let capture = shared.options.output == WorkerOutput::CapturePerTask;
-        let answer = pipe
-            .send_item(&ToWorker::Hello { identity: shared.identity.clone(), initializer, capture })
-            .and_then(|()| pipe.recv_item::<FromWorker>(HANDSHAKE));
-        match answer {
-            Ok(FromWorker::Ready) => {}
+        let answer = worker
+            .channel
+            .send(&hello)
+            .and_then(|()| worker.channel.recv::<FromWorker>(Some(HANDSHAKE)));
+        let refused = match answer {
+            Ok(FromWorker::Ready) => match worker.channel.trust_sender() {
+                Ok(()) => None,
+                Err(error) => Some(PoolError::Transport { pid, error }),
+            },
             Ok(FromWorker::Refused { reason }) => {
-                stop(&mut child, Duration::ZERO);
-                return Err(if reason.contains("initializer") {
+                let reason = crate::error::shorten(&reason, REASON_SHOWN);
+                Some(if reason.contains("initializer") {
                     start_error(reason)
                 } else {
-                    PoolError::NotSameBinary { exe, reason }
-                });
+                    PoolError::NotSameBinary { exe: exe.clone(), reason }
+                })
             }
-            Ok(other) => {
-                stop(&mut child, Duration::ZERO);
-                return Err(start_error(format!("unexpected handshake answer {other:?}")));
+            Ok(other) => Some(start_error(format!("unexpected handshake answer {other:?}"))),
+            Err(FrameError::Closed | FrameError::Timeout { .. }) => {
+                Some(PoolError::NoHandshake { exe: exe.clone(), waited: started.elapsed() })
             }
-            Err(e) => {
-                stop(&mut child, Duration::ZERO);
-                return Err(start_error(format!("handshake failed: {e}")));
+            Err(FrameError::WrongSender { expected, found }) => {
+                Some(PoolError::ForeignPeer { expected, found })
             }
+            Err(error) => Some(PoolError::Transport { pid, error }),
+        };
+        if let Some(error) = refused {
+            stop(&mut worker.child, Duration::ZERO);
+            return Err(error);
         }
-        shared.pids.lock().unwrap_or_else(PoisonError::into_inner).push(child.id());
-        tracing::debug!(pid = child.id(), "pool worker started");
-        Ok(Worker { child, pipe, tasks_sent: 0, tasks_done: 0 })
+        shared.pids.lock().unwrap_or_else(PoisonError::into_inner).push(pid);
+        tracing::debug!(pid, "pool worker started");
+        Ok(worker)
+    }
+
+    /// `function` sealed as the next function this worker is sent.
+    fn seal(&mut self, function: RemoteFn) -> crate::remote::Sealed {
+        let sealed = self.key.seal(self.sealed, function);
+        self.sealed += 1;
+        sealed
     }
 
     /// How many more tasks this worker may be sent (`max_tasks_per_child`).
@@ -378,8 +427,9 @@ impl Worker {
             .map_or(usize::MAX, |max| max.saturating_sub(self.tasks_sent))
     }
 
-    fn send(&mut self, job: &Job) -> Result<(), pp_ipc::Error> {
-        self.pipe.send_item(&ToWorker::Task { function: job.function, arg: job.arg.clone() })?;
+    fn send(&mut self, job: &Job) -> Result<(), FrameError> {
+        let function = self.seal(job.function);
+        self.channel.send(&ToWorker::Task { function, arg: job.arg.clone() })?;
         self.tasks_sent += 1;
         Ok(())
     }
@@ -393,9 +443,9 @@ impl Worker {
 
     /// Asks the worker to exit after its current task, and reaps it.
     fn retire(mut self, shared: &Shared) {
-        let _ = self.pipe.send_item(&ToWorker::Exit);
-        let deadline = Instant::now() + shared.options.grace;
-        while Instant::now() < deadline {
+        let _ = self.channel.send(&ToWorker::Exit);
+        let deadline = deadline_after(shared.options.grace);
+        while deadline.is_none_or(|deadline| Instant::now() < deadline) {
             if let Ok(Some(_)) = self.child.try_wait() {
                 self.forget(shared);
                 return;
@@ -408,6 +458,16 @@ impl Worker {
     fn forget(&self, shared: &Shared) {
         let pid = self.child.id();
         shared.pids.lock().unwrap_or_else(PoisonError::into_inner).retain(|p| *p != pid);
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // Stopped or retired already: reaped, nothing to do. Otherwise (a
+        // supervisor unwinding) kill and reap it now: no orphan, no zombie.
+        if let Ok(None) = self.child.try_wait() {
+            stop(&mut self.child, Duration::ZERO);
+        }
     }
 }
 
@@ -424,8 +484,8 @@ fn stop(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
     }
     if !grace.is_zero() {
         signal(rustix::process::Signal::TERM);
-        let deadline = Instant::now() + grace;
-        while Instant::now() < deadline {
+        let deadline = deadline_after(grace);
+        while deadline.is_none_or(|deadline| Instant::now() < deadline) {
             if let Ok(Some(status)) = child.try_wait() {
                 return Some(status);
             }
@@ -434,6 +494,45 @@ fn stop(child: &mut Child, grace: Duration) -> Option<ExitStatus> {
     }
     signal(rustix::process::Signal::KILL);
     child.wait().ok()
+}
+
+/// The body of supervisor thread: starts the first worker if asked (and
+/// reports how that went), then supervises until the pool closes. A panic in
+/// `supervise` restarts it here, on the same thread (whose life the workers'
+/// parent-death signal is tied to): the pool never loses a supervisor.
+fn supervisor_thread(
+    shared: &Shared,
+    jobs: &Receiver<Job>,
+    started: Option<crossbeam_channel::Sender<Result<(), PoolError>>>,
+) {
+    let mut worker = None;
+    if let Some(started) = started {
+        match Worker::start(shared) {
+            Ok(w) => {
+                worker = Some(w);
+                let _ = started.send(Ok(()));
+            }
+            Err(e) => {
+                let _ = started.send(Err(e));
+                return;
+            }
+        }
+    }
+    loop {
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            supervise(shared, jobs, worker.take());
+        }));
+        match run {
+            Ok(()) => return,
+            Err(payload) => {
+                // Its worker was killed and reaped (Worker's Drop); its tasks
+                // in hand reported themselves cancelled (Job's Drop).
+                let message = crate::thread_pool::panic_message(&*payload);
+                tracing::error!(%message, "a pool supervisor panicked; restarting it");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
 }
 
 /// One supervisor thread: keeps one worker alive and feeds it tasks.
@@ -530,7 +629,7 @@ fn supervise(shared: &Shared, jobs: &Receiver<Job>, mut worker: Option<Worker>) 
             lose_worker(shared, &mut worker, &mut in_flight, &mut unsent, Loss::Died);
             continue;
         };
-        match receive(&mut current.pipe) {
+        match receive(&mut current.channel) {
             Ok(FromWorker::Done(outcome, captured)) => {
                 front.cell.finish_wire(outcome, captured);
                 in_flight.pop_front();
@@ -543,7 +642,7 @@ fn supervise(shared: &Shared, jobs: &Receiver<Job>, mut worker: Option<Worker>) 
                     }
                 }
             }
-            Err(pp_ipc::Error::Timeout { .. }) => {
+            Err(FrameError::Timeout { .. }) => {
                 let timed_out =
                     front.cell.timeout().filter(|&limit| front_since.elapsed() >= limit);
                 if front.cell.cancelled() {
@@ -573,22 +672,22 @@ fn supervise(shared: &Shared, jobs: &Receiver<Job>, mut worker: Option<Worker>) 
 /// The worker's next message, waiting at most [`SLICE`]. A quick task's
 /// answer comes within microseconds, so poll a few times before sleeping in
 /// the kernel: a sleeping supervisor costs a wake-up per task.
-fn receive(pipe: &mut pp_ipc::Pipe) -> Result<FromWorker, pp_ipc::Error> {
+fn receive(channel: &mut Channel) -> Result<FromWorker, FrameError> {
     for _ in 0..RECEIVE_POLLS {
-        match pipe.recv_item::<FromWorker>(Duration::ZERO) {
-            Err(pp_ipc::Error::Timeout { .. }) => std::thread::yield_now(),
+        match channel.recv::<FromWorker>(Some(Duration::ZERO)) {
+            Err(FrameError::Timeout { .. }) => std::thread::yield_now(),
             other => return other,
         }
     }
-    pipe.recv_item::<FromWorker>(SLICE)
+    channel.recv::<FromWorker>(Some(SLICE))
 }
 
-/// Non-blocking polls of a worker's pipe before a supervisor sleeps on it.
+/// Non-blocking polls of a worker's socket before a supervisor sleeps on it.
 const RECEIVE_POLLS: u32 = 20;
 
 /// Why a worker is being given up.
 enum Loss {
-    /// Its pipe broke: it died by itself (or was killed from outside).
+    /// Its socket broke: it died by itself (or was killed from outside).
     Died,
     /// Its running task was cancelled.
     Cancelled,

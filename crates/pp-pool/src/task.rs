@@ -36,16 +36,49 @@ impl fmt::Debug for TaskId {
     }
 }
 
-impl std::str::FromStr for TaskId {
-    type Err = String;
+/// Why a text is not a task id.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaskIdError {
+    /// The text is not `task-<pid>-<n>` with decimal numbers in range, written
+    /// as [`TaskId`]'s `Display` writes them.
+    #[error("not a task id: {input:?} ({reason}; expected task-<pid>-<n>)")]
+    Malformed {
+        /// The text, shortened to 64 characters (then `…`) if longer.
+        input: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
 
-    /// Parses `task-<pid>-<n>`.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let parsed = s
-            .strip_prefix("task-")
-            .and_then(|rest| rest.split_once('-'))
-            .and_then(|(pid, n)| Some(TaskId { pid: pid.parse().ok()?, n: n.parse().ok()? }));
-        parsed.ok_or_else(|| format!("not a task id: {s:?} (expected task-<pid>-<n>)"))
+/// A canonical decimal number: digits only, no sign, no leading zero.
+fn canonical_number<T: std::str::FromStr>(text: &str) -> Result<T, &'static str> {
+    if text.is_empty() {
+        return Err("a number is missing");
+    }
+    if !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("a number has a character other than 0-9");
+    }
+    if text.len() > 1 && text.starts_with('0') {
+        return Err("a number has a leading zero");
+    }
+    text.parse().map_err(|_| "a number is out of range")
+}
+
+impl std::str::FromStr for TaskId {
+    type Err = TaskIdError;
+
+    /// Parses `task-<pid>-<n>`, exactly as [`TaskId`] prints.
+    fn from_str(s: &str) -> Result<Self, TaskIdError> {
+        let parse = || -> Result<TaskId, &'static str> {
+            let rest = s.strip_prefix("task-").ok_or("it does not start with \"task-\"")?;
+            let (pid, n) = rest.split_once('-').ok_or("the second '-' is missing")?;
+            Ok(TaskId { pid: canonical_number(pid)?, n: canonical_number(n)? })
+        };
+        parse().map_err(|reason| TaskIdError::Malformed {
+            input: crate::error::shorten(s, crate::error::SHOWN),
+            reason,
+        })
     }
 }
 
@@ -423,7 +456,10 @@ mod tests {
         let text = id.to_string();
         assert!(text.starts_with(&format!("task-{}-", std::process::id())));
         assert_eq!(text.parse::<TaskId>().unwrap(), id);
-        assert!("task-x-1".parse::<TaskId>().is_err());
+        assert!(matches!(
+            "task-x-1".parse::<TaskId>(),
+            Err(TaskIdError::Malformed { input, .. }) if input == "task-x-1"
+        ));
         assert_ne!(TaskId::generate(), id);
     }
 

@@ -1,25 +1,38 @@
 //! The worker side: `init()` turns a re-executed copy of the program into a
 //! pool worker before `main` does anything else.
+//!
+//! A worker trusts nothing it did not check: `PP_POOL_WORKER` must name an
+//! inherited descriptor that is a Unix stream socket made by our parent (the
+//! pool), the pool's first frame must be a hello with the same executable
+//! identity as ours, and every function it is sent passes a [`Gate`] (tag
+//! under the pool's key, both offsets inside our code: see `remote.rs`).
+//! Anything else ends the worker with a typed reason on stderr; a process
+//! given `PP_POOL_WORKER` by hand exits at once (code 70) instead of
+//! connecting anywhere or waiting.
 
+use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::remote::{Identity, RemoteFn, WireOutcome};
+use crate::error::shorten;
+use crate::remote::{Closed, Forgery, Gate, Identity, Key, Sealed, WireOutcome};
 use crate::task::CapturedOutput;
+use crate::transport::{Channel, FrameError};
 
-/// Set in a worker's environment: the id of the pipe to its pool.
+/// Set in a worker's environment: the descriptor number of its end of the
+/// socket pair to its pool.
 pub(crate) const WORKER_ENV: &str = "PP_POOL_WORKER";
 /// Set in a worker's environment: the pool's pid, to notice a parent that died before we started.
 pub(crate) const PARENT_ENV: &str = "PP_POOL_PARENT";
-/// The largest message between pool and worker (arguments and results).
-pub(crate) const MAX_MESSAGE: usize = 1 << 30;
+/// How long a new worker waits for the pool's hello (and the pool for its answer).
+pub(crate) const HANDSHAKE: Duration = Duration::from_secs(30);
 
-/// Pool to worker.
+/// Pool to worker. The hello is always the first frame.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) enum ToWorker {
-    Hello { identity: Identity, initializer: Option<RemoteFn>, capture: bool },
-    Task { function: RemoteFn, arg: Vec<u8> },
+    Hello { key: Key, identity: Identity, initializer: Option<Sealed>, capture: bool },
+    Task { function: Sealed, arg: Vec<u8> },
     Exit,
 }
 
@@ -34,6 +47,29 @@ pub(crate) enum FromWorker {
     Done(WireOutcome, Option<CapturedOutput>),
 }
 
+/// Why a worker stopped (printed on its stderr before it exits with code 70).
+#[derive(Debug, thiserror::Error)]
+enum WorkerError {
+    #[error(
+        "{WORKER_ENV} is {value:?}, but this process was not started by a pp-pool process pool: {reason}"
+    )]
+    NotStartedByPool { value: String, reason: String },
+    #[error("talking to the pool: {0}")]
+    Frame(#[from] FrameError),
+    #[error("the pool's first message was not a hello")]
+    NoHello,
+    #[error("the pool said hello twice")]
+    SecondHello,
+    #[error(transparent)]
+    Gate(#[from] Closed),
+    #[error("refused a function from the pool: {0}")]
+    Forged(#[from] Forgery),
+    #[error("the initializer panicked: {0}")]
+    InitializerPanicked(String),
+    #[error("cannot capture output: {0}")]
+    Capture(std::io::Error),
+}
+
 /// Turns this process into a pool worker if it was started as one; returns
 /// at once otherwise. Call it first thing in `main` (code before it runs in
 /// every worker too).
@@ -45,11 +81,11 @@ pub(crate) enum FromWorker {
 /// }
 /// ```
 pub fn init() {
-    let Some(pipe) = std::env::var_os(WORKER_ENV) else { return };
-    let code = match run(&pipe.to_string_lossy()) {
+    let Some(value) = std::env::var_os(WORKER_ENV) else { return };
+    let code = match run(&value.to_string_lossy()) {
         Ok(()) => 0,
-        Err(reason) => {
-            eprintln!("pp-pool worker {}: {reason}", std::process::id());
+        Err(e) => {
+            eprintln!("pp-pool worker {}: {e}", std::process::id());
             70 // EX_SOFTWARE
         }
     };
@@ -61,76 +97,116 @@ pub fn is_worker() -> bool {
     std::env::var_os(WORKER_ENV).is_some()
 }
 
-fn run(pipe_id: &str) -> Result<(), String> {
+/// The channel to the pool this process was started by, checked.
+fn connect(value: &str) -> Result<Channel, WorkerError> {
+    let refuse = |reason: String| WorkerError::NotStartedByPool {
+        value: shorten(value, crate::error::SHOWN),
+        reason,
+    };
+    // A descriptor number, in canonical decimal.
+    let fd: i32 = match value.parse() {
+        Ok(fd) if value.bytes().all(|b| b.is_ascii_digit()) => fd,
+        _ => return Err(refuse("it is not a descriptor number".into())),
+    };
     // Die with the pool, even if it is SIGKILLed; then check it was not gone already.
     rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
-        .map_err(|e| format!("cannot set the parent-death signal: {e}"))?;
-    let parent = std::env::var(PARENT_ENV).ok().and_then(|p| p.parse::<i32>().ok());
-    if rustix::process::getppid().map(|p| p.as_raw_pid()) != parent {
-        return Err("the pool process is gone".into());
+        .map_err(|e| refuse(format!("cannot set the parent-death signal: {e}")))?;
+    let parent = rustix::process::getppid().map_or(0, |p| p.as_raw_pid());
+    let named = std::env::var(PARENT_ENV).ok();
+    if named.as_deref().and_then(|p| p.parse::<i32>().ok()) != Some(parent) {
+        return Err(refuse(format!(
+            "{PARENT_ENV} is {:?}, not our parent's pid {parent} (or the pool is gone)",
+            named.as_deref().map(|p| shorten(p, crate::error::SHOWN))
+        )));
     }
-    let id: pp_ipc::ObjectId = pipe_id.parse().map_err(|e| format!("bad pipe id: {e}"))?;
-    let mut pipe = pp_ipc::Pipe::connect(&id).map_err(|e| e.to_string())?;
-    pipe.set_max_message(MAX_MESSAGE);
-    let forever = Duration::from_secs(u32::MAX as u64);
-    let recv = |pipe: &mut pp_ipc::Pipe| -> Result<Option<ToWorker>, String> {
-        match pipe.recv_item::<ToWorker>(forever) {
-            Ok(message) => Ok(Some(message)),
-            // The pool closed the pipe: it shut down or died. Leave quietly.
-            Err(pp_ipc::Error::Closed { .. }) => Ok(None),
-            Err(e) => Err(e.to_string()),
-        }
-    };
-    let Some(ToWorker::Hello { identity, initializer, capture }) = recv(&mut pipe)? else {
-        return Err("the pool did not say hello".into());
-    };
-    let ours = Identity::of_this_process().map_err(|e| e.to_string())?;
-    if ours != identity {
-        let reason = identity.difference(&ours);
-        let _ = pipe.send_item(&FromWorker::Refused { reason: reason.clone() });
-        return Err(format!("not the pool's binary: {reason}"));
+    let socket = crate::sys::adopt_inherited_socket(fd).map_err(refuse)?;
+    let domain = rustix::net::sockopt::socket_domain(&socket);
+    let kind = rustix::net::sockopt::socket_type(&socket);
+    if domain != Ok(rustix::net::AddressFamily::UNIX) || kind != Ok(rustix::net::SocketType::STREAM)
+    {
+        return Err(refuse(format!("descriptor {fd} is not a Unix stream socket")));
     }
+    let creator = rustix::net::sockopt::socket_peercred(&socket)
+        .map_err(|e| refuse(format!("cannot read the credentials of descriptor {fd}: {e}")))?;
+    if creator.pid.as_raw_nonzero().get() != parent || creator.uid != rustix::process::geteuid() {
+        return Err(refuse(format!(
+            "descriptor {fd} was made by pid {} (uid {}), not by our parent {parent}",
+            creator.pid.as_raw_nonzero(),
+            creator.uid.as_raw()
+        )));
+    }
+    Ok(Channel::new(UnixStream::from(socket)))
+}
+
+fn run(value: &str) -> Result<(), WorkerError> {
+    let mut channel = connect(value)?;
+    let ToWorker::Hello { key, identity, initializer, capture } =
+        channel.recv::<ToWorker>(Some(HANDSHAKE))?
+    else {
+        return Err(WorkerError::NoHello);
+    };
+    let refuse = |channel: &mut Channel, error: WorkerError| {
+        let _ = channel.send(&FromWorker::Refused { reason: error.to_string() });
+        error
+    };
+    let mut gate = match Gate::open(key, &identity) {
+        Ok(gate) => gate,
+        Err(e) => return Err(refuse(&mut channel, e.into())),
+    };
     if let Some(initializer) = initializer {
-        // SAFETY: the identity check above proved we run the pool's executable.
-        if let WireOutcome::Panicked(message) = unsafe { initializer.call(&[]) } {
-            let _ = pipe.send_item(&FromWorker::Refused {
-                reason: format!("the initializer panicked: {message}"),
-            });
-            return Err(format!("the initializer panicked: {message}"));
-        }
-    }
-    let mut capture = if capture {
-        Some(Capture::new().map_err(|e| format!("cannot capture output: {e}"))?)
-    } else {
-        None
-    };
-    pipe.send_item(&FromWorker::Ready).map_err(|e| e.to_string())?;
-    while let Some(message) = recv(&mut pipe)? {
-        match message {
-            ToWorker::Task { function, arg } => {
-                if let Some(capture) = &mut capture {
-                    capture.begin().map_err(|e| format!("cannot capture output: {e}"))?;
-                }
-                // SAFETY: as above, same executable.
-                let outcome = unsafe { function.call(&arg) };
-                flush_output();
-                let captured = match &mut capture {
-                    Some(capture) => {
-                        Some(capture.end().map_err(|e| format!("cannot capture output: {e}"))?)
-                    }
-                    None => None,
-                };
-                match pipe.send_item(&FromWorker::Done(outcome, captured)) {
-                    Ok(()) => {}
-                    Err(pp_ipc::Error::Closed { .. }) => return Ok(()),
-                    Err(e) => return Err(e.to_string()),
-                }
+        match gate.run(initializer, &[]) {
+            Ok(WireOutcome::Panicked(message)) => {
+                return Err(refuse(&mut channel, WorkerError::InitializerPanicked(message)));
             }
-            ToWorker::Exit => return Ok(()),
-            ToWorker::Hello { .. } => return Err("a second hello".into()),
+            Ok(_) => {}
+            Err(forged) => return Err(refuse(&mut channel, forged.into())),
         }
     }
-    Ok(())
+    let mut capture =
+        if capture { Some(Capture::new().map_err(WorkerError::Capture)?) } else { None };
+    channel.send(&FromWorker::Ready)?;
+    loop {
+        let message = match channel.recv::<ToWorker>(None) {
+            Ok(message) => message,
+            // The pool closed the connection: it shut down or died. Leave quietly.
+            Err(FrameError::Closed) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let reply = match serve(&mut gate, &mut capture, message) {
+            Ok(Some(reply)) => reply,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(refuse(&mut channel, e)),
+        };
+        match channel.send(&reply) {
+            Ok(()) => {}
+            Err(FrameError::Closed) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Handles one message after the hello: the reply to send, or `None` to exit.
+fn serve(
+    gate: &mut Gate,
+    capture: &mut Option<Capture>,
+    message: ToWorker,
+) -> Result<Option<FromWorker>, WorkerError> {
+    match message {
+        ToWorker::Task { function, arg } => {
+            if let Some(capture) = capture {
+                capture.begin().map_err(WorkerError::Capture)?;
+            }
+            let outcome = gate.run(function, &arg);
+            flush_output();
+            let captured = match capture {
+                Some(capture) => Some(capture.end().map_err(WorkerError::Capture)?),
+                None => None,
+            };
+            Ok(Some(FromWorker::Done(outcome?, captured)))
+        }
+        ToWorker::Exit => Ok(None),
+        ToWorker::Hello { .. } => Err(WorkerError::SecondHello),
+    }
 }
 
 /// Per-task capture: stdout and stderr point at two memory files while a task
@@ -187,4 +263,103 @@ fn flush_output() {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+    use crate::remote::RemoteFn;
+
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+
+    fn count(add: u32) -> u32 {
+        CALLS.fetch_add(add, Ordering::SeqCst) + add
+    }
+
+    fn task(function: Sealed, arg: u32) -> ToWorker {
+        ToWorker::Task { function, arg: postcard::to_allocvec(&arg).unwrap() }
+    }
+
+    /// A Task frame whose offsets were not sealed by the pool, or point
+    /// outside our code, is refused with a typed error, and nothing is called.
+    #[test]
+    fn a_forged_frame_cannot_call_an_arbitrary_address() {
+        let key = Key::random().unwrap();
+        let mut gate = Gate::open(key.clone(), &Identity::of_this_process().unwrap()).unwrap();
+        let mut capture = None;
+        let real = RemoteFn::new(count);
+        let before = CALLS.load(Ordering::SeqCst);
+
+        // The pool's own first frame runs (a control: the gate is not shut to everything).
+        let reply = serve(&mut gate, &mut capture, task(key.seal(0, real), 1)).unwrap();
+        assert!(matches!(reply, Some(FromWorker::Done(WireOutcome::Value(_), None))));
+        assert_eq!(CALLS.load(Ordering::SeqCst), before + 1);
+
+        let heap = Box::new(0u64);
+        let stack = 0u64;
+        let anywhere = [
+            i64::MAX,
+            i64::MIN,
+            real.func.wrapping_add(1 << 40),
+            crate::remote::offset_of(&*heap as *const u64 as usize),
+            crate::remote::offset_of(&stack as *const u64 as usize),
+        ];
+        let forged = |function: RemoteFn, seq: u64| -> Vec<Sealed> {
+            vec![
+                // Someone without the key: a made-up tag, or a tag of other offsets.
+                Sealed { function, tag: 0 },
+                Sealed {
+                    function,
+                    tag: key
+                        .seal(seq, RemoteFn { trampoline: function.trampoline ^ 1, ..function })
+                        .tag,
+                },
+                // A replay of the first (valid) frame.
+                key.seal(0, function),
+                // Sealed under another key.
+                Key::random().unwrap().seal(seq, function),
+            ]
+        };
+        for sealed in forged(real, 1) {
+            let err = serve(&mut gate, &mut capture, task(sealed, 1000)).unwrap_err();
+            assert!(matches!(err, WorkerError::Forged(Forgery::BadTag { seq: 1, .. })), "{err}");
+        }
+        for offset in anywhere {
+            for function in [
+                RemoteFn { trampoline: offset, func: real.func },
+                RemoteFn { trampoline: real.trampoline, func: offset },
+            ] {
+                for sealed in forged(function, 1) {
+                    let err = serve(&mut gate, &mut capture, task(sealed, 1000)).unwrap_err();
+                    assert!(matches!(err, WorkerError::Forged(Forgery::BadTag { .. })), "{err}");
+                }
+                // Even correctly sealed (a pool bug, say), an address outside
+                // our code is refused before any call.
+                let err =
+                    serve(&mut gate, &mut capture, task(key.seal(1, function), 1000)).unwrap_err();
+                assert!(
+                    matches!(err, WorkerError::Forged(Forgery::OutsideText { .. })),
+                    "offset {offset:#x}: {err}"
+                );
+                assert!(err.to_string().contains("outside this executable's code"), "{err}");
+            }
+        }
+        assert_eq!(CALLS.load(Ordering::SeqCst), before + 1, "a forged frame called something");
+
+        // The gate still takes the pool's next frame, in sequence.
+        let reply = serve(&mut gate, &mut capture, task(key.seal(1, real), 1)).unwrap();
+        assert!(matches!(reply, Some(FromWorker::Done(WireOutcome::Value(_), None))));
+        assert_eq!(CALLS.load(Ordering::SeqCst), before + 2);
+    }
+
+    #[test]
+    fn a_gate_opens_only_for_our_identity() {
+        let ours = Identity::of_this_process().unwrap();
+        let mut other = ours.clone();
+        other.set_probe_for_test(12345);
+        let err = Gate::open(Key::random().unwrap(), &other).unwrap_err();
+        assert!(matches!(err, Closed::NotSameBinary(_)), "{err}");
+    }
 }

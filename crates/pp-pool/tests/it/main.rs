@@ -10,6 +10,7 @@ mod faults;
 mod process;
 mod support;
 mod thread;
+mod threats;
 
 use std::time::Duration;
 
@@ -27,8 +28,13 @@ fn main() {
         role();
         return;
     }
-    let tests: Vec<Test> =
-        thread::TESTS.iter().chain(process::TESTS).chain(faults::TESTS).copied().collect();
+    let tests: Vec<Test> = thread::TESTS
+        .iter()
+        .chain(process::TESTS)
+        .chain(faults::TESTS)
+        .chain(threats::TESTS)
+        .copied()
+        .collect();
     if !pp_tests::run_tests(&tests, Duration::from_secs(900)) {
         std::process::exit(101);
     }
