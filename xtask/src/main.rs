@@ -3,6 +3,9 @@
 //! - `ci`: format check, clippy with warnings denied, tests, doc tests, a check
 //!   that the tests left no `pp-` object in `/dev/shm`, the layering check.
 //! - `layering`: only the layering check.
+//! - `msrv`: checks the library crates and binaries with the workspace's
+//!   declared `rust-version` toolchain (installed through rustup), so the
+//!   declared minimum stays true. Also part of `ci`.
 //! - `bench [--quick]`: builds and runs `pp-bench`, every operation of the
 //!   seed's API on pp and on its peers (Python's stdlib, ipc-channel,
 //!   procspawn, rayon, raw floors) in one run; writes `target/bench/report.md`
@@ -26,9 +29,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("layering") => layering(),
+        Some("msrv") => msrv(),
         Some("bench") => bench(args.iter().any(|a| a == "--quick")),
         _ => {
-            eprintln!("usage: cargo xtask <ci|layering|bench [--quick]>");
+            eprintln!("usage: cargo xtask <ci|layering|msrv|bench [--quick]>");
             return ExitCode::from(2);
         }
     };
@@ -54,6 +58,7 @@ fn ci() -> Result<(), String> {
     }
     println!("leaks: no pp- object left in /dev/shm by the tests");
     layering()?;
+    msrv()?;
     println!("xtask ci: all checks passed");
     Ok(())
 }
@@ -89,6 +94,55 @@ fn layering() -> Result<(), String> {
         }
         println!("layering: {krate} depends only on {allowed:?} among pp crates");
     }
+    Ok(())
+}
+
+/// The workspace's declared minimum Rust version, from the root Cargo.toml.
+fn declared_msrv() -> Result<String, String> {
+    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
+        .map_err(|e| format!("cannot read the workspace Cargo.toml: {e}"))?;
+    manifest
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("rust-version = "))
+        .map(|v| v.trim_matches('"').to_owned())
+        .ok_or_else(|| "the workspace Cargo.toml declares no rust-version".into())
+}
+
+fn msrv() -> Result<(), String> {
+    let version = declared_msrv()?;
+    let toolchain = format!("+{version}");
+    let installed = Command::new("rustup")
+        .args(["toolchain", "install", &version, "--profile", "minimal", "--no-self-update"])
+        .status();
+    match installed {
+        Ok(status) if status.success() => {}
+        // Without rustup or its download site there is no second toolchain:
+        // say so rather than pretend the check ran.
+        Ok(status) => {
+            println!("msrv: SKIPPED, rustup could not install {version} ({status})");
+            return Ok(());
+        }
+        Err(e) => {
+            println!("msrv: SKIPPED, no rustup to install {version} ({e})");
+            return Ok(());
+        }
+    }
+    // Library users build the libraries and binaries; tests and benches may
+    // use newer dev-dependencies. A target dir of its own keeps the main
+    // build's artifacts.
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let status = Command::new("cargo")
+        .arg(&toolchain)
+        .args(["check", "--workspace", "--lib", "--bins", "--exclude", "pp-benches"])
+        .env("CARGO_TARGET_DIR", std::path::Path::new(&target).join("msrv"))
+        .status()
+        .map_err(|e| format!("cannot run cargo {toolchain}: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "the workspace does not build with its declared rust-version {version}"
+        ));
+    }
+    println!("msrv: libraries and binaries build with Rust {version}");
     Ok(())
 }
 
