@@ -7,6 +7,16 @@
 //! header, so opening a lock's id as an event is [`Error::WrongKind`], never
 //! undefined behaviour.
 //!
+//! # Trust
+//! `open` maps only a regular file of the calling user with mode 0600,
+//! reached without following a link ([`Error::Untrusted`] otherwise), so no
+//! other user's object is ever used. Processes of the same user can write
+//! anything into an object: every value that becomes an offset or a length
+//! is checked ([`Error::Corrupt`]), and calls that do not wait give up on a
+//! mutex held too long ([`Error::Busy`]). One thing they can do that pp
+//! cannot catch: truncate an object's file, after which touching the lost
+//! pages raises SIGBUS in every process that maps it.
+//!
 //! # Map
 //! - [`Lock`] / [`LockGuard`]: robust mutual exclusion; a holder's death is
 //!   reported to the next acquirer, never a deadlock.
@@ -19,7 +29,8 @@
 //!   back in a [`TryPutError`] when full.
 //! - [`PipeListener`] / [`Pipe`]: a named, connectable message stream between
 //!   unrelated processes (Unix socket in a 0700 directory, peer uid checked).
-//! - [`sweep`]: removes `pp-` objects whose creator has died.
+//! - [`sweep`]: removes `pp-` objects whose creator has died ([`Swept`]
+//!   also lists the `pp-` names it left alone, and why).
 //! - [`Error`]: one enum for every failure.
 //!
 //! # Example
