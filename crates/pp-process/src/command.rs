@@ -10,7 +10,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, shorten};
 use crate::sys;
 use crate::types::{ProcessId, ProcessOutput};
 
@@ -293,8 +293,7 @@ impl Command {
 
     /// Maps the error of `std::process::Command::spawn` to ours.
     pub(crate) fn spawn_error(&self, source: std::io::Error) -> Error {
-        let program =
-            self.argv.first().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        let program = self.argv.first().map(|p| shorten(&p.to_string_lossy())).unwrap_or_default();
         match source.kind() {
             std::io::ErrorKind::NotFound => Error::ProgramNotFound { program },
             std::io::ErrorKind::PermissionDenied => Error::PermissionDenied { program },
@@ -327,7 +326,7 @@ fn check_nul(what: &str, value: &OsStr) -> Result<()> {
     if value.as_bytes().contains(&0) {
         return Err(Error::NulByte {
             what: what.to_owned(),
-            value: value.to_string_lossy().into_owned(),
+            value: shorten(&value.to_string_lossy()),
         });
     }
     Ok(())

@@ -123,3 +123,14 @@ pub enum Error {
 
 /// `Result` with pp-process's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `text` for an error message: as it is when short, else its first 64
+/// characters, an ellipsis and its length, so a huge input never makes a
+/// huge message.
+pub(crate) fn shorten(text: &str) -> String {
+    const KEEP: usize = 64;
+    match text.char_indices().nth(KEEP) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}…({} bytes)", &text[..end], text.len()),
+    }
+}

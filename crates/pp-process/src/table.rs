@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crate::command::Command;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, shorten};
 use crate::handle::{Driver, Local, ProcessHandle, failed_record, start};
 use crate::reactor::drive_here;
 use crate::types::{ProcessInfo, ProcessOutput, TerminateOutcome};
@@ -108,7 +108,7 @@ impl ProcessTable {
     /// Stops process `id` and its whole tree (SIGTERM, `grace` or the
     /// command's own grace period, SIGKILL).
     pub fn terminate(&self, id: &str, grace: Option<Duration>) -> Result<TerminateOutcome> {
-        let handle = self.handle(id).ok_or_else(|| Error::UnknownProcess { id: id.to_owned() })?;
+        let handle = self.handle(id).ok_or_else(|| Error::UnknownProcess { id: shorten(id) })?;
         match grace {
             Some(grace) => handle.terminate_with_grace(grace),
             None => handle.terminate(),

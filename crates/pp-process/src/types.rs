@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use crate::error::Error;
+use crate::error::{Error, shorten};
 
 /// The id of a process in pp: chosen by the caller or generated.
 ///
@@ -32,7 +32,7 @@ impl ProcessId {
             None
         };
         match reason {
-            Some(reason) => Err(Error::InvalidProcessId { id, reason }),
+            Some(reason) => Err(Error::InvalidProcessId { id: shorten(&id), reason }),
             None => Ok(ProcessId(id.into())),
         }
     }

@@ -161,3 +161,18 @@ fn a_working_directory_that_cannot_be_entered_is_bad_cwd() {
         );
     });
 }
+
+#[test]
+fn huge_inputs_make_short_messages() {
+    let huge = "x".repeat(1 << 20);
+    let messages = [
+        pp_process::ProcessId::new(huge.clone()).unwrap_err().to_string(),
+        ProcessTable::new().terminate(&huge, None).unwrap_err().to_string(),
+        Command::new(&huge).run().unwrap_err().to_string(),
+        Command::new("echo").arg(format!("{huge}\0")).run().unwrap_err().to_string(),
+    ];
+    for message in messages {
+        assert!(message.len() < 400, "a 1 MiB input made a {}-byte message", message.len());
+        assert!(message.contains("bytes)"), "says how long it was: {message}");
+    }
+}
