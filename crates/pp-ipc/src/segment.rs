@@ -381,7 +381,7 @@ impl Segment {
     ///
     /// Panics (a bug in pp-ipc, not user input) if it would leave the payload.
     pub(crate) fn atomic_u32(&self, offset: usize) -> &AtomicU32 {
-        assert!(offset % 4 == 0 && HEADER_LEN + offset + 4 <= self.map.len());
+        assert!(offset.is_multiple_of(4) && HEADER_LEN + offset + 4 <= self.map.len());
         // SAFETY: in bounds and aligned (asserted); shared words are only ever
         // accessed atomically, by every process.
         unsafe { &*self.payload().add(offset).cast::<AtomicU32>().as_ptr() }
@@ -389,7 +389,7 @@ impl Segment {
 
     /// A reference to an atomic 64-bit word at `offset` in the payload.
     pub(crate) fn atomic_u64(&self, offset: usize) -> &std::sync::atomic::AtomicU64 {
-        assert!(offset % 8 == 0 && HEADER_LEN + offset + 8 <= self.map.len());
+        assert!(offset.is_multiple_of(8) && HEADER_LEN + offset + 8 <= self.map.len());
         // SAFETY: as for atomic_u32.
         unsafe { &*self.payload().add(offset).cast::<std::sync::atomic::AtomicU64>().as_ptr() }
     }

@@ -636,10 +636,11 @@ fn supervise(shared: &Shared, jobs: &Receiver<Job>, mut worker: Option<Worker>) 
                 quick = front_since.elapsed() < QUICK;
                 front_since = Instant::now();
                 current.tasks_done += 1;
-                if current.quota(shared) == 0 && in_flight.is_empty() {
-                    if let Some(w) = worker.take() {
-                        w.retire(shared);
-                    }
+                if current.quota(shared) == 0
+                    && in_flight.is_empty()
+                    && let Some(w) = worker.take()
+                {
+                    w.retire(shared);
                 }
             }
             Err(FrameError::Timeout { .. }) => {

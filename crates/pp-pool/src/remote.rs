@@ -261,10 +261,9 @@ fn parse_text_ranges(maps: &str, exe: &str, inode: u64) -> Vec<(usize, usize)> {
         let Some((start, end)) = range.split_once('-') else { continue };
         if let (Ok(start), Ok(end)) =
             (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16))
+            && start < end
         {
-            if start < end {
-                ranges.push((start, end));
-            }
+            ranges.push((start, end));
         }
     }
     ranges

@@ -732,10 +732,10 @@ fn feed(epoll: &OwnedFd, stdin: &mut Option<(File, Arc<[u8]>, usize)>) {
             }
         }
     }
-    if done || *offset >= bytes.len() {
-        if let Some((pipe, _, _)) = stdin.take() {
-            sys::epoll_delete(epoll, pipe.as_fd());
-        }
+    if (done || *offset >= bytes.len())
+        && let Some((pipe, _, _)) = stdin.take()
+    {
+        sys::epoll_delete(epoll, pipe.as_fd());
     }
 }
 
