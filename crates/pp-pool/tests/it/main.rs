@@ -11,6 +11,7 @@ mod process;
 mod support;
 mod thread;
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use pp_tests::Test;
@@ -21,15 +22,13 @@ fn process_sleep(ms: u64) -> u64 {
     ms
 }
 
-fn main() {
+fn main() -> ExitCode {
     pp_pool::init();
     if let Some(role) = support::child_role() {
         role();
-        return;
+        return ExitCode::SUCCESS;
     }
     let tests: Vec<Test> =
         thread::TESTS.iter().chain(process::TESTS).chain(faults::TESTS).copied().collect();
-    if !pp_tests::run_tests(&tests, Duration::from_secs(900)) {
-        std::process::exit(101);
-    }
+    pp_tests::run_tests(&tests, Duration::from_secs(900)).exit_code()
 }
