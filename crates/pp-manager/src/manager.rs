@@ -13,7 +13,7 @@ use pp_process::{Command, ProcessTable, TerminateOutcome};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ManagerError, Result};
+use crate::error::{ManagerError, Result, shorten};
 use crate::ids::{CachedId, EventId, ExecutorId, LockId, QueueId, ValueId};
 use crate::records::{ExecutorInfo, ProcessRecord, ProcessResult, Scalar, TaskRecord};
 
@@ -78,7 +78,7 @@ macro_rules! with_value {
 
 impl AnyValue {
     fn create(id: ObjectId, typecode: &str, initial: Scalar) -> Result<AnyValue> {
-        let id_text = id.to_string();
+        let id_text = shorten(id.as_str());
         let misfit = |holds: &'static str| ManagerError::ValueDoesNotFit {
             id: id_text.clone(),
             holds,
@@ -109,7 +109,7 @@ impl AnyValue {
                 id,
                 initial.as_f64().ok_or_else(|| misfit("f64"))?,
             )?),
-            other => return Err(ManagerError::InvalidTypecode { typecode: other.to_owned() }),
+            other => return Err(ManagerError::InvalidTypecode { typecode: shorten(other) }),
         })
     }
 
@@ -130,7 +130,7 @@ impl AnyValue {
 
     fn set(&self, id: &ValueId, value: Scalar) -> Result<()> {
         let misfit = |holds: &'static str| ManagerError::ValueDoesNotFit {
-            id: id.to_string(),
+            id: shorten(id.as_str()),
             holds,
             value: value.to_string(),
         };
@@ -238,11 +238,13 @@ fn register<I: CachedId<T>, T>(map: &Mutex<HashMap<I, Arc<T>>>, id: &I, handle: 
 }
 
 /// Maps pp-ipc's `NotFound` to the facade's, naming the kind and the id.
-fn not_found(kind: &'static str, id: &str) -> impl FnOnce(pp_ipc::Error) -> ManagerError + use<> {
-    let id = id.to_owned();
+fn not_found<'a>(
+    kind: &'static str,
+    id: &'a str,
+) -> impl FnOnce(pp_ipc::Error) -> ManagerError + 'a {
     move |e| match e {
-        pp_ipc::Error::NotFound { .. } => ManagerError::NotFound { kind, id },
-        other => ManagerError::Ipc(other),
+        pp_ipc::Error::NotFound { .. } => ManagerError::not_found(kind, id),
+        other => other.into(),
     }
 }
 
@@ -371,7 +373,7 @@ impl ProcessManager {
         lock(&self.executors)
             .get(id)
             .cloned()
-            .ok_or_else(|| ManagerError::NotFound { kind: "executor", id: id.to_string() })
+            .ok_or_else(|| ManagerError::not_found("executor", id.as_str()))
     }
 
     /// Runs `f(arg)` on executor `executor_id` (default: the default process
@@ -406,7 +408,7 @@ impl ProcessManager {
         lock(&self.tasks)
             .get(task_id)
             .map(|entry| entry.handle.clone())
-            .ok_or_else(|| ManagerError::NotFound { kind: "task", id: task_id.to_string() })
+            .ok_or_else(|| ManagerError::not_found("task", &task_id.to_string()))
     }
 
     /// Waits at most `timeout` (`None`: forever) for task `task_id` and returns
@@ -448,7 +450,7 @@ impl ProcessManager {
     pub fn shutdown_executor(&self, id: &ExecutorId, wait: bool) -> Result<()> {
         let executor = lock(&self.executors)
             .remove(id)
-            .ok_or_else(|| ManagerError::NotFound { kind: "executor", id: id.to_string() })?;
+            .ok_or_else(|| ManagerError::not_found("executor", id.as_str()))?;
         match executor {
             Executor::Process(pool) => pool.shutdown(wait, !wait),
             Executor::Thread(pool) => pool.shutdown(wait, !wait),
@@ -599,7 +601,7 @@ impl ProcessManager {
         resolve(&self.values, id, || {
             AnyValue::open(id.object_id()).map_err(|e| match e {
                 ManagerError::Ipc(pp_ipc::Error::NotFound { .. }) => {
-                    ManagerError::NotFound { kind: ValueId::KIND, id: id.to_string() }
+                    ManagerError::not_found(ValueId::KIND, id.as_str())
                 }
                 other => other,
             })
@@ -620,7 +622,7 @@ impl ProcessManager {
     pub fn add_shared_value(&self, id: &ValueId, delta: i64) -> Result<Scalar> {
         let value = self.value(id)?;
         let misfit = |holds| ManagerError::ValueDoesNotFit {
-            id: id.to_string(),
+            id: shorten(id.as_str()),
             holds,
             value: delta.to_string(),
         };

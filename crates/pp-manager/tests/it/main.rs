@@ -11,6 +11,7 @@
 mod cross_process;
 mod errors;
 mod seed;
+mod threats;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -24,8 +25,13 @@ fn eventually(cond: impl FnMut() -> bool) -> bool {
 
 fn main() -> ExitCode {
     pp_manager::init();
-    let tests: Vec<Test> =
-        seed::TESTS.iter().chain(cross_process::TESTS).chain(errors::TESTS).copied().collect();
+    let tests: Vec<Test> = seed::TESTS
+        .iter()
+        .chain(cross_process::TESTS)
+        .chain(errors::TESTS)
+        .chain(threats::TESTS)
+        .copied()
+        .collect();
     let conclusion = pp_tests::run_tests(&tests, Duration::from_secs(600));
     // Shut the process-wide manager down after the tests, whatever their outcome.
     pp_manager::shutdown();
