@@ -84,6 +84,10 @@ pub fn get_task_result<R: Clone + Send + 'static>(
 pub fn get_task_status(task_id: &TaskId) -> Option<TaskRecord> {
     get_process_manager().get_task_status(task_id)
 }
+/// Forwards to [`ProcessManager::cleanup_tasks`].
+pub fn cleanup_tasks() -> usize {
+    get_process_manager().cleanup_tasks()
+}
 /// Forwards to [`ProcessManager::cancel_task`].
 pub fn cancel_task(task_id: &TaskId) -> bool {
     get_process_manager().cancel_task(task_id)

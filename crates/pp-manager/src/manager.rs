@@ -1,7 +1,7 @@
 //! `ProcessManager`: processes, pools, tasks and IPC objects behind string ids.
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -19,6 +19,10 @@ use crate::records::{ExecutorInfo, ProcessRecord, ProcessResult, Scalar, TaskRec
 
 /// The grace period `terminate_process` gives before SIGKILL.
 const TERMINATE_GRACE: Duration = Duration::from_secs(5);
+
+/// How many finished tasks whose result was taken stay known (status, result
+/// again); older ones are forgotten, so memory stays flat however many run.
+pub const TAKEN_TASKS_KEPT: usize = 1024;
 
 /// An executor: a process pool or a thread pool.
 #[derive(Debug, Clone)]
@@ -49,6 +53,41 @@ impl<R: Send + 'static> AnyTask for TaskHandle<R> {
 struct TaskEntry {
     executor: ExecutorId,
     handle: Arc<dyn AnyTask>,
+    /// Its result (or why there is none) was returned by `get_task_result`.
+    taken: bool,
+}
+
+/// The tasks a manager knows, and which finished ones were taken, oldest first.
+#[derive(Default)]
+struct TaskTable {
+    entries: HashMap<TaskId, TaskEntry>,
+    taken: VecDeque<TaskId>,
+}
+
+impl TaskTable {
+    /// Notes that `task_id`'s result was taken; forgets the oldest taken
+    /// tasks beyond [`TAKEN_TASKS_KEPT`].
+    fn mark_taken(&mut self, task_id: &TaskId) {
+        let Some(entry) = self.entries.get_mut(task_id) else { return };
+        if entry.taken {
+            return;
+        }
+        entry.taken = true;
+        self.taken.push_back(*task_id);
+        while self.taken.len() > TAKEN_TASKS_KEPT {
+            if let Some(oldest) = self.taken.pop_front() {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.shrink_if_sparse();
+    }
+
+    /// Gives back the memory of a burst of tasks once they are forgotten.
+    fn shrink_if_sparse(&mut self) {
+        if self.entries.capacity() > 4 * self.entries.len() + 4 * TAKEN_TASKS_KEPT {
+            self.entries.shrink_to_fit();
+        }
+    }
 }
 
 /// A shared value of whichever type its typecode says.
@@ -184,7 +223,7 @@ pub struct ProcessManager {
     executors: Mutex<HashMap<ExecutorId, Executor>>,
     default_process_pool: Mutex<Option<ExecutorId>>,
     default_thread_pool: Mutex<Option<ExecutorId>>,
-    tasks: Mutex<HashMap<TaskId, TaskEntry>>,
+    tasks: Mutex<TaskTable>,
     queues: Mutex<HashMap<QueueId, Arc<AnyQueue>>>,
     values: Mutex<HashMap<ValueId, Arc<AnyValue>>>,
     events: Mutex<HashMap<EventId, Arc<Event>>>,
@@ -197,7 +236,7 @@ impl std::fmt::Debug for ProcessManager {
         f.debug_struct("ProcessManager")
             .field("processes", &self.processes.len())
             .field("executors", &lock(&self.executors).len())
-            .field("tasks", &lock(&self.tasks).len())
+            .field("tasks", &lock(&self.tasks).entries.len())
             .field("queues", &lock(&self.queues).len())
             .finish_non_exhaustive()
     }
@@ -262,7 +301,7 @@ impl ProcessManager {
             executors: Mutex::new(HashMap::new()),
             default_process_pool: Mutex::new(None),
             default_thread_pool: Mutex::new(None),
-            tasks: Mutex::new(HashMap::new()),
+            tasks: Mutex::new(TaskTable::default()),
             queues: Mutex::new(HashMap::new()),
             values: Mutex::new(HashMap::new()),
             events: Mutex::new(HashMap::new()),
@@ -399,13 +438,16 @@ impl ProcessManager {
         };
         let task_id = *handle.id();
         tracing::debug!(%task_id, %executor_id, "submit_task");
-        lock(&self.tasks)
-            .insert(task_id, TaskEntry { executor: executor_id, handle: Arc::new(handle) });
+        lock(&self.tasks).entries.insert(
+            task_id,
+            TaskEntry { executor: executor_id, handle: Arc::new(handle), taken: false },
+        );
         Ok(task_id)
     }
 
     fn task(&self, task_id: &TaskId) -> Result<Arc<dyn AnyTask>> {
         lock(&self.tasks)
+            .entries
             .get(task_id)
             .map(|entry| entry.handle.clone())
             .ok_or_else(|| ManagerError::not_found("task", &task_id.to_string()))
@@ -413,6 +455,13 @@ impl ProcessManager {
 
     /// Waits at most `timeout` (`None`: forever) for task `task_id` and returns
     /// its value as an `R` (the type its function returns).
+    ///
+    /// Once a finished task's result (or its error) was returned, the task
+    /// stays known (its status, its result again) until
+    /// [`TAKEN_TASKS_KEPT`](crate::TAKEN_TASKS_KEPT) results of later tasks
+    /// were taken; then it is forgotten (`NotFound`, status `None`), so a
+    /// program running millions of tasks keeps flat memory. Results never
+    /// taken stay until [`cleanup_tasks`](Self::cleanup_tasks).
     pub fn get_task_result<R: Clone + Send + 'static>(
         &self,
         task_id: &TaskId,
@@ -425,13 +474,29 @@ impl ProcessManager {
                 expected: std::any::type_name::<R>(),
             }
         })?;
-        Ok(handle.result(timeout)?)
+        let outcome = handle.result(timeout);
+        if task.status().is_finished() {
+            lock(&self.tasks).mark_taken(task_id);
+        }
+        Ok(outcome?)
+    }
+
+    /// Forgets every finished task, its result taken or not; returns how many.
+    /// Pending and running tasks stay.
+    pub fn cleanup_tasks(&self) -> usize {
+        let mut tasks = lock(&self.tasks);
+        let before = tasks.entries.len();
+        tasks.entries.retain(|_, entry| !entry.handle.status().is_finished());
+        let TaskTable { entries, taken } = &mut *tasks;
+        taken.retain(|id| entries.contains_key(id));
+        tasks.shrink_if_sparse();
+        before - tasks.entries.len()
     }
 
     /// The status of task `task_id`; `None` if unknown.
     pub fn get_task_status(&self, task_id: &TaskId) -> Option<TaskRecord> {
         let tasks = lock(&self.tasks);
-        let entry = tasks.get(task_id)?;
+        let entry = tasks.entries.get(task_id)?;
         Some(TaskRecord {
             task_id: task_id.to_string(),
             executor_id: entry.executor.to_string(),
@@ -762,7 +827,7 @@ impl ProcessManager {
                 Executor::Thread(pool) => pool.shutdown(true, true),
             }
         }
-        lock(&self.tasks).clear();
+        *lock(&self.tasks) = TaskTable::default();
         self.processes.terminate_all(TERMINATE_GRACE);
         self.processes.cleanup();
         lock(&self.queues).clear();

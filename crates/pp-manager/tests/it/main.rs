@@ -11,6 +11,7 @@
 mod cross_process;
 mod errors;
 mod seed;
+mod tasks;
 mod threats;
 
 use std::process::ExitCode;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         .iter()
         .chain(cross_process::TESTS)
         .chain(errors::TESTS)
+        .chain(tasks::TESTS)
         .chain(threats::TESTS)
         .copied()
         .collect();
