@@ -22,6 +22,8 @@ pub(crate) trait CachedId<T>: Clone + Eq + std::hash::Hash {
     fn cached(&self) -> Option<Arc<T>>;
     /// Remembers `handle` for the next use of this id (and its clones).
     fn remember(&self, handle: &Arc<T>);
+    /// The object's OS name.
+    fn name(&self) -> &ObjectId;
 }
 
 macro_rules! object_id {
@@ -58,6 +60,10 @@ macro_rules! object_id {
 
             fn remember(&self, handle: &Arc<$handle>) {
                 let _ = self.cache.set(Arc::downgrade(handle));
+            }
+
+            fn name(&self) -> &ObjectId {
+                &self.id
             }
         }
 

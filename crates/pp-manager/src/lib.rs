@@ -55,8 +55,6 @@ pub use pp_ipc as ipc;
 #[doc(inline)]
 pub use pp_pool as pool;
 #[doc(inline)]
-pub use pp_pool::init;
-#[doc(inline)]
 pub use pp_process as process;
 #[doc(inline)]
 pub use pp_process::Command;

@@ -1,7 +1,7 @@
 //! `ProcessManager`: processes, pools, tasks and IPC objects behind string ids.
 
 use std::any::Any;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -228,6 +228,9 @@ pub struct ProcessManager {
     values: Mutex<HashMap<ValueId, Arc<AnyValue>>>,
     events: Mutex<HashMap<EventId, Arc<Event>>>,
     locks: Mutex<HashMap<LockId, Arc<Lock>>>,
+    /// The IPC objects this manager created (not opened) and has not deleted:
+    /// shutdown removes their names even while other threads hold handles.
+    created: Mutex<HashSet<ObjectId>>,
     next_executor: AtomicU64,
 }
 
@@ -270,10 +273,34 @@ fn resolve<I: CachedId<T>, T>(
 }
 
 /// Registers a handle this manager created under its id.
-fn register<I: CachedId<T>, T>(map: &Mutex<HashMap<I, Arc<T>>>, id: &I, handle: T) {
+fn register<I: CachedId<T>, T>(
+    map: &Mutex<HashMap<I, Arc<T>>>,
+    created: &Mutex<HashSet<ObjectId>>,
+    id: &I,
+    handle: T,
+) {
     let handle = Arc::new(handle);
     id.remember(&handle);
+    lock(created).insert(id.name().clone());
     lock(map).insert(id.clone(), handle);
+}
+
+/// Drops every handle of `map`. An object whose last handle this was is
+/// removed by that handle if it created it; one this manager created that
+/// other threads still hold (a blocked `get_queue_item`, a lock guard) is
+/// removed by name, so its name never outlives the shutdown.
+fn release_all<I: CachedId<T>, T>(
+    map: &Mutex<HashMap<I, Arc<T>>>,
+    created: &Mutex<HashSet<ObjectId>>,
+) {
+    let handles: Vec<(I, Arc<T>)> = lock(map).drain().collect();
+    for (id, handle) in handles {
+        let ours = lock(created).remove(id.name());
+        if Arc::strong_count(&handle) > 1 && ours {
+            let _ = pp_ipc::unlink(id.name());
+        }
+        drop(handle);
+    }
 }
 
 /// Maps pp-ipc's `NotFound` to the facade's, naming the kind and the id.
@@ -306,6 +333,7 @@ impl ProcessManager {
             values: Mutex::new(HashMap::new()),
             events: Mutex::new(HashMap::new()),
             locks: Mutex::new(HashMap::new()),
+            created: Mutex::new(HashSet::new()),
             next_executor: AtomicU64::new(1),
         }
     }
@@ -550,7 +578,7 @@ impl ProcessManager {
     pub fn create_queue_with(&self, options: QueueOptions) -> Result<QueueId> {
         let queue = AnyQueue::create_with(options)?;
         let id = QueueId::from(queue.id().clone());
-        register(&self.queues, &id, queue);
+        register(&self.queues, &self.created, &id, queue);
         Ok(id)
     }
 
@@ -619,7 +647,7 @@ impl ProcessManager {
     /// already open elsewhere keep working until they drop.
     pub fn delete_queue(&self, id: &QueueId) -> Result<()> {
         let queue = self.queue(id)?;
-        delete(&self.queues, id, queue, id.object_id(), |q| Ok(q.delete()?))
+        delete(&self.queues, &self.created, id, queue, |q| Ok(q.delete()?))
     }
 
     /// The queues this manager has created or opened.
@@ -650,7 +678,7 @@ impl ProcessManager {
         initial: impl Into<Scalar>,
     ) -> Result<ValueId> {
         let value = AnyValue::create(id.object_id().clone(), typecode, initial.into())?;
-        register(&self.values, &id, value);
+        register(&self.values, &self.created, &id, value);
         Ok(id)
     }
 
@@ -706,7 +734,7 @@ impl ProcessManager {
     /// Deletes shared value `id` (its name, for every process).
     pub fn delete_shared_value(&self, id: &ValueId) -> Result<()> {
         let value = self.value(id)?;
-        delete(&self.values, id, value, id.object_id(), AnyValue::delete)
+        delete(&self.values, &self.created, id, value, AnyValue::delete)
     }
 
     // ----- events -----
@@ -715,7 +743,7 @@ impl ProcessManager {
     pub fn create_event(&self) -> Result<EventId> {
         let event = Event::create()?;
         let id = EventId::from(event.id().clone());
-        register(&self.events, &id, event);
+        register(&self.events, &self.created, &id, event);
         Ok(id)
     }
 
@@ -750,7 +778,7 @@ impl ProcessManager {
     /// Deletes event `id` (its name, for every process).
     pub fn delete_event(&self, id: &EventId) -> Result<()> {
         let event = self.event(id)?;
-        delete(&self.events, id, event, id.object_id(), |e| Ok(e.delete()?))
+        delete(&self.events, &self.created, id, event, |e| Ok(e.delete()?))
     }
 
     // ----- locks -----
@@ -759,7 +787,7 @@ impl ProcessManager {
     pub fn create_lock(&self) -> Result<LockId> {
         let lock_object = Lock::create()?;
         let id = LockId::from(lock_object.id().clone());
-        register(&self.locks, &id, lock_object);
+        register(&self.locks, &self.created, &id, lock_object);
         Ok(id)
     }
 
@@ -811,14 +839,19 @@ impl ProcessManager {
     /// Deletes lock `id` (its name, for every process).
     pub fn delete_lock(&self, id: &LockId) -> Result<()> {
         let l = self.lock_object(id)?;
-        delete(&self.locks, id, l, id.object_id(), |l| Ok(l.delete()?))
+        delete(&self.locks, &self.created, id, l, |l| Ok(l.delete()?))
     }
 
     // ----- shutdown -----
 
-    /// Orderly exit: shuts every executor down (pending tasks cancelled),
-    /// terminates every tracked process, and drops every IPC object (the ones
-    /// this manager created are removed). The manager stays usable afterwards.
+    /// Orderly exit: shuts every executor down (pending tasks cancelled,
+    /// running thread-pool tasks waited for, running process-pool tasks
+    /// stopped), terminates every tracked process (SIGTERM, 5 s, SIGKILL), and
+    /// drops every IPC object: the ones this manager created are removed, even
+    /// if another thread still holds one. The manager stays usable afterwards.
+    ///
+    /// The process-wide manager also does this by itself when the program
+    /// exits: see [`shutdown`](crate::shutdown).
     pub fn shutdown(&self) {
         let executors: Vec<Executor> = lock(&self.executors).drain().map(|(_, e)| e).collect();
         for executor in executors {
@@ -830,11 +863,33 @@ impl ProcessManager {
         *lock(&self.tasks) = TaskTable::default();
         self.processes.terminate_all(TERMINATE_GRACE);
         self.processes.cleanup();
-        lock(&self.queues).clear();
-        lock(&self.values).clear();
-        lock(&self.events).clear();
-        lock(&self.locks).clear();
+        self.release_ipc_objects();
         tracing::debug!("process manager shut down");
+    }
+
+    /// [`shutdown`](Self::shutdown) for a process that is exiting: what
+    /// outlives the process goes first (shared-memory names, then child
+    /// processes), and running thread-pool tasks are not waited for (they end
+    /// with the process).
+    pub(crate) fn shutdown_at_exit(&self) {
+        self.release_ipc_objects();
+        self.processes.terminate_all(TERMINATE_GRACE);
+        self.processes.cleanup();
+        // The pools stay in the map: dropping a thread pool waits for its running tasks.
+        let executors: Vec<Executor> = lock(&self.executors).values().cloned().collect();
+        for executor in executors {
+            match executor {
+                Executor::Process(pool) => pool.shutdown(true, true),
+                Executor::Thread(pool) => pool.shutdown(false, true),
+            }
+        }
+    }
+
+    fn release_ipc_objects(&self) {
+        release_all(&self.queues, &self.created);
+        release_all(&self.values, &self.created);
+        release_all(&self.events, &self.created);
+        release_all(&self.locks, &self.created);
     }
 }
 
@@ -850,15 +905,16 @@ impl Drop for ProcessManager {
 /// other holders working until they drop.
 fn delete<I: CachedId<T>, T>(
     map: &Mutex<HashMap<I, Arc<T>>>,
+    created: &Mutex<HashSet<ObjectId>>,
     id: &I,
     handle: Arc<T>,
-    object_id: &ObjectId,
     delete: impl FnOnce(T) -> Result<()>,
 ) -> Result<()> {
     lock(map).remove(id);
+    lock(created).remove(id.name());
     match Arc::try_unwrap(handle) {
         Ok(handle) => delete(handle),
-        Err(_) => Ok(pp_ipc::unlink(object_id)?),
+        Err(_) => Ok(pp_ipc::unlink(id.name())?),
     }
 }
 

@@ -10,6 +10,7 @@
 
 mod cross_process;
 mod errors;
+mod exit;
 mod seed;
 mod tasks;
 mod threats;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         .chain(cross_process::TESTS)
         .chain(errors::TESTS)
         .chain(tasks::TESTS)
+        .chain(exit::TESTS)
         .chain(threats::TESTS)
         .copied()
         .collect();
