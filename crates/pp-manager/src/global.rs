@@ -1,7 +1,7 @@
 //! The process-wide manager and the seed's free functions, which forward to it.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Once, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -47,9 +47,14 @@ pub fn init() {
     pp_pool::init();
 }
 
+/// The process that registered the exit hook: a child forked without exec
+/// inherits the hook, and must not remove its parent's objects.
+static HOOK_OWNER: AtomicU32 = AtomicU32::new(0);
+
 fn register_exit_hook() {
     static REGISTERED: Once = Once::new();
     REGISTERED.call_once(|| {
+        HOOK_OWNER.store(std::process::id(), Ordering::Relaxed);
         // SAFETY: `shutdown_at_exit` is an `extern "C" fn()` that never unwinds
         // (it catches every panic) and touches only 'static data.
         let failed = unsafe { libc::atexit(shutdown_at_exit) } != 0;
@@ -71,6 +76,9 @@ fn register_exit_hook() {
 /// Shared-memory names go first, child processes next, pools last.
 extern "C" fn shutdown_at_exit() {
     let _ = catch_unwind(|| {
+        if HOOK_OWNER.load(Ordering::Relaxed) != std::process::id() {
+            return;
+        }
         let Some(manager) = MANAGER.get() else { return };
         let done = Arc::new(AtomicBool::new(false));
         let finished = done.clone();
