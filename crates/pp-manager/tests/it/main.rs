@@ -1,6 +1,6 @@
 //! Integration tests of the facade: one test per section of the seed's
-//! document doing what its example does, the cross-process ids, and the
-//! error contract.
+//! document doing what its example does, the cross-process ids, the error
+//! contract, task retention, cleanup at exit, and hostile input.
 //!
 //! Process pools re-execute this binary, so it has its own `main` calling
 //! `pp_manager::init()` first (`harness = false`); `pp_tests::run_tests` runs
