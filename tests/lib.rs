@@ -3,7 +3,6 @@
 //! that need their own `main` (`harness = false`, for process pools).
 //! Workspace-level tests live in `it/`.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -77,44 +76,47 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 /// A named test of a `harness = false` test binary.
 pub type Test = (&'static str, fn());
 
-/// Runs `tests` in turn (those whose name contains the first non-flag
-/// argument, if any) under one watchdog of `limit` (which exits the process
-/// with 101), prints a libtest-like summary, and says whether all passed.
-pub fn run_tests(tests: &[Test], limit: Duration) -> bool {
-    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    let selected: Vec<&Test> = tests
+pub use libtest_mimic::Conclusion;
+
+/// Runs `tests` with libtest's command line (`--list`, `--exact`, filters,
+/// `--skip`, `--test-threads`, what `cargo nextest` sends), under one watchdog
+/// that exits the process with 101 once `limit` has passed. Returns the
+/// outcome: the caller cleans up, then returns `conclusion.exit_code()` from
+/// `main`, so any failed test fails the binary.
+///
+/// Tests run one at a time unless `--test-threads` (or `RUST_TEST_THREADS`)
+/// says otherwise: some count process-wide resources (descriptors, zombies,
+/// threads) or share the process-wide manager.
+pub fn run_tests(tests: &[Test], limit: Duration) -> Conclusion {
+    let mut args = libtest_mimic::Arguments::from_args();
+    if args.test_threads.is_none() {
+        args.test_threads =
+            Some(std::env::var("RUST_TEST_THREADS").ok().and_then(|n| n.parse().ok()).unwrap_or(1));
+    }
+    if !args.list {
+        start_binary_watchdog(limit);
+    }
+    let trials = tests
         .iter()
-        .filter(|(name, _)| filter.as_ref().is_none_or(|f| name.contains(f.as_str())))
+        .map(|&(name, test)| {
+            libtest_mimic::Trial::test(name, move || {
+                test();
+                Ok(())
+            })
+        })
         .collect();
-    println!("\nrunning {} tests", selected.len());
-    std::thread::spawn(move || {
-        std::thread::sleep(limit);
-        eprintln!("watchdog: tests still running after {limit:?}");
-        std::process::exit(101);
-    });
-    let started = Instant::now();
-    let mut failed = Vec::new();
-    for (name, test) in &selected {
-        let began = Instant::now();
-        match catch_unwind(AssertUnwindSafe(test)) {
-            Ok(()) => println!("test {name} ... ok ({:.2?})", began.elapsed()),
-            Err(_) => {
-                println!("test {name} ... FAILED");
-                failed.push(*name);
-            }
-        }
-    }
-    let passed = selected.len() - failed.len();
-    if failed.is_empty() {
-        println!(
-            "\ntest result: ok. {passed} passed; 0 failed; finished in {:.2?}\n",
-            started.elapsed()
-        );
-    } else {
-        println!(
-            "\nfailures: {failed:?}\ntest result: FAILED. {passed} passed; {} failed\n",
-            failed.len()
-        );
-    }
-    failed.is_empty()
+    libtest_mimic::run(&args, trials)
+}
+
+/// Exits the process with 101 once `limit` has passed: a hung test must not
+/// hang CI, and libtest has no timeout of its own.
+fn start_binary_watchdog(limit: Duration) {
+    std::thread::Builder::new()
+        .name("pp-tests-watchdog".into())
+        .spawn(move || {
+            std::thread::sleep(limit);
+            eprintln!("watchdog: tests still running after {limit:?}");
+            std::process::exit(101);
+        })
+        .expect("cannot start the test watchdog thread");
 }

@@ -1,3 +1,5 @@
-//! Workspace-level tests: the README's commands, CI, and the layout they rely on.
+//! Workspace-level tests: the README's commands, CI, the layout they rely on,
+//! and the runner of the `harness = false` test binaries.
 
 mod readme;
+mod runner;

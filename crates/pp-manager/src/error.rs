@@ -3,12 +3,18 @@
 /// Everything that can go wrong through the facade.
 ///
 /// The layers' errors are kept whole (match on `ManagerError::Process(pp_process::Error::Timeout { .. })`).
+///
+/// # Ids in errors
+///
+/// An id (or typecode) longer than 128 characters is echoed in an error as
+/// its first 64 characters, `…` and its length in bytes, so a huge id from
+/// outside never makes a huge error message or log line.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ManagerError {
     /// From pp-process: running or stopping a process.
     #[error(transparent)]
-    Process(#[from] pp_process::Error),
+    Process(pp_process::Error),
 
     /// From pp-ipc: queues, values, events, locks.
     #[error(transparent)]
@@ -22,7 +28,8 @@ pub enum ManagerError {
     #[error(transparent)]
     Task(#[from] pp_pool::TaskError),
 
-    /// No object of this kind has this id (never created, or deleted).
+    /// No object of this kind has this id (never created, or deleted). Every
+    /// id in an error is [shortened](ManagerError#ids-in-errors).
     #[error("unknown {kind} id {id:?}")]
     NotFound {
         /// `"queue"`, `"shared value"`, `"event"`, `"lock"`, `"executor"`, `"task"`.
@@ -36,7 +43,7 @@ pub enum ManagerError {
     InvalidId {
         /// What the id is for.
         kind: &'static str,
-        /// The id as given.
+        /// The id as given (shortened).
         id: String,
         /// Why it was refused.
         reason: String,
@@ -54,7 +61,7 @@ pub enum ManagerError {
     /// A shared-value typecode the seed does not define.
     #[error("unknown shared-value typecode {typecode:?}: use i, l, I, L, b or d")]
     InvalidTypecode {
-        /// The typecode as given.
+        /// The typecode as given (shortened).
         typecode: String,
     },
 
@@ -70,10 +77,54 @@ pub enum ManagerError {
     },
 }
 
+impl ManagerError {
+    /// `NotFound` for `id` (shortened).
+    pub(crate) fn not_found(kind: &'static str, id: &str) -> Self {
+        ManagerError::NotFound { kind, id: shorten(id) }
+    }
+
+    /// `InvalidId` for `id` (shortened).
+    pub(crate) fn invalid_id(kind: &'static str, id: &str, reason: impl Into<String>) -> Self {
+        ManagerError::InvalidId { kind, id: shorten(id), reason: reason.into() }
+    }
+}
+
 impl From<pp_ipc::Error> for ManagerError {
     fn from(e: pp_ipc::Error) -> Self {
-        ManagerError::Ipc(e)
+        ManagerError::Ipc(match e {
+            pp_ipc::Error::InvalidId { id, reason } => {
+                pp_ipc::Error::InvalidId { id: shorten(&id), reason }
+            }
+            other => other,
+        })
     }
+}
+
+impl From<pp_process::Error> for ManagerError {
+    fn from(e: pp_process::Error) -> Self {
+        ManagerError::Process(match e {
+            // A caller-chosen process id (`Command::id`) is checked only at spawn.
+            pp_process::Error::InvalidProcessId { id, reason } => {
+                pp_process::Error::InvalidProcessId { id: shorten(&id), reason }
+            }
+            other => other,
+        })
+    }
+}
+
+/// Ids up to this many characters are echoed whole in errors.
+const ECHO_WHOLE: usize = 128;
+/// How many leading characters of a longer id are echoed.
+const ECHO_HEAD: usize = 64;
+
+/// `id` as errors echo it: whole if short, else its first characters, `…`
+/// and its length, so a 1 MB id does not make a 1 MB message.
+pub(crate) fn shorten(id: &str) -> String {
+    if id.chars().nth(ECHO_WHOLE).is_none() {
+        return id.to_owned();
+    }
+    let head: String = id.chars().take(ECHO_HEAD).collect();
+    format!("{head}…({} bytes)", id.len())
 }
 
 /// `Result` with the facade's [`ManagerError`].

@@ -1,7 +1,9 @@
 //! The process-wide manager and the seed's free functions, which forward to it.
 
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Once, OnceLock};
+use std::time::{Duration, Instant};
 
 use pp_ipc::ValueType;
 use pp_pool::TaskId;
@@ -14,10 +16,85 @@ use crate::ids::{EventId, ExecutorId, LockId, QueueId, ValueId};
 use crate::manager::{ManagedLockGuard, ProcessManager};
 use crate::records::{ExecutorInfo, ProcessRecord, ProcessResult, Scalar, TaskRecord};
 
+/// The process-wide manager behind the free functions.
+static MANAGER: OnceLock<ProcessManager> = OnceLock::new();
+
+/// How long the exit hook waits for the cleanup: a stubborn child's grace
+/// period (5 s) and the pools' shutdown, with room to spare. Past it the
+/// program exits anyway rather than hang.
+const EXIT_CLEANUP_LIMIT: Duration = Duration::from_secs(15);
+
 /// The process-wide [`ProcessManager`], created on first use.
+///
+/// Its creation registers an exit hook (`atexit`): a program that returns
+/// from `main` (or calls `std::process::exit`) without calling [`shutdown`]
+/// still leaves no process and no shared-memory object behind.
 pub fn get_process_manager() -> &'static ProcessManager {
-    static MANAGER: OnceLock<ProcessManager> = OnceLock::new();
-    MANAGER.get_or_init(ProcessManager::new)
+    MANAGER.get_or_init(|| {
+        register_exit_hook();
+        ProcessManager::new()
+    })
+}
+
+/// Makes a worker of a process started by a process pool run tasks, and
+/// returns at once in any other process. Call it first thing in `main` of
+/// a program that uses process pools: workers are fresh copies of the
+/// program (see [`pp_pool::init`]).
+///
+/// Nothing else needs it: the process-wide manager cleans up at exit by
+/// itself (see [`shutdown`]).
+pub fn init() {
+    pp_pool::init();
+}
+
+/// The process that registered the exit hook: a child forked without exec
+/// inherits the hook, and must not remove its parent's objects.
+static HOOK_OWNER: AtomicU32 = AtomicU32::new(0);
+
+fn register_exit_hook() {
+    static REGISTERED: Once = Once::new();
+    REGISTERED.call_once(|| {
+        HOOK_OWNER.store(std::process::id(), Ordering::Relaxed);
+        // SAFETY: `shutdown_at_exit` is an `extern "C" fn()` that never unwinds
+        // (it catches every panic) and touches only 'static data.
+        let failed = unsafe { libc::atexit(shutdown_at_exit) } != 0;
+        if failed {
+            tracing::warn!(
+                "cannot register the exit hook: call pp_manager::shutdown() before exit"
+            );
+        }
+    });
+}
+
+/// The exit hook: shuts the process-wide manager down on a thread of its
+/// own and waits for it at most [`EXIT_CLEANUP_LIMIT`].
+///
+/// A fresh thread because exit handlers run after the exiting thread's
+/// thread-locals were destroyed (which std, channels and logging use), and
+/// because the exiting thread may hold something the cleanup waits for; the
+/// limit, because other threads still run and may hold the manager's locks.
+/// Shared-memory names go first, child processes next, pools last.
+extern "C" fn shutdown_at_exit() {
+    let _ = catch_unwind(|| {
+        if HOOK_OWNER.load(Ordering::Relaxed) != std::process::id() {
+            return;
+        }
+        let Some(manager) = MANAGER.get() else { return };
+        let done = Arc::new(AtomicBool::new(false));
+        let finished = done.clone();
+        let cleanup = std::thread::Builder::new().name("pp-manager-exit".into()).spawn(move || {
+            let _ = catch_unwind(AssertUnwindSafe(|| manager.shutdown_at_exit()));
+            finished.store(true, Ordering::Release);
+        });
+        if cleanup.is_err() {
+            manager.shutdown_at_exit();
+            return;
+        }
+        let deadline = Instant::now() + EXIT_CLEANUP_LIMIT;
+        while !done.load(Ordering::Acquire) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
 }
 
 /// Forwards to [`ProcessManager::run_process`].
@@ -83,6 +160,10 @@ pub fn get_task_result<R: Clone + Send + 'static>(
 /// Forwards to [`ProcessManager::get_task_status`].
 pub fn get_task_status(task_id: &TaskId) -> Option<TaskRecord> {
     get_process_manager().get_task_status(task_id)
+}
+/// Forwards to [`ProcessManager::cleanup_tasks`].
+pub fn cleanup_tasks() -> usize {
+    get_process_manager().cleanup_tasks()
 }
 /// Forwards to [`ProcessManager::cancel_task`].
 pub fn cancel_task(task_id: &TaskId) -> bool {
@@ -205,7 +286,16 @@ pub fn lock_context(id: &LockId, timeout: Option<Duration>) -> Result<ManagedLoc
     get_process_manager().lock_context(id, timeout)
 }
 
-/// Forwards to [`ProcessManager::shutdown`].
+/// Shuts the process-wide manager down ([`ProcessManager::shutdown`]): stops
+/// its pools, terminates its processes, removes the IPC objects it created.
+///
+/// Calling it is optional: when the program exits (returns from `main`, or
+/// calls `std::process::exit`), an exit hook registered when the manager was
+/// created does the same, except that it does not wait for running
+/// thread-pool tasks, and gives up after 15 s rather than hang the exit.
+/// Calling it yourself lets running tasks finish and reports nothing left.
+/// A program killed by a signal runs no hook: `pp_manager::ipc::sweep()`
+/// later removes the objects it left, and pool workers die with it.
 pub fn shutdown() {
     get_process_manager().shutdown()
 }

@@ -22,6 +22,8 @@ pub(crate) trait CachedId<T>: Clone + Eq + std::hash::Hash {
     fn cached(&self) -> Option<Arc<T>>;
     /// Remembers `handle` for the next use of this id (and its clones).
     fn remember(&self, handle: &Arc<T>);
+    /// The object's OS name.
+    fn name(&self) -> &ObjectId;
 }
 
 macro_rules! object_id {
@@ -59,6 +61,10 @@ macro_rules! object_id {
             fn remember(&self, handle: &Arc<$handle>) {
                 let _ = self.cache.set(Arc::downgrade(handle));
             }
+
+            fn name(&self) -> &ObjectId {
+                &self.id
+            }
         }
 
         impl From<ObjectId> for $name {
@@ -70,10 +76,13 @@ macro_rules! object_id {
         impl FromStr for $name {
             type Err = ManagerError;
             fn from_str(s: &str) -> Result<Self, ManagerError> {
-                ObjectId::new(s).map($name::from).map_err(|e| ManagerError::InvalidId {
-                    kind: $kind,
-                    id: s.to_owned(),
-                    reason: e.to_string(),
+                ObjectId::new(s).map($name::from).map_err(|e| {
+                    let reason = match e {
+                        // pp-ipc's message repeats the id whole: keep only the reason.
+                        pp_ipc::Error::InvalidId { reason, .. } => reason.to_owned(),
+                        other => other.to_string(),
+                    };
+                    ManagerError::invalid_id($kind, s, reason)
                 })
             }
         }
@@ -149,11 +158,15 @@ object_id!(
     pp_ipc::Lock
 );
 
-/// The id of an executor (a process or thread pool) in one manager.
+/// The id of an executor (a process or thread pool) in one manager: at most
+/// [`ExecutorId::MAX_LEN`] bytes, non-empty, without control characters.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ExecutorId(String);
 
 impl ExecutorId {
+    /// The longest id accepted, in bytes (as for process ids).
+    pub const MAX_LEN: usize = 255;
+
     pub(crate) fn from_str_unchecked(id: String) -> ExecutorId {
         ExecutorId(id)
     }
@@ -167,14 +180,19 @@ impl ExecutorId {
 impl FromStr for ExecutorId {
     type Err = ManagerError;
     fn from_str(s: &str) -> Result<Self, ManagerError> {
-        if s.is_empty() || s.chars().any(char::is_control) {
-            return Err(ManagerError::InvalidId {
-                kind: "executor",
-                id: s.to_owned(),
-                reason: "it must be non-empty, without control characters".into(),
-            });
+        let reason = if s.is_empty() {
+            Some("it is empty")
+        } else if s.len() > Self::MAX_LEN {
+            Some("it is longer than 255 bytes")
+        } else if s.chars().any(char::is_control) {
+            Some("it contains a control character")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => Err(ManagerError::invalid_id("executor", s, reason)),
+            None => Ok(ExecutorId(s.to_owned())),
         }
-        Ok(ExecutorId(s.to_owned()))
     }
 }
 

@@ -12,7 +12,7 @@
 //! - Pools and tasks: [`create_process_pool`], [`create_thread_pool`],
 //!   [`get_default_process_pool`], [`get_default_thread_pool`],
 //!   [`submit_task`], [`get_task_result`], [`get_task_status`],
-//!   [`cancel_task`], [`shutdown_executor`], [`list_executors`]; records
+//!   [`cancel_task`], [`cleanup_tasks`], [`shutdown_executor`], [`list_executors`]; records
 //!   [`TaskRecord`], [`ExecutorInfo`]. Process pools need [`init`] first in `main`.
 //! - Queues: [`create_queue`], [`put_queue_item`], [`get_queue_item`],
 //!   [`get_queue_size`], [`is_queue_empty`], [`is_queue_full`],
@@ -47,15 +47,13 @@ pub mod guide {}
 pub use error::{ManagerError, Result};
 pub use global::*;
 pub use ids::{EventId, ExecutorId, LockId, ProcessId, QueueId, TaskId, ValueId};
-pub use manager::{ManagedLockGuard, ProcessManager};
+pub use manager::{ManagedLockGuard, ProcessManager, TAKEN_TASKS_KEPT};
 pub use records::{ExecutorInfo, ProcessRecord, ProcessResult, Scalar, TaskRecord};
 
 #[doc(inline)]
 pub use pp_ipc as ipc;
 #[doc(inline)]
 pub use pp_pool as pool;
-#[doc(inline)]
-pub use pp_pool::init;
 #[doc(inline)]
 pub use pp_process as process;
 #[doc(inline)]

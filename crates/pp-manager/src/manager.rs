@@ -1,7 +1,7 @@
 //! `ProcessManager`: processes, pools, tasks and IPC objects behind string ids.
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -13,12 +13,16 @@ use pp_process::{Command, ProcessTable, TerminateOutcome};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ManagerError, Result};
+use crate::error::{ManagerError, Result, shorten};
 use crate::ids::{CachedId, EventId, ExecutorId, LockId, QueueId, ValueId};
 use crate::records::{ExecutorInfo, ProcessRecord, ProcessResult, Scalar, TaskRecord};
 
 /// The grace period `terminate_process` gives before SIGKILL.
 const TERMINATE_GRACE: Duration = Duration::from_secs(5);
+
+/// How many finished tasks whose result was taken stay known (status, result
+/// again); older ones are forgotten, so memory stays flat however many run.
+pub const TAKEN_TASKS_KEPT: usize = 1024;
 
 /// An executor: a process pool or a thread pool.
 #[derive(Debug, Clone)]
@@ -49,6 +53,41 @@ impl<R: Send + 'static> AnyTask for TaskHandle<R> {
 struct TaskEntry {
     executor: ExecutorId,
     handle: Arc<dyn AnyTask>,
+    /// Its result (or why there is none) was returned by `get_task_result`.
+    taken: bool,
+}
+
+/// The tasks a manager knows, and which finished ones were taken, oldest first.
+#[derive(Default)]
+struct TaskTable {
+    entries: HashMap<TaskId, TaskEntry>,
+    taken: VecDeque<TaskId>,
+}
+
+impl TaskTable {
+    /// Notes that `task_id`'s result was taken; forgets the oldest taken
+    /// tasks beyond [`TAKEN_TASKS_KEPT`].
+    fn mark_taken(&mut self, task_id: &TaskId) {
+        let Some(entry) = self.entries.get_mut(task_id) else { return };
+        if entry.taken {
+            return;
+        }
+        entry.taken = true;
+        self.taken.push_back(*task_id);
+        while self.taken.len() > TAKEN_TASKS_KEPT {
+            if let Some(oldest) = self.taken.pop_front() {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.shrink_if_sparse();
+    }
+
+    /// Gives back the memory of a burst of tasks once they are forgotten.
+    fn shrink_if_sparse(&mut self) {
+        if self.entries.capacity() > 4 * self.entries.len() + 4 * TAKEN_TASKS_KEPT {
+            self.entries.shrink_to_fit();
+        }
+    }
 }
 
 /// A shared value of whichever type its typecode says.
@@ -78,7 +117,7 @@ macro_rules! with_value {
 
 impl AnyValue {
     fn create(id: ObjectId, typecode: &str, initial: Scalar) -> Result<AnyValue> {
-        let id_text = id.to_string();
+        let id_text = shorten(id.as_str());
         let misfit = |holds: &'static str| ManagerError::ValueDoesNotFit {
             id: id_text.clone(),
             holds,
@@ -109,7 +148,7 @@ impl AnyValue {
                 id,
                 initial.as_f64().ok_or_else(|| misfit("f64"))?,
             )?),
-            other => return Err(ManagerError::InvalidTypecode { typecode: other.to_owned() }),
+            other => return Err(ManagerError::InvalidTypecode { typecode: shorten(other) }),
         })
     }
 
@@ -130,7 +169,7 @@ impl AnyValue {
 
     fn set(&self, id: &ValueId, value: Scalar) -> Result<()> {
         let misfit = |holds: &'static str| ManagerError::ValueDoesNotFit {
-            id: id.to_string(),
+            id: shorten(id.as_str()),
             holds,
             value: value.to_string(),
         };
@@ -184,11 +223,14 @@ pub struct ProcessManager {
     executors: Mutex<HashMap<ExecutorId, Executor>>,
     default_process_pool: Mutex<Option<ExecutorId>>,
     default_thread_pool: Mutex<Option<ExecutorId>>,
-    tasks: Mutex<HashMap<TaskId, TaskEntry>>,
+    tasks: Mutex<TaskTable>,
     queues: Mutex<HashMap<QueueId, Arc<AnyQueue>>>,
     values: Mutex<HashMap<ValueId, Arc<AnyValue>>>,
     events: Mutex<HashMap<EventId, Arc<Event>>>,
     locks: Mutex<HashMap<LockId, Arc<Lock>>>,
+    /// The IPC objects this manager created (not opened) and has not deleted:
+    /// shutdown removes their names even while other threads hold handles.
+    created: Mutex<HashSet<ObjectId>>,
     next_executor: AtomicU64,
 }
 
@@ -197,7 +239,7 @@ impl std::fmt::Debug for ProcessManager {
         f.debug_struct("ProcessManager")
             .field("processes", &self.processes.len())
             .field("executors", &lock(&self.executors).len())
-            .field("tasks", &lock(&self.tasks).len())
+            .field("tasks", &lock(&self.tasks).entries.len())
             .field("queues", &lock(&self.queues).len())
             .finish_non_exhaustive()
     }
@@ -231,18 +273,44 @@ fn resolve<I: CachedId<T>, T>(
 }
 
 /// Registers a handle this manager created under its id.
-fn register<I: CachedId<T>, T>(map: &Mutex<HashMap<I, Arc<T>>>, id: &I, handle: T) {
+fn register<I: CachedId<T>, T>(
+    map: &Mutex<HashMap<I, Arc<T>>>,
+    created: &Mutex<HashSet<ObjectId>>,
+    id: &I,
+    handle: T,
+) {
     let handle = Arc::new(handle);
     id.remember(&handle);
+    lock(created).insert(id.name().clone());
     lock(map).insert(id.clone(), handle);
 }
 
+/// Drops every handle of `map`. An object whose last handle this was is
+/// removed by that handle if it created it; one this manager created that
+/// other threads still hold (a blocked `get_queue_item`, a lock guard) is
+/// removed by name, so its name never outlives the shutdown.
+fn release_all<I: CachedId<T>, T>(
+    map: &Mutex<HashMap<I, Arc<T>>>,
+    created: &Mutex<HashSet<ObjectId>>,
+) {
+    let handles: Vec<(I, Arc<T>)> = lock(map).drain().collect();
+    for (id, handle) in handles {
+        let ours = lock(created).remove(id.name());
+        if Arc::strong_count(&handle) > 1 && ours {
+            let _ = pp_ipc::unlink(id.name());
+        }
+        drop(handle);
+    }
+}
+
 /// Maps pp-ipc's `NotFound` to the facade's, naming the kind and the id.
-fn not_found(kind: &'static str, id: &str) -> impl FnOnce(pp_ipc::Error) -> ManagerError + use<> {
-    let id = id.to_owned();
+fn not_found<'a>(
+    kind: &'static str,
+    id: &'a str,
+) -> impl FnOnce(pp_ipc::Error) -> ManagerError + 'a {
     move |e| match e {
-        pp_ipc::Error::NotFound { .. } => ManagerError::NotFound { kind, id },
-        other => ManagerError::Ipc(other),
+        pp_ipc::Error::NotFound { .. } => ManagerError::not_found(kind, id),
+        other => other.into(),
     }
 }
 
@@ -260,11 +328,12 @@ impl ProcessManager {
             executors: Mutex::new(HashMap::new()),
             default_process_pool: Mutex::new(None),
             default_thread_pool: Mutex::new(None),
-            tasks: Mutex::new(HashMap::new()),
+            tasks: Mutex::new(TaskTable::default()),
             queues: Mutex::new(HashMap::new()),
             values: Mutex::new(HashMap::new()),
             events: Mutex::new(HashMap::new()),
             locks: Mutex::new(HashMap::new()),
+            created: Mutex::new(HashSet::new()),
             next_executor: AtomicU64::new(1),
         }
     }
@@ -371,7 +440,7 @@ impl ProcessManager {
         lock(&self.executors)
             .get(id)
             .cloned()
-            .ok_or_else(|| ManagerError::NotFound { kind: "executor", id: id.to_string() })
+            .ok_or_else(|| ManagerError::not_found("executor", id.as_str()))
     }
 
     /// Runs `f(arg)` on executor `executor_id` (default: the default process
@@ -397,20 +466,30 @@ impl ProcessManager {
         };
         let task_id = *handle.id();
         tracing::debug!(%task_id, %executor_id, "submit_task");
-        lock(&self.tasks)
-            .insert(task_id, TaskEntry { executor: executor_id, handle: Arc::new(handle) });
+        lock(&self.tasks).entries.insert(
+            task_id,
+            TaskEntry { executor: executor_id, handle: Arc::new(handle), taken: false },
+        );
         Ok(task_id)
     }
 
     fn task(&self, task_id: &TaskId) -> Result<Arc<dyn AnyTask>> {
         lock(&self.tasks)
+            .entries
             .get(task_id)
             .map(|entry| entry.handle.clone())
-            .ok_or_else(|| ManagerError::NotFound { kind: "task", id: task_id.to_string() })
+            .ok_or_else(|| ManagerError::not_found("task", &task_id.to_string()))
     }
 
     /// Waits at most `timeout` (`None`: forever) for task `task_id` and returns
     /// its value as an `R` (the type its function returns).
+    ///
+    /// Once a finished task's result (or its error) was returned, the task
+    /// stays known (its status, its result again) until
+    /// [`TAKEN_TASKS_KEPT`](crate::TAKEN_TASKS_KEPT) results of later tasks
+    /// were taken; then it is forgotten (`NotFound`, status `None`), so a
+    /// program running millions of tasks keeps flat memory. Results never
+    /// taken stay until [`cleanup_tasks`](Self::cleanup_tasks).
     pub fn get_task_result<R: Clone + Send + 'static>(
         &self,
         task_id: &TaskId,
@@ -423,13 +502,29 @@ impl ProcessManager {
                 expected: std::any::type_name::<R>(),
             }
         })?;
-        Ok(handle.result(timeout)?)
+        let outcome = handle.result(timeout);
+        if task.status().is_finished() {
+            lock(&self.tasks).mark_taken(task_id);
+        }
+        Ok(outcome?)
+    }
+
+    /// Forgets every finished task, its result taken or not; returns how many.
+    /// Pending and running tasks stay.
+    pub fn cleanup_tasks(&self) -> usize {
+        let mut tasks = lock(&self.tasks);
+        let before = tasks.entries.len();
+        tasks.entries.retain(|_, entry| !entry.handle.status().is_finished());
+        let TaskTable { entries, taken } = &mut *tasks;
+        taken.retain(|id| entries.contains_key(id));
+        tasks.shrink_if_sparse();
+        before - tasks.entries.len()
     }
 
     /// The status of task `task_id`; `None` if unknown.
     pub fn get_task_status(&self, task_id: &TaskId) -> Option<TaskRecord> {
         let tasks = lock(&self.tasks);
-        let entry = tasks.get(task_id)?;
+        let entry = tasks.entries.get(task_id)?;
         Some(TaskRecord {
             task_id: task_id.to_string(),
             executor_id: entry.executor.to_string(),
@@ -448,7 +543,7 @@ impl ProcessManager {
     pub fn shutdown_executor(&self, id: &ExecutorId, wait: bool) -> Result<()> {
         let executor = lock(&self.executors)
             .remove(id)
-            .ok_or_else(|| ManagerError::NotFound { kind: "executor", id: id.to_string() })?;
+            .ok_or_else(|| ManagerError::not_found("executor", id.as_str()))?;
         match executor {
             Executor::Process(pool) => pool.shutdown(wait, !wait),
             Executor::Thread(pool) => pool.shutdown(wait, !wait),
@@ -483,7 +578,7 @@ impl ProcessManager {
     pub fn create_queue_with(&self, options: QueueOptions) -> Result<QueueId> {
         let queue = AnyQueue::create_with(options)?;
         let id = QueueId::from(queue.id().clone());
-        register(&self.queues, &id, queue);
+        register(&self.queues, &self.created, &id, queue);
         Ok(id)
     }
 
@@ -552,7 +647,7 @@ impl ProcessManager {
     /// already open elsewhere keep working until they drop.
     pub fn delete_queue(&self, id: &QueueId) -> Result<()> {
         let queue = self.queue(id)?;
-        delete(&self.queues, id, queue, id.object_id(), |q| Ok(q.delete()?))
+        delete(&self.queues, &self.created, id, queue, |q| Ok(q.delete()?))
     }
 
     /// The queues this manager has created or opened.
@@ -583,7 +678,7 @@ impl ProcessManager {
         initial: impl Into<Scalar>,
     ) -> Result<ValueId> {
         let value = AnyValue::create(id.object_id().clone(), typecode, initial.into())?;
-        register(&self.values, &id, value);
+        register(&self.values, &self.created, &id, value);
         Ok(id)
     }
 
@@ -599,7 +694,7 @@ impl ProcessManager {
         resolve(&self.values, id, || {
             AnyValue::open(id.object_id()).map_err(|e| match e {
                 ManagerError::Ipc(pp_ipc::Error::NotFound { .. }) => {
-                    ManagerError::NotFound { kind: ValueId::KIND, id: id.to_string() }
+                    ManagerError::not_found(ValueId::KIND, id.as_str())
                 }
                 other => other,
             })
@@ -620,7 +715,7 @@ impl ProcessManager {
     pub fn add_shared_value(&self, id: &ValueId, delta: i64) -> Result<Scalar> {
         let value = self.value(id)?;
         let misfit = |holds| ManagerError::ValueDoesNotFit {
-            id: id.to_string(),
+            id: shorten(id.as_str()),
             holds,
             value: delta.to_string(),
         };
@@ -639,7 +734,7 @@ impl ProcessManager {
     /// Deletes shared value `id` (its name, for every process).
     pub fn delete_shared_value(&self, id: &ValueId) -> Result<()> {
         let value = self.value(id)?;
-        delete(&self.values, id, value, id.object_id(), AnyValue::delete)
+        delete(&self.values, &self.created, id, value, AnyValue::delete)
     }
 
     // ----- events -----
@@ -648,7 +743,7 @@ impl ProcessManager {
     pub fn create_event(&self) -> Result<EventId> {
         let event = Event::create()?;
         let id = EventId::from(event.id().clone());
-        register(&self.events, &id, event);
+        register(&self.events, &self.created, &id, event);
         Ok(id)
     }
 
@@ -683,7 +778,7 @@ impl ProcessManager {
     /// Deletes event `id` (its name, for every process).
     pub fn delete_event(&self, id: &EventId) -> Result<()> {
         let event = self.event(id)?;
-        delete(&self.events, id, event, id.object_id(), |e| Ok(e.delete()?))
+        delete(&self.events, &self.created, id, event, |e| Ok(e.delete()?))
     }
 
     // ----- locks -----
@@ -692,7 +787,7 @@ impl ProcessManager {
     pub fn create_lock(&self) -> Result<LockId> {
         let lock_object = Lock::create()?;
         let id = LockId::from(lock_object.id().clone());
-        register(&self.locks, &id, lock_object);
+        register(&self.locks, &self.created, &id, lock_object);
         Ok(id)
     }
 
@@ -744,14 +839,19 @@ impl ProcessManager {
     /// Deletes lock `id` (its name, for every process).
     pub fn delete_lock(&self, id: &LockId) -> Result<()> {
         let l = self.lock_object(id)?;
-        delete(&self.locks, id, l, id.object_id(), |l| Ok(l.delete()?))
+        delete(&self.locks, &self.created, id, l, |l| Ok(l.delete()?))
     }
 
     // ----- shutdown -----
 
-    /// Orderly exit: shuts every executor down (pending tasks cancelled),
-    /// terminates every tracked process, and drops every IPC object (the ones
-    /// this manager created are removed). The manager stays usable afterwards.
+    /// Orderly exit: shuts every executor down (pending tasks cancelled,
+    /// running thread-pool tasks waited for, running process-pool tasks
+    /// stopped), terminates every tracked process (SIGTERM, 5 s, SIGKILL), and
+    /// drops every IPC object: the ones this manager created are removed, even
+    /// if another thread still holds one. The manager stays usable afterwards.
+    ///
+    /// The process-wide manager also does this by itself when the program
+    /// exits: see [`shutdown`](crate::shutdown).
     pub fn shutdown(&self) {
         let executors: Vec<Executor> = lock(&self.executors).drain().map(|(_, e)| e).collect();
         for executor in executors {
@@ -760,14 +860,36 @@ impl ProcessManager {
                 Executor::Thread(pool) => pool.shutdown(true, true),
             }
         }
-        lock(&self.tasks).clear();
+        *lock(&self.tasks) = TaskTable::default();
         self.processes.terminate_all(TERMINATE_GRACE);
         self.processes.cleanup();
-        lock(&self.queues).clear();
-        lock(&self.values).clear();
-        lock(&self.events).clear();
-        lock(&self.locks).clear();
+        self.release_ipc_objects();
         tracing::debug!("process manager shut down");
+    }
+
+    /// [`shutdown`](Self::shutdown) for a process that is exiting: what
+    /// outlives the process goes first (shared-memory names, then child
+    /// processes), and running thread-pool tasks are not waited for (they end
+    /// with the process).
+    pub(crate) fn shutdown_at_exit(&self) {
+        self.release_ipc_objects();
+        self.processes.terminate_all(TERMINATE_GRACE);
+        self.processes.cleanup();
+        // The pools stay in the map: dropping a thread pool waits for its running tasks.
+        let executors: Vec<Executor> = lock(&self.executors).values().cloned().collect();
+        for executor in executors {
+            match executor {
+                Executor::Process(pool) => pool.shutdown(true, true),
+                Executor::Thread(pool) => pool.shutdown(false, true),
+            }
+        }
+    }
+
+    fn release_ipc_objects(&self) {
+        release_all(&self.queues, &self.created);
+        release_all(&self.values, &self.created);
+        release_all(&self.events, &self.created);
+        release_all(&self.locks, &self.created);
     }
 }
 
@@ -783,15 +905,16 @@ impl Drop for ProcessManager {
 /// other holders working until they drop.
 fn delete<I: CachedId<T>, T>(
     map: &Mutex<HashMap<I, Arc<T>>>,
+    created: &Mutex<HashSet<ObjectId>>,
     id: &I,
     handle: Arc<T>,
-    object_id: &ObjectId,
     delete: impl FnOnce(T) -> Result<()>,
 ) -> Result<()> {
     lock(map).remove(id);
+    lock(created).remove(id.name());
     match Arc::try_unwrap(handle) {
         Ok(handle) => delete(handle),
-        Err(_) => Ok(pp_ipc::unlink(object_id)?),
+        Err(_) => Ok(pp_ipc::unlink(id.name())?),
     }
 }
 

@@ -4,6 +4,20 @@
 //! `pp-manager-helper <queue> <value> <event> <lock> <n>`: puts `n` items on
 //! the queue, increments the value `n` times under the lock (a deliberately
 //! non-atomic read-then-write), sets the event, prints `done`.
+//!
+//! `pp-manager-helper leave-at-exit`: creates a queue, a value, an event and a
+//! lock, starts `sleep 60`, keeps busy threads (one blocked on the queue, one
+//! thread-pool task), prints the ids and the sleep's pid on one line, and
+//! returns from `main` without `shutdown()`: the exit hook must clean up.
+//!
+//! `pp-manager-helper exit-from-task`: creates a queue, starts `sleep 60`,
+//! prints the queue's id and the sleep's pid, and exits with code 3 by
+//! `std::process::exit` from a thread-pool task while `main` waits for it.
+//!
+//! `pp-manager-helper fork-child-exits`: creates a queue, forks a child that
+//! calls `std::process::exit` (so runs the inherited exit hook), waits for it,
+//! and prints `kept` if the queue is still there (`lost` if the child's hook
+//! removed it), then shuts down.
 
 use std::time::Duration;
 
@@ -12,6 +26,12 @@ use pp_manager::prelude::*;
 fn main() -> Result<(), ManagerError> {
     init();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("leave-at-exit") => return leave_at_exit(),
+        Some("exit-from-task") => return exit_from_task(),
+        Some("fork-child-exits") => return fork_child_exits(),
+        _ => {}
+    }
     let [queue, value, event, lock, n] = args.as_slice() else {
         eprintln!("usage: pp-manager-helper <queue> <value> <event> <lock> <n>");
         std::process::exit(2);
@@ -28,5 +48,57 @@ fn main() -> Result<(), ManagerError> {
     }
     set_event(&event)?;
     println!("done");
+    Ok(())
+}
+
+fn leave_at_exit() -> Result<(), ManagerError> {
+    let queue = create_queue(4)?;
+    let value = create_shared_value("l", 7)?;
+    let event = create_event()?;
+    let lock = create_lock()?;
+    let sleeper = run_process_async(&Command::new("sleep").arg("60"))?;
+    let pid = get_process_status(sleeper.as_str()).and_then(|p| p.pid).expect("a pid");
+    // A thread still using the queue at exit holds a handle to it.
+    let waiting = queue.clone();
+    std::thread::spawn(move || get_queue_item::<u32>(&waiting, true, None));
+    // A thread-pool task still running at exit must not hold the exit up.
+    let pool = create_thread_pool(1)?;
+    submit_task(|s: u64| std::thread::sleep(Duration::from_secs(s)), 3600, Some(&pool))?;
+    println!("{queue} {value} {event} {lock} {pid}");
+    Ok(())
+}
+
+fn exit_from_task() -> Result<(), ManagerError> {
+    let queue = create_queue(4)?;
+    let sleeper = run_process_async(&Command::new("sleep").arg("60"))?;
+    let pid = get_process_status(sleeper.as_str()).and_then(|p| p.pid).expect("a pid");
+    println!("{queue} {pid}");
+    let pool = create_thread_pool(1)?;
+    let task = submit_task(exit_with, 3, Some(&pool))?;
+    // Never returns: the task ends the process while this waits.
+    get_task_result::<()>(&task, None)?;
+    Ok(())
+}
+
+fn exit_with(code: i32) {
+    std::process::exit(code)
+}
+
+fn fork_child_exits() -> Result<(), ManagerError> {
+    let queue = create_queue(4)?;
+    put_queue_item(&queue, &1u8, false, None)?;
+    // SAFETY: the child only calls `exit`, which runs the exit hooks it inherited.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        std::process::exit(0);
+    }
+    assert!(child > 0, "fork failed");
+    let mut status = 0;
+    // SAFETY: waits for the child forked above; `status` is a valid out-pointer.
+    unsafe { libc::waitpid(child, &mut status, 0) };
+    let kept = std::path::Path::new("/dev/shm").join(queue.as_str()).exists()
+        && get_queue_size(&queue)? == 1;
+    println!("{}", if kept { "kept" } else { "lost" });
+    shutdown();
     Ok(())
 }

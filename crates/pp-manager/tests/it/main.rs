@@ -1,15 +1,21 @@
 //! Integration tests of the facade: one test per section of the seed's
-//! document doing what its example does, the cross-process ids, and the
-//! error contract.
+//! document doing what its example does, the cross-process ids, the error
+//! contract, task retention, cleanup at exit, and hostile input.
 //!
 //! Process pools re-execute this binary, so it has its own `main` calling
-//! `pp_manager::init()` first (`harness = false`); the runner below runs each
-//! test in turn under a watchdog. `cargo test -p pp-manager --test it <filter>`.
+//! `pp_manager::init()` first (`harness = false`); `pp_tests::run_tests` runs
+//! the tests with libtest's command line (one at a time by default: they share
+//! the process-wide manager) under a watchdog, and the binary fails if any
+//! test failed. `cargo test -p pp-manager --test it <filter>`, or `cargo nextest run`.
 
 mod cross_process;
 mod errors;
+mod exit;
 mod seed;
+mod tasks;
+mod threats;
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use pp_tests::Test;
@@ -19,15 +25,19 @@ fn eventually(cond: impl FnMut() -> bool) -> bool {
     pp_tests::eventually(Duration::from_secs(30), cond)
 }
 
-fn main() {
+fn main() -> ExitCode {
     pp_manager::init();
-    let tests: Vec<Test> =
-        seed::TESTS.iter().chain(cross_process::TESTS).chain(errors::TESTS).copied().collect();
+    let tests: Vec<Test> = seed::TESTS
+        .iter()
+        .chain(cross_process::TESTS)
+        .chain(errors::TESTS)
+        .chain(tasks::TESTS)
+        .chain(exit::TESTS)
+        .chain(threats::TESTS)
+        .copied()
+        .collect();
+    let conclusion = pp_tests::run_tests(&tests, Duration::from_secs(600));
     // Shut the process-wide manager down after the tests, whatever their outcome.
-    let outcome =
-        std::panic::catch_unwind(|| pp_tests::run_tests(&tests, Duration::from_secs(600)));
     pp_manager::shutdown();
-    if outcome.is_err() {
-        std::process::exit(101);
-    }
+    conclusion.exit_code()
 }

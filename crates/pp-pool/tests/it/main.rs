@@ -12,6 +12,7 @@ mod support;
 mod thread;
 mod threats;
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use pp_tests::Test;
@@ -22,11 +23,11 @@ fn process_sleep(ms: u64) -> u64 {
     ms
 }
 
-fn main() {
+fn main() -> ExitCode {
     pp_pool::init();
     if let Some(role) = support::child_role() {
         role();
-        return;
+        return ExitCode::SUCCESS;
     }
     let tests: Vec<Test> = thread::TESTS
         .iter()
@@ -35,7 +36,5 @@ fn main() {
         .chain(threats::TESTS)
         .copied()
         .collect();
-    if !pp_tests::run_tests(&tests, Duration::from_secs(900)) {
-        std::process::exit(101);
-    }
+    pp_tests::run_tests(&tests, Duration::from_secs(900)).exit_code()
 }
