@@ -22,6 +22,10 @@ pub(crate) const TESTS: &[crate::Test] = &[
         "threats::a_one_megabyte_typecode_makes_a_short_error",
         a_one_megabyte_typecode_makes_a_short_error,
     ),
+    (
+        "threats::names_planted_in_dev_shm_are_refused_by_every_facade_function",
+        names_planted_in_dev_shm_are_refused_by_every_facade_function,
+    ),
 ];
 
 const MEGABYTE: usize = 1 << 20;
@@ -92,5 +96,83 @@ fn a_one_megabyte_typecode_makes_a_short_error() {
     let err = create_shared_value(&"t".repeat(MEGABYTE), 1).unwrap_err();
     assert!(matches!(&err, ManagerError::InvalidTypecode { .. }), "{err:?}");
     assert_short(&err, "ttt");
+    assert_still_serving();
+}
+
+/// A name planted in `/dev/shm`, removed on drop whatever it is.
+struct Planted(std::path::PathBuf);
+
+impl Drop for Planted {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Plants `name` as `how`; `None` where this process cannot (not root).
+fn plant(name: &str, how: &str) -> Option<Planted> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let path = std::path::Path::new("/dev/shm").join(name);
+    let planted = Planted(path.clone());
+    let regular = |mode: u32| {
+        let file = std::fs::OpenOptions::new().create_new(true).write(true).mode(0o600).open(&path);
+        file.unwrap().set_len(4096).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    match how {
+        "symlink" => {
+            let target = create_queue(1).unwrap();
+            std::os::unix::fs::symlink(format!("/dev/shm/{target}"), &path).unwrap();
+        }
+        "fifo" => {
+            assert!(std::process::Command::new("mkfifo").arg(&path).status().unwrap().success());
+        }
+        "world-writable" => regular(0o666),
+        "another user's" => {
+            if std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).ok()
+                != Some(0)
+            {
+                println!("    skipped: chown to another user needs root");
+                return None;
+            }
+            regular(0o600);
+            std::os::unix::fs::chown(&path, Some(54_321), Some(54_321)).unwrap();
+        }
+        other => panic!("no such plant {other}"),
+    }
+    Some(planted)
+}
+
+fn names_planted_in_dev_shm_are_refused_by_every_facade_function() {
+    for how in ["symlink", "fifo", "world-writable", "another user's"] {
+        let name =
+            format!("pp-test-planted-{}-{}", std::process::id(), how.replace(['\'', ' '], "-"));
+        let Some(_planted) = plant(&name, how) else { continue };
+        let untrusted = |result: Result<(), ManagerError>, call: &str| match result {
+            Err(ManagerError::Ipc(pp_manager::ipc::Error::Untrusted { .. })) => {}
+            other => panic!("{how}: {call} gave {other:?}"),
+        };
+        let short = Some(Duration::from_millis(10));
+        let queue: QueueId = name.parse().unwrap();
+        untrusted(put_queue_item(&queue, &1u32, false, None), "put_queue_item");
+        untrusted(get_queue_item::<u32>(&queue, true, short).map(drop), "get_queue_item");
+        untrusted(get_queue_size(&queue).map(drop), "get_queue_size");
+        untrusted(is_queue_empty(&queue).map(drop), "is_queue_empty");
+        untrusted(is_queue_full(&queue).map(drop), "is_queue_full");
+        untrusted(clear_queue(&queue).map(drop), "clear_queue");
+        let value: ValueId = name.parse().unwrap();
+        untrusted(get_shared_value(&value).map(drop), "get_shared_value");
+        untrusted(set_shared_value(&value, 1i64), "set_shared_value");
+        untrusted(add_shared_value(&value, 1).map(drop), "add_shared_value");
+        let event: EventId = name.parse().unwrap();
+        untrusted(set_event(&event), "set_event");
+        untrusted(clear_event(&event), "clear_event");
+        untrusted(wait_for_event(&event, short).map(drop), "wait_for_event");
+        untrusted(is_event_set(&event).map(drop), "is_event_set");
+        let lock: LockId = name.parse().unwrap();
+        untrusted(acquire_lock(&lock, short).map(drop), "acquire_lock");
+        untrusted(release_lock(&lock), "release_lock");
+        untrusted(lock_context(&lock, short).map(drop), "lock_context");
+        assert!(std::path::Path::new("/dev/shm").join(&name).symlink_metadata().is_ok());
+    }
     assert_still_serving();
 }
