@@ -56,6 +56,21 @@ pub fn our_zombies() -> Vec<u32> {
         .unwrap_or_default()
 }
 
+/// A uid (and gid) with no account, for "another user" in tests run as
+/// root: switching to it needs no passwd entry.
+pub const OTHER_UID: u32 = 54_321;
+
+/// Our effective uid, from `/proc/self/status`.
+pub fn effective_uid() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+            line.split_whitespace().nth(2)?.parse().ok()
+        })
+        .unwrap_or(u32::MAX)
+}
+
 /// Our open file descriptors.
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count())

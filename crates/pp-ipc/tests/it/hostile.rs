@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use pp_ipc::{Error, Event, Lock, ObjectId, Queue, QueueOptions, Semaphore, SharedValue};
 
+use pp_tests::{OTHER_UID, effective_uid};
+
 use crate::support::{exists, watchdog};
 
 const LIMIT: Duration = Duration::from_secs(60);
-/// A uid (and gid) with no account: "another user" needs no passwd entry.
-const OTHER_UID: u32 = 54_321;
 /// Bytes before an object's payload.
 const HEADER: u64 = 64;
 
@@ -134,13 +134,6 @@ fn as_other_user(program: &Path, args: &[&str]) -> Option<std::process::ExitStat
         .status()
         .unwrap();
     Some(status)
-}
-
-/// Our effective uid, from `/proc/self/status`.
-fn effective_uid() -> u32 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
-    line.split_whitespace().nth(2).unwrap().parse().unwrap()
 }
 
 /// The helper binary where another user can run it (the build tree may not be).

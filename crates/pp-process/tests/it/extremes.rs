@@ -128,19 +128,13 @@ const AS_OTHER_USER: &str = "PP_TEST_AS_OTHER_USER";
 #[test]
 fn a_working_directory_that_cannot_be_entered_is_bad_cwd() {
     let name = "extremes::a_working_directory_that_cannot_be_entered_is_bad_cwd";
-    let euid = std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(2)?.parse::<u32>().ok())
-        .unwrap();
-    if euid == 0 && std::env::var_os(AS_OTHER_USER).is_none() {
+    if pp_tests::effective_uid() == 0 && std::env::var_os(AS_OTHER_USER).is_none() {
         // Root enters any directory: check it as an unprivileged uid instead.
         let out = std::process::Command::new(std::env::current_exe().unwrap())
             .args([name, "--exact", "--nocapture", "--test-threads=1"])
             .env(AS_OTHER_USER, "1")
-            .uid(54_321)
-            .gid(54_321)
+            .uid(pp_tests::OTHER_UID)
+            .gid(pp_tests::OTHER_UID)
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
