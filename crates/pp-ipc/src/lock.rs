@@ -97,6 +97,7 @@ impl Lock {
             Locked::HeldByCaller if timeout == Some(Duration::ZERO) => Ok(None),
             Locked::HeldByCaller => Err(Error::AlreadyHeld { id: self.id().to_string() }),
             Locked::Unrecoverable => Err(Error::Unrecoverable { id: self.id().to_string() }),
+            Locked::Corrupt(reason) => Err(Error::Corrupt { id: self.id().to_string(), reason }),
         }
     }
 
@@ -139,6 +140,10 @@ impl Lock {
             Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
                 Err(Error::NotOwner { id: self.id().to_string() })
             }
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Err(Error::Corrupt {
+                id: self.id().to_string(),
+                reason: "glibc calls it an invalid mutex (EINVAL)".into(),
+            }),
             Err(source) => Err(Error::Io { what: "unlocking", id: self.id().to_string(), source }),
         }
     }

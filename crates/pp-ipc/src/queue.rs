@@ -463,7 +463,7 @@ impl<T> Queue<T> {
             match unsafe { sys::mutex_lock(self.mutex(), Some(Duration::ZERO)) }.map_err(io)? {
                 Locked::Ok | Locked::OwnerDied => return Ok(Some(RingLock { queue: self })),
                 Locked::Busy => std::hint::spin_loop(),
-                Locked::Unrecoverable | Locked::HeldByCaller => break,
+                Locked::Unrecoverable | Locked::HeldByCaller | Locked::Corrupt(_) => break,
             }
         }
         let timeout = deadline
@@ -474,6 +474,7 @@ impl<T> Queue<T> {
             Locked::Busy => Ok(None),
             Locked::Unrecoverable => Err(Error::Unrecoverable { id: self.id().to_string() }),
             Locked::HeldByCaller => Err(Error::AlreadyHeld { id: self.id().to_string() }),
+            Locked::Corrupt(reason) => Err(Error::Corrupt { id: self.id().to_string(), reason }),
         }
     }
 

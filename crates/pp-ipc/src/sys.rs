@@ -234,6 +234,64 @@ pub(crate) enum Locked {
     Unrecoverable,
     /// The calling thread already holds it.
     HeldByCaller,
+    /// Not locked: its words are not those of the robust mutex pp made (see
+    /// [`mutex_corruption`]); the text says which word holds what.
+    Corrupt(String),
+}
+
+/// The words of a freshly initialised robust, process-shared, error-checking
+/// mutex that are not zero (glibc's kind and flags), with their values.
+/// They never change over a mutex's life, so one that differs was written
+/// by someone else, and glibc would act on the kind it finds there (a
+/// zeroed kind is a plain mutex that no longer survives its holder).
+fn reference_kind_words() -> &'static [(usize, u32)] {
+    static WORDS: std::sync::OnceLock<Vec<(usize, u32)>> = std::sync::OnceLock::new();
+    WORDS.get_or_init(|| {
+        let mut m = MaybeUninit::<libc::pthread_mutex_t>::zeroed();
+        // SAFETY: a zeroed local we own, not shared with anyone.
+        if unsafe { mutex_init(m.as_mut_ptr()) }.is_err() {
+            return Vec::new();
+        }
+        // SAFETY: initialised above; pthread_mutex_t is plain bytes, and its
+        // size is a multiple of 4 (checked by the chunking below).
+        let bytes: &[u8] = unsafe {
+            std::slice::from_raw_parts(
+                m.as_ptr().cast::<u8>(),
+                std::mem::size_of::<libc::pthread_mutex_t>(),
+            )
+        };
+        let words: Vec<(usize, u32)> = bytes
+            .chunks_exact(4)
+            .enumerate()
+            .map(|(i, w)| (i * 4, u32::from_ne_bytes([w[0], w[1], w[2], w[3]])))
+            .filter(|&(_, v)| v != 0)
+            .collect();
+        // SAFETY: initialised above and never locked.
+        unsafe { libc::pthread_mutex_destroy(m.as_mut_ptr()) };
+        words
+    })
+}
+
+/// What is wrong with the mutex at `m`, if its kind words are not those of
+/// the mutex pp made.
+///
+/// # Safety
+/// `m` must point to a mapped, 4-byte aligned `pthread_mutex_t`-sized area
+/// that is only written atomically or by glibc.
+pub(crate) unsafe fn mutex_corruption(m: *const libc::pthread_mutex_t) -> Option<String> {
+    for &(offset, expected) in reference_kind_words() {
+        // SAFETY: offset < size_of::<pthread_mutex_t>() (it came from chunking
+        // one) and is a multiple of 4; the caller guarantees the area is mapped
+        // and aligned. Read atomically: other processes may write it.
+        let word = unsafe { &*m.cast::<u8>().add(offset).cast::<AtomicU32>() };
+        let found = word.load(std::sync::atomic::Ordering::Relaxed);
+        if found != expected {
+            return Some(format!(
+                "mutex word at offset {offset} is {found:#x}, not {expected:#x} (its kind)"
+            ));
+        }
+    }
+    None
 }
 
 /// Initialises a process-shared, robust, error-checking pthread mutex at `m`.
@@ -283,6 +341,10 @@ pub(crate) unsafe fn mutex_lock(
     m: *mut libc::pthread_mutex_t,
     timeout: Option<Duration>,
 ) -> io::Result<Locked> {
+    // SAFETY: the caller guarantees m is a mapped, aligned mutex.
+    if let Some(reason) = unsafe { mutex_corruption(m) } {
+        return Ok(Locked::Corrupt(reason));
+    }
     // SAFETY: the caller guarantees m is an initialised, mapped mutex.
     let first = unsafe { libc::pthread_mutex_trylock(m) };
     let rc = match timeout {
@@ -313,6 +375,8 @@ pub(crate) unsafe fn mutex_lock(
         libc::EBUSY | libc::ETIMEDOUT => Ok(Locked::Busy),
         libc::ENOTRECOVERABLE => Ok(Locked::Unrecoverable),
         libc::EDEADLK => Ok(Locked::HeldByCaller),
+        // glibc found words it cannot make sense of.
+        libc::EINVAL => Ok(Locked::Corrupt("glibc calls it an invalid mutex (EINVAL)".into())),
         other => Err(io::Error::from_raw_os_error(other)),
     }
 }

@@ -323,3 +323,29 @@ fn calls_that_do_not_wait_give_up_on_a_mutex_held_forever() {
         holder.wait().unwrap();
     });
 }
+
+#[test]
+fn a_scribbled_mutex_is_corrupt_and_a_scribbled_semaphore_is_harmless() {
+    watchdog(LIMIT, || {
+        // Zeros make glibc see a plain mutex that would no longer survive
+        // its holder's death; other fills are kinds glibc refuses.
+        for fill in [0x00u8, 0x01, 0x5a, 0xff] {
+            let lock = Lock::create().unwrap();
+            scribble(lock.id(), HEADER, &[fill; 40]);
+            let corrupt = |e: &Error| matches!(e, Error::Corrupt { .. });
+            assert_err(lock.try_acquire(), corrupt);
+            assert_err(lock.acquire(Duration::from_millis(50)), corrupt);
+            let q = small_queue();
+            scribble(q.id(), HEADER, &[fill; 40]);
+            assert_err(q.try_get(), corrupt);
+            assert_err(q.put(&1, Duration::from_millis(50)), corrupt);
+            // A semaphore's count is any number: wrong, but never unsafe.
+            let sem = Semaphore::create(0).unwrap();
+            scribble(sem.id(), HEADER, &[fill; 8]);
+            let _ = sem.try_acquire();
+            let _ = sem.acquire(Duration::from_millis(10));
+            let _ = sem.release();
+        }
+        still_alive();
+    });
+}
