@@ -281,7 +281,7 @@ fn wait_readable(fd: impl AsFd, deadline: Option<Instant>) -> io::Result<bool> {
     }
 }
 
-/// Removes endpoints in the pipe directory that nobody listens on; returns how many.
+/// Removes endpoints in the pipe directory that nobody listens on; returns their paths.
 pub(crate) fn sweep_pipes() -> Vec<String> {
     let Ok(dir) = pipe_dir() else { return Vec::new() };
     let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
