@@ -11,7 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result, shorten};
+use crate::limits::{Limit, validate_nice};
 use crate::sys;
+use crate::sys::child::ChildSetup;
+use crate::types::{Containment, Leftovers};
 use crate::types::{ProcessId, ProcessOutput};
 
 /// What the child reads on stdin.
@@ -67,7 +70,11 @@ pub struct Command {
     pub(crate) id: Option<String>,
     pub(crate) max_output: Option<usize>,
     pub(crate) on_exit: Option<Callback>,
-    pub(crate) leave_descendants: bool,
+    pub(crate) leftovers: Leftovers,
+    pub(crate) containment: Containment,
+    pub(crate) limits: Vec<Limit>,
+    pub(crate) nice: Option<i32>,
+    pub(crate) die_with_parent: bool,
 }
 
 impl Command {
@@ -99,7 +106,11 @@ impl Command {
             id: None,
             max_output: None,
             on_exit: None,
-            leave_descendants: false,
+            leftovers: Leftovers::Stop,
+            containment: Containment::Auto,
+            limits: Vec::new(),
+            nice: None,
+            die_with_parent: true,
         }
     }
 
@@ -207,14 +218,54 @@ impl Command {
         self
     }
 
-    /// Leaves descendants running when the process itself exits. By default
-    /// they are stopped with its group (SIGTERM, grace, SIGKILL) so nothing
-    /// outlives the command; with this, they keep running, and output they
-    /// write after the process exited is read for a short drain only
-    /// (then pp closes its end of the pipes). Until the process exits, a
-    /// timeout or terminate still stops the whole group.
-    pub fn leave_descendants_running(mut self) -> Self {
-        self.leave_descendants = true;
+    /// What happens to descendants still running when the process itself
+    /// exits: stopped with its tree ([`Leftovers::Stop`], the default, so
+    /// nothing outlives the command), waited for ([`Leftovers::Wait`]), or
+    /// left running ([`Leftovers::Leave`]).
+    pub fn leftovers(mut self, leftovers: Leftovers) -> Self {
+        self.leftovers = leftovers;
+        self
+    }
+
+    /// How a stop reaches every descendant: by default ([`Containment::Auto`])
+    /// a cgroup v2 of its own where pp can make one, which catches
+    /// descendants that leave the process group; else the process group.
+    /// [`ProcessHandle::containment`](crate::ProcessHandle::containment) says
+    /// which one is in effect.
+    pub fn containment(mut self, containment: Containment) -> Self {
+        self.containment = containment;
+        self
+    }
+
+    /// Adds a resource limit (call once per limit). Checked when the command
+    /// runs: a bad value is [`Error::InvalidLimit`], a limit that cannot be
+    /// applied here [`Error::LimitUnavailable`].
+    pub fn limit(mut self, limit: Limit) -> Self {
+        self.limits.retain(|l| std::mem::discriminant(l) != std::mem::discriminant(&limit));
+        self.limits.push(limit);
+        self
+    }
+
+    /// Runs the program at this niceness (-20, most favoured, to 19; raising
+    /// priority needs privilege).
+    pub fn nice(mut self, nice: i32) -> Self {
+        self.nice = Some(nice);
+        self
+    }
+
+    /// The process gets SIGKILL when the program that started it dies, even
+    /// by SIGKILL (`PR_SET_PDEATHSIG`). On by default: children do not outlive
+    /// their program. Its own descendants are stopped by their tree's stop,
+    /// not by this signal.
+    pub fn die_with_parent(mut self) -> Self {
+        self.die_with_parent = true;
+        self
+    }
+
+    /// The process may outlive the program that started it (no
+    /// `PR_SET_PDEATHSIG`): for daemons and jobs meant to keep running.
+    pub fn outlive_parent(mut self) -> Self {
+        self.die_with_parent = false;
         self
     }
 
@@ -265,6 +316,13 @@ impl Command {
             }
         }
 
+        for limit in &self.limits {
+            limit.validate()?;
+        }
+        if let Some(nice) = self.nice {
+            validate_nice(nice)?;
+        }
+
         let mut cmd = std::process::Command::new(program);
         cmd.args(&self.argv[1..]);
         // A group of its own, so a timeout or terminate reaches every descendant.
@@ -289,6 +347,16 @@ impl Command {
         cmd.stdout(output_stdio(&self.stdout)?);
         cmd.stderr(output_stdio(&self.stderr)?);
         Ok(cmd)
+    }
+
+    /// What the child does before exec, but for joining its cgroup.
+    pub(crate) fn child_setup(&self) -> ChildSetup {
+        ChildSetup {
+            cgroup_procs: None,
+            rlimits: self.limits.iter().filter_map(Limit::rlimit).collect(),
+            nice: self.nice,
+            die_with_parent: self.die_with_parent,
+        }
     }
 
     /// Maps the error of `std::process::Command::spawn` to ours.
@@ -317,7 +385,11 @@ impl fmt::Debug for Command {
             .field("id", &self.id)
             .field("max_output", &self.max_output)
             .field("on_exit", &self.on_exit.as_ref().map(|_| "Fn(&ProcessOutput)"))
-            .field("leave_descendants", &self.leave_descendants)
+            .field("leftovers", &self.leftovers)
+            .field("containment", &self.containment)
+            .field("limits", &self.limits)
+            .field("nice", &self.nice)
+            .field("die_with_parent", &self.die_with_parent)
             .finish()
     }
 }

@@ -59,6 +59,36 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A resource limit or niceness with a value it cannot have.
+    #[error("invalid {limit} limit {value}: {reason}")]
+    InvalidLimit {
+        /// Which limit.
+        limit: &'static str,
+        /// The value given.
+        value: String,
+        /// The valid range.
+        reason: &'static str,
+    },
+
+    /// A limit this command asked for cannot be applied here (it is never
+    /// silently ignored).
+    #[error("cannot apply the {limit} limit: {reason}")]
+    LimitUnavailable {
+        /// Which limit.
+        limit: &'static str,
+        /// Why not (the controller that is not delegated, no cgroup, …).
+        reason: String,
+    },
+
+    /// The cgroup given with `Containment::CgroupUnder` cannot hold pp's cgroups.
+    #[error("cannot create a cgroup under {path:?}: {reason}")]
+    BadCgroup {
+        /// The directory given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// No process with this id is tracked.
     #[error("unknown process id {id:?}")]
     UnknownProcess {

@@ -8,9 +8,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::command::{Command, Input};
 use crate::error::{Error, Result};
+use crate::limits::Limit;
 use crate::reactor::{Inbox, Mailbox, Proc, drive_here, reactor};
-use crate::sys;
-use crate::types::{ProcessId, ProcessInfo, ProcessOutput, ProcessStatus, TerminateOutcome};
+use crate::spawner;
+use crate::sys::{self, child::ChildSetup};
+use crate::tree::Tree;
+use crate::types::{
+    Contained, Leftovers, ProcessId, ProcessInfo, ProcessOutput, ProcessStatus, TerminateOutcome,
+};
 
 /// What the reactor and every handle share about one process.
 #[derive(Debug)]
@@ -22,9 +27,12 @@ pub(crate) struct Shared {
     pub(crate) started: Instant,
     pub(crate) timeout: Option<Duration>,
     pub(crate) grace: Duration,
-    /// Whether descendants still running when the leader exits are left
-    /// running (else they are stopped with the group).
-    pub(crate) leave_descendants: bool,
+    /// What happens to descendants still running when the leader exits.
+    pub(crate) leftovers: Leftovers,
+    /// What contains its tree.
+    pub(crate) contained: Contained,
+    /// Whether it runs under an `RLIMIT_CPU` (to report a kill by the kernel).
+    pub(crate) cpu_limited: bool,
     /// The event loop's key for this process (0: never registered).
     pub(crate) key: u64,
     /// The mailbox of the local event loop watching it, when not the reactor.
@@ -98,6 +106,7 @@ impl Shared {
             duration: state.duration.unwrap_or_else(|| self.started.elapsed()),
             code: state.code,
             signal: state.signal,
+            containment: self.contained.clone(),
         }
     }
 }
@@ -119,6 +128,12 @@ impl ProcessHandle {
     /// The OS process id (also the id of its process group); `None` if it failed to start.
     pub fn pid(&self) -> Option<u32> {
         self.shared.pid
+    }
+
+    /// What contains the process's tree, and so what its stops reach: its
+    /// own cgroup (every descendant) or its process group.
+    pub fn containment(&self) -> &Contained {
+        &self.shared.contained
     }
 
     /// Current status, without blocking.
@@ -274,9 +289,15 @@ pub(crate) fn start(
             (Some(mailbox), Some(inbox))
         }
     };
+    let (tree, cgroup_procs) = Tree::prepare(cmd)?;
+    sys::child::install(&mut std_cmd, ChildSetup { cgroup_procs, ..cmd.child_setup() });
     let started_at = SystemTime::now();
     let started = Instant::now();
-    let mut child = std_cmd.spawn().map_err(|e| cmd.spawn_error(e))?;
+    // A reactor-driven child may outlive the calling thread: fork it from
+    // one that lives as long as the process, or its parent-death signal
+    // would fire when this thread ends.
+    let outlive_this_thread = cmd.die_with_parent && driver == Driver::Reactor;
+    let mut child = spawner::spawn(std_cmd, outlive_this_thread).map_err(|e| cmd.spawn_error(e))?;
     let pid = child.id();
     let mut setup = || -> std::io::Result<_> {
         let pidfd = sys::pidfd_open(pid)?;
@@ -305,7 +326,9 @@ pub(crate) fn start(
         started,
         timeout: cmd.timeout,
         grace: cmd.grace,
-        leave_descendants: cmd.leave_descendants,
+        leftovers: cmd.leftovers,
+        contained: tree.contained(),
+        cpu_limited: cmd.limits.iter().any(|l| matches!(l, Limit::CpuTime(_))),
         // A local event loop watches only this process: any key will do.
         key: reactor.map_or(1, |r| r.next_key()),
         local: mailbox,
@@ -329,6 +352,7 @@ pub(crate) fn start(
         stderr,
         cmd.max_output.unwrap_or(usize::MAX),
         cmd.on_exit.clone(),
+        tree,
     );
     let handle = ProcessHandle { shared };
     match (reactor, inbox) {
@@ -349,7 +373,9 @@ pub(crate) fn failed_record(cmd: &Command, id: ProcessId) -> ProcessHandle {
             started: Instant::now(),
             timeout: cmd.timeout,
             grace: cmd.grace,
-            leave_descendants: cmd.leave_descendants,
+            leftovers: cmd.leftovers,
+            contained: Contained::Nothing,
+            cpu_limited: false,
             key: 0,
             local: None,
             state: Mutex::new(State {

@@ -36,17 +36,24 @@
 mod command;
 mod error;
 mod handle;
+mod limits;
 mod reactor;
+mod spawner;
 mod sys;
 mod table;
+mod tree;
 mod types;
 
 pub use command::{Callback, Command, Input, Output, normalize_cwd};
 pub use error::{Error, Result};
 pub use handle::ProcessHandle;
+pub use limits::Limit;
 pub use sys::thread_count;
 pub use table::ProcessTable;
-pub use types::{ProcessId, ProcessInfo, ProcessOutput, ProcessStatus, TerminateOutcome};
+pub use types::{
+    Contained, Containment, Leftovers, ProcessId, ProcessInfo, ProcessOutput, ProcessStatus,
+    StoppedBy, TerminateOutcome,
+};
 
 impl Command {
     /// Runs the command to completion and returns its output.

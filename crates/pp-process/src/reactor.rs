@@ -21,8 +21,9 @@ use std::time::{Duration, Instant};
 use crate::command::Callback;
 use crate::error::{Error, Result};
 use crate::handle::Shared;
-use crate::sys::{self, EventFlags, GroupSignal};
-use crate::types::{ProcessOutput, ProcessStatus};
+use crate::sys::{self, EventFlags};
+use crate::tree::Tree;
+use crate::types::{Leftovers, ProcessOutput, ProcessStatus, StoppedBy};
 
 /// How often a stopping process group is re-checked for leftover members.
 const GROUP_RECHECK: Duration = Duration::from_millis(10);
@@ -37,6 +38,8 @@ const DRAIN: Duration = Duration::from_millis(250);
 /// Consecutive panics of an event loop's turn after which it gives up (every
 /// watched process is then reported lost rather than left waiting).
 const MAX_PANICS: u32 = 100;
+/// How often a tree whose leader exited is checked for leftovers (`Leftovers::Wait`).
+const TREE_RECHECK: Duration = Duration::from_millis(50);
 /// Bytes read or written per system call.
 const CHUNK: usize = 64 * 1024;
 /// System calls per pipe per wake-up, so one chatty child cannot starve the rest.
@@ -190,11 +193,22 @@ struct Capture {
     eof: bool,
 }
 
+/// Why a stop began.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum StopCause {
+    /// The timeout passed: reported `TimedOut`.
+    Timeout,
+    /// Someone asked (`terminate`, `kill`): reported `Terminated` or `Killed`.
+    Request,
+    /// The leader exited by itself and what it left is stopped (or, with
+    /// `Leftovers::Leave`, only drained): reported `Completed`.
+    LeaderExited,
+}
+
 /// Why a process is being stopped, and how far that has gone.
 struct Stopping {
-    timed_out: bool,
-    /// The leader had already exited when the stop began: it exited by itself.
-    exited_before: bool,
+    /// Why the stop began (what the process is reported as).
+    cause: StopCause,
     /// When SIGKILL follows SIGTERM; `None`: never (an unbounded grace period).
     kill_at: Option<Instant>,
     killed_at: Option<Instant>,
@@ -217,6 +231,8 @@ pub(crate) struct Proc {
     exit: Option<Option<ExitStatus>>,
     stopping: Option<Stopping>,
     on_exit: Option<Callback>,
+    /// What contains the process's tree: its cgroup or its process group.
+    tree: Tree,
     /// Whether the result was published; a process dropped before that is
     /// reported lost (see `Drop`), so no waiter is ever stranded.
     published: bool,
@@ -233,6 +249,7 @@ impl Proc {
         stderr: Option<File>,
         cap: usize,
         on_exit: Option<Callback>,
+        tree: Tree,
     ) -> Proc {
         let capture = |pipe| Capture { pipe, buf: Vec::new(), dropped: 0, eof: false };
         Proc {
@@ -246,6 +263,7 @@ impl Proc {
             exit: None,
             stopping: None,
             on_exit,
+            tree,
             published: false,
         }
     }
@@ -264,7 +282,7 @@ impl Proc {
         }
         match &self.stopping {
             None => true,
-            Some(s) => s.exited_before || s.group_gone,
+            Some(s) => s.group_gone,
         }
     }
 }
@@ -273,6 +291,8 @@ impl Proc {
 enum TimerKind {
     Timeout,
     StopCheck,
+    /// A leader exited while its tree lives on (`Leftovers::Wait`): is it gone yet?
+    TreeCheck,
 }
 
 struct EventLoop {
@@ -357,7 +377,7 @@ impl EventLoop {
     fn handle_request(&mut self, request: Request) {
         match request {
             Request::Register(proc) => self.add(*proc),
-            Request::Stop { key, grace } => self.stop(key, grace, false),
+            Request::Stop { key, grace } => self.stop(key, grace, StopCause::Request),
         }
     }
 
@@ -410,31 +430,53 @@ impl EventLoop {
     }
 
     /// Once the leader is reaped: close stdin; if descendants remain (in the
-    /// group, or holding our pipes), stop them — or, when asked to leave them
-    /// running, only drain the pipes a while; then complete when finished.
+    /// tree, or holding our pipes), stop them, wait for them, or leave them
+    /// after a drain, as the command's [`Leftovers`] says; complete when finished.
     fn after_exit(&mut self, key: u64) {
         let Some(proc) = self.procs.get_mut(&key) else { return };
         if let Some((pipe, _, _)) = proc.stdin.take() {
             sys::epoll_delete(&self.epoll, &pipe);
         }
-        let leftovers = || !proc.pipes_done() || sys::group_alive(proc.pid());
-        if proc.stopping.is_none() && leftovers() {
-            if proc.shared.leave_descendants {
-                let now = Instant::now();
-                proc.stopping = Some(Stopping {
-                    timed_out: false,
-                    exited_before: true,
-                    kill_at: None,
-                    killed_at: None,
-                    group_gone: true,
-                    drain_until: None,
-                    check_at: None,
-                });
-                return self.check_stopping(key, now);
+        let pgid = proc.pid();
+        if proc.stopping.is_none() && (!proc.pipes_done() || proc.tree.alive(pgid)) {
+            match proc.shared.leftovers {
+                Leftovers::Stop => {
+                    tracing::debug!(process_id = %proc.shared.id, "leader exited; stopping what it left");
+                    let grace = proc.shared.grace;
+                    return self.stop(key, grace, StopCause::LeaderExited);
+                }
+                Leftovers::Leave => {
+                    proc.stopping = Some(Stopping {
+                        cause: StopCause::LeaderExited,
+                        kill_at: None,
+                        killed_at: None,
+                        group_gone: true,
+                        drain_until: None,
+                        check_at: None,
+                    });
+                    return self.check_stopping(key, Instant::now());
+                }
+                // Watched until the tree is gone (checked on a timer: a
+                // process group has no event for "empty").
+                Leftovers::Wait => {
+                    if !proc.tree.alive(pgid) {
+                        // Only pipes held open by a descendant outside the
+                        // tree: drain them a while, as after a stop.
+                        proc.stopping = Some(Stopping {
+                            cause: StopCause::LeaderExited,
+                            kill_at: None,
+                            killed_at: None,
+                            group_gone: true,
+                            drain_until: None,
+                            check_at: None,
+                        });
+                        return self.check_stopping(key, Instant::now());
+                    }
+                    let at = Instant::now() + TREE_RECHECK;
+                    self.timers.push(Reverse((at, key, TimerKind::TreeCheck)));
+                    return;
+                }
             }
-            tracing::debug!(process_id = %proc.shared.id, "leader exited; stopping what it left");
-            let grace = proc.shared.grace;
-            return self.stop(key, grace, false);
         }
         if proc.is_finished() {
             let mut proc = self.procs.remove(&key).expect("present");
@@ -442,9 +484,9 @@ impl EventLoop {
         }
     }
 
-    /// Starts (or hurries) stopping process `key`: SIGTERM to its group now,
+    /// Starts (or hurries) stopping process `key`: SIGTERM to its tree now,
     /// SIGKILL once `grace` has passed (at once when it is zero).
-    fn stop(&mut self, key: u64, grace: Duration, timed_out: bool) {
+    fn stop(&mut self, key: u64, grace: Duration, cause: StopCause) {
         let Some(proc) = self.procs.get_mut(&key) else { return };
         let now = Instant::now();
         let pgid = proc.pid();
@@ -456,19 +498,18 @@ impl EventLoop {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 };
-                if s.exited_before && proc.shared.leave_descendants && s.killed_at.is_none() {
-                    // Descendants left running are now asked to stop after all.
-                    s.group_gone = !grace.is_zero() && send(pgid, false);
+                if s.cause == StopCause::LeaderExited && cause != StopCause::LeaderExited {
+                    // Leftovers being drained (or left) are asked to stop after all.
+                    s.group_gone = !grace.is_zero() && proc.tree.signal(pgid, false);
                 }
             }
             None => {
-                if timed_out {
-                    tracing::warn!(process_id = %proc.shared.id, pid = pgid, "process timed out; stopping its group");
+                if cause == StopCause::Timeout {
+                    tracing::warn!(process_id = %proc.shared.id, pid = pgid, "process timed out; stopping its tree");
                 }
-                let group_gone = !grace.is_zero() && send(pgid, false);
+                let group_gone = !grace.is_zero() && proc.tree.signal(pgid, false);
                 proc.stopping = Some(Stopping {
-                    timed_out,
-                    exited_before: proc.exit.is_some(),
+                    cause,
                     kill_at,
                     killed_at: None,
                     group_gone,
@@ -489,9 +530,18 @@ impl EventLoop {
             self.timers.pop();
             let Some(proc) = self.procs.get(&key) else { continue };
             match (kind, &proc.stopping) {
-                (TimerKind::Timeout, None) if proc.exit.is_none() => {
+                // Also after the leader exited, while its tree is waited for.
+                (TimerKind::Timeout, None) => {
                     let grace = proc.shared.grace;
-                    self.stop(key, grace, true);
+                    self.stop(key, grace, StopCause::Timeout);
+                }
+                (TimerKind::TreeCheck, None) => {
+                    if proc.tree.alive(proc.pid()) {
+                        let next = now + TREE_RECHECK;
+                        self.timers.push(Reverse((next, key, TimerKind::TreeCheck)));
+                    } else {
+                        self.after_exit(key);
+                    }
                 }
                 // Only the latest scheduled check counts; earlier ones are stale.
                 (TimerKind::StopCheck, Some(s)) if s.check_at == Some(at) => {
@@ -511,13 +561,13 @@ impl EventLoop {
         let exited = proc.exit.is_some();
         let pipes_done = proc.pipes_done();
         let Some(s) = &mut proc.stopping else { return };
-        if !s.group_gone && exited && !sys::group_alive(pgid) {
+        if !s.group_gone && exited && !proc.tree.alive(pgid) {
             s.group_gone = true;
         }
         if !s.group_gone && s.killed_at.is_none() && s.kill_at.is_some_and(|at| now >= at) {
             tracing::warn!(process_id = %proc.shared.id, pid = pgid, "killing the process group");
             s.killed_at = Some(now);
-            s.group_gone = send(pgid, true);
+            s.group_gone = proc.tree.signal(pgid, true);
         }
         if let Some(killed_at) = s.killed_at
             && now >= killed_at + AFTER_KILL
@@ -577,10 +627,22 @@ impl Proc {
         let status = self.exit.flatten();
         let (outcome, forced) = match &self.stopping {
             None => (ProcessStatus::Completed, false),
-            Some(s) if s.exited_before => (ProcessStatus::Completed, false),
-            Some(s) if s.timed_out => (ProcessStatus::TimedOut, s.killed_at.is_some()),
+            Some(s) if s.cause == StopCause::LeaderExited => (ProcessStatus::Completed, false),
+            Some(s) if s.cause == StopCause::Timeout => {
+                (ProcessStatus::TimedOut, s.killed_at.is_some())
+            }
             Some(s) if s.killed_at.is_some() => (ProcessStatus::Killed, true),
             Some(_) => (ProcessStatus::Terminated, false),
+        };
+        let signal = status.and_then(|s| s.signal());
+        let stopped_by = if self.tree.oom_killed() {
+            Some(StoppedBy::OutOfMemory)
+        } else if signal == Some(SIGXCPU)
+            || (signal == Some(SIGKILL) && self.shared.cpu_limited && !killed_by_pp(&self.stopping))
+        {
+            Some(StoppedBy::CpuTimeLimit)
+        } else {
+            None
         };
         let take = |c: Option<Capture>| c.map(|c| (c.buf, c.dropped)).unwrap_or_default();
         let (stdout, stdout_dropped) = take(self.stdout.take());
@@ -591,13 +653,15 @@ impl Proc {
             command: self.shared.command.clone(),
             status: outcome,
             code: status.and_then(|s| s.code()),
-            signal: status.and_then(|s| s.signal()),
+            signal,
             stdout,
             stderr,
             stdout_dropped,
             stderr_dropped,
             started_at: self.shared.started_at,
             duration: self.shared.started.elapsed(),
+            containment: self.tree.contained(),
+            stopped_by,
         });
         match outcome {
             ProcessStatus::Completed => tracing::debug!(
@@ -630,15 +694,14 @@ impl Proc {
     /// A process nobody can watch any more: kill its group rather than leave
     /// it untracked, reap it, and report it killed.
     fn lose(&mut self) {
-        let _ = sys::signal_group(self.pid(), true);
+        self.tree.signal(self.pid(), true);
         let status = self.child.wait().ok();
         self.exit = Some(status);
         self.stdout = None;
         self.stderr = None;
         let now = Instant::now();
         self.stopping = Some(Stopping {
-            timed_out: false,
-            exited_before: false,
+            cause: StopCause::Request,
             kill_at: Some(now),
             killed_at: Some(now),
             group_gone: true,
@@ -649,22 +712,19 @@ impl Proc {
     }
 }
 
+const SIGXCPU: i32 = 24;
+const SIGKILL: i32 = 9;
+
+/// Whether pp sent SIGKILL to the process. A SIGKILL pp did not send, with
+/// a CPU limit set, came from the kernel at the hard limit.
+fn killed_by_pp(stopping: &Option<Stopping>) -> bool {
+    matches!(stopping, Some(s) if s.killed_at.is_some())
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         if !self.published {
             self.lose();
-        }
-    }
-}
-
-/// Signals the group; true if no process is left in it.
-fn send(pgid: u32, kill: bool) -> bool {
-    match sys::signal_group(pgid, kill) {
-        Ok(GroupSignal::Gone) => true,
-        Ok(GroupSignal::Sent) => false,
-        Err(e) => {
-            tracing::error!(pgid, error = %e, "cannot signal process group");
-            false
         }
     }
 }

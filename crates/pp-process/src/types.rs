@@ -119,6 +119,62 @@ impl fmt::Display for ProcessStatus {
     }
 }
 
+/// What happens to descendants still running when the process itself exits
+/// ([`Command::leftovers`](crate::Command::leftovers)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Leftovers {
+    /// Stop them with the tree (SIGTERM, the grace period, SIGKILL) as soon
+    /// as the process exits, so nothing outlives the command. The default.
+    #[default]
+    Stop,
+    /// Wait for them: the process counts as running until its whole tree has
+    /// exited, and its timeout and `terminate` still stop the whole tree.
+    Wait,
+    /// Leave them running, untracked. Output they write after the process
+    /// exited is read for a short drain only; then pp closes its end of the pipes.
+    Leave,
+}
+
+/// How pp reaches every descendant of a command ([`Command::containment`](crate::Command::containment)).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Containment {
+    /// A cgroup v2 of its own where this process can create one (below its
+    /// own cgroup), else the process group. The default.
+    #[default]
+    Auto,
+    /// The process group only: a descendant that leaves it (`setsid`, a
+    /// daemon) escapes a stop, though the call still returns in bounded time.
+    ProcessGroup,
+    /// A cgroup of its own below this cgroup v2 directory (one delegated to
+    /// this user, say); an error if it cannot be made there.
+    CgroupUnder(std::path::PathBuf),
+}
+
+/// What contains a started process: which mechanism a stop goes through.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Contained {
+    /// Its own cgroup v2 (this directory): a stop kills every member, those
+    /// that left the process group included, and ends when the cgroup is empty.
+    Cgroup(std::path::PathBuf),
+    /// Its process group (its pid): members that left the group are not reached.
+    ProcessGroup,
+    /// Never started.
+    Nothing,
+}
+
+/// A limit that ended a process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoppedBy {
+    /// The kernel's OOM killer, at the cgroup's `memory.max`.
+    OutOfMemory,
+    /// `RLIMIT_CPU`: the CPU time ran out (SIGXCPU, then SIGKILL).
+    CpuTimeLimit,
+}
+
 /// How a request to stop a process ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TerminateOutcome {
@@ -158,6 +214,10 @@ pub struct ProcessOutput {
     pub started_at: SystemTime,
     /// How long it ran (monotonic clock), from start to the moment it was reaped.
     pub duration: Duration,
+    /// What contained it (the mechanism its stops went through).
+    pub containment: Contained,
+    /// The resource limit that ended it, when one did.
+    pub stopped_by: Option<StoppedBy>,
 }
 
 impl ProcessOutput {
@@ -207,6 +267,8 @@ pub struct ProcessInfo {
     pub code: Option<i32>,
     /// Ending signal, once killed by one.
     pub signal: Option<i32>,
+    /// What contains it (the mechanism its stops go through).
+    pub containment: Contained,
 }
 
 impl ProcessInfo {

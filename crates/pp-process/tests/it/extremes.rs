@@ -71,7 +71,7 @@ fn a_background_child_holding_stdout_is_stopped_and_run_returns() {
 fn descendants_are_left_running_on_request() {
     watchdog(LIMIT, || {
         let out = Command::shell("sleep 30 & echo $!")
-            .leave_descendants_running()
+            .leftovers(pp_process::Leftovers::Leave)
             .spawn()
             .unwrap()
             .wait()

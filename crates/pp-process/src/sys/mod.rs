@@ -10,6 +10,9 @@ use std::time::Duration;
 use rustix::event::{EventfdFlags, Timespec, epoll};
 use rustix::process::{Pid, PidfdFlags, Signal};
 
+pub(crate) mod cgroup;
+pub(crate) mod child;
+
 pub(crate) use rustix::event::epoll::{Event, EventData, EventFlags};
 
 /// Whether this process (by its effective ids) may enter directory `dir`.
@@ -40,6 +43,20 @@ pub(crate) fn signal_group(pgid: u32, kill: bool) -> io::Result<GroupSignal> {
         Err(rustix::io::Errno::SRCH) => Ok(GroupSignal::Gone),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Sends SIGTERM (or SIGKILL) to one process; a process already gone is fine.
+pub(crate) fn signal_pid(pid: u32, kill: bool) {
+    let signal = if kill { Signal::KILL } else { Signal::TERM };
+    if let Ok(pid) = to_pid(pid) {
+        let _ = rustix::process::kill_process(pid, signal);
+    }
+}
+
+/// Whether the calling thread is the process's main thread (which lives as
+/// long as the process).
+pub(crate) fn on_main_thread() -> bool {
+    rustix::thread::gettid() == rustix::process::getpid()
 }
 
 /// Whether a live (not zombie) process is left in the group `pgid`.

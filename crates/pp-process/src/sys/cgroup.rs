@@ -1,0 +1,212 @@
+//! cgroup v2: a cgroup of its own for each process, so a stop reaches every
+//! descendant (those that left the process group included) and pp knows
+//! when the whole tree is gone.
+//!
+//! Layout: `<base>/pp-<our pid>-<n>`, where `<base>` is the cgroup this
+//! process runs in (found through `/proc/self/cgroup` and the cgroup2 mount
+//! in `/proc/self/mountinfo`) or one the caller names. The child joins its
+//! cgroup before exec (see `child.rs`), so no fork of it can happen outside.
+//! The directory is removed once the process is finished and the cgroup is
+//! empty; directories a killed program left behind are removed the next
+//! time a program finds them empty.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+/// `statfs` magic of a cgroup2 file system.
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+
+/// The cgroup v2 directory this process runs in, if it can create cgroups
+/// below it; found once.
+pub(crate) fn own_base() -> Option<&'static Path> {
+    static BASE: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let base = find_own_cgroup()?;
+        // One probe decides for the life of the process: creating and removing
+        // a cgroup is what every contained spawn will do.
+        let probe = base.join(format!("pp-{}-probe", std::process::id()));
+        std::fs::create_dir(&probe).ok()?;
+        let _ = std::fs::remove_dir(&probe);
+        remove_leftovers(&base);
+        Some(base)
+    })
+    .as_deref()
+}
+
+/// `<cgroup2 mount><our path>` from `/proc/self/mountinfo` and `/proc/self/cgroup`.
+fn find_own_cgroup() -> Option<PathBuf> {
+    let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let own = cgroups.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mount = mountinfo.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        if right.split_whitespace().next()? != "cgroup2" {
+            return None;
+        }
+        // Field 4 is the root of the mount within the hierarchy, 5 the mount point.
+        let mut fields = left.split_whitespace();
+        let root = fields.nth(3)?;
+        let point = fields.next()?;
+        Some((root.to_owned(), unescape(point)))
+    })?;
+    let (root, point) = mount;
+    let relative = own.strip_prefix(root.as_str()).unwrap_or(own).trim_start_matches('/');
+    let base = Path::new(&point).join(relative);
+    base.is_dir().then_some(base)
+}
+
+/// Mount points escape space, tab, newline and backslash as octal.
+fn unescape(field: &str) -> String {
+    field.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
+}
+
+/// Removes empty `pp-<pid>-*` cgroups of processes that no longer exist.
+fn remove_leftovers(base: &Path) {
+    let Ok(dir) = std::fs::read_dir(base) else { return };
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("pp-"))
+            .and_then(|n| n.split('-').next())
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let alive = rustix::process::Pid::from_raw(pid)
+            .is_some_and(|pid| rustix::process::test_kill_process(pid).is_ok());
+        if !alive {
+            // Fails harmlessly while processes still live in it.
+            let _ = std::fs::remove_dir(entry.path());
+        }
+    }
+}
+
+/// Checks that `dir` is a cgroup v2 directory this process may create
+/// cgroups in; the reason it is not, otherwise.
+pub(crate) fn check_base(dir: &Path) -> Result<(), String> {
+    let meta = std::fs::metadata(dir).map_err(|e| format!("cannot inspect it: {e}"))?;
+    if !meta.is_dir() {
+        return Err("not a directory".into());
+    }
+    let fs = rustix::fs::statfs(dir).map_err(|e| format!("cannot inspect it: {e}"))?;
+    if fs.f_type as i64 != CGROUP2_SUPER_MAGIC {
+        return Err("not on a cgroup v2 file system".into());
+    }
+    rustix::fs::accessat(
+        rustix::fs::CWD,
+        dir,
+        rustix::fs::Access::WRITE_OK | rustix::fs::Access::EXEC_OK,
+        rustix::fs::AtFlags::EACCESS,
+    )
+    .map_err(|e| format!("this process may not create cgroups in it: {e}"))
+}
+
+/// Which controllers `base` hands down to the cgroups pp creates in it.
+pub(crate) fn delegated_controllers(base: &Path) -> String {
+    std::fs::read_to_string(base.join("cgroup.subtree_control")).unwrap_or_default()
+}
+
+/// Cgroups whose processes were left running (`Leftovers::Leave`): removed
+/// once they are empty, tried whenever a new cgroup is made.
+static LINGERING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes `cgroup` now, or as soon as it is empty.
+pub(crate) fn remove_when_empty(cgroup: &Cgroup) {
+    if cgroup.remove().is_err() {
+        LINGERING.lock().unwrap_or_else(|e| e.into_inner()).push(cgroup.dir.clone());
+    }
+}
+
+fn remove_lingering() {
+    let mut lingering = LINGERING.lock().unwrap_or_else(|e| e.into_inner());
+    lingering
+        .retain(|dir| std::fs::remove_dir(dir).is_err_and(|e| e.kind() != io::ErrorKind::NotFound));
+}
+
+/// One process's cgroup.
+#[derive(Debug)]
+pub(crate) struct Cgroup {
+    dir: PathBuf,
+    /// `cgroup.events`, kept open: read for `populated`.
+    events: File,
+}
+
+impl Cgroup {
+    /// Creates a fresh cgroup below `base`; returns it and its `cgroup.procs`
+    /// opened for writing, which the child writes its pid into before exec.
+    pub(crate) fn create(base: &Path) -> io::Result<(Cgroup, File)> {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        remove_lingering();
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = base.join(format!("pp-{}-{n}", std::process::id()));
+        std::fs::create_dir(&dir)?;
+        let opened = (|| {
+            // std opens with O_CLOEXEC: only the child's pre-exec code uses it.
+            let procs = OpenOptions::new().write(true).open(dir.join("cgroup.procs"))?;
+            let events = File::open(dir.join("cgroup.events"))?;
+            Ok((procs, events))
+        })();
+        match opened {
+            Ok((procs, events)) => Ok((Cgroup { dir, events }, procs)),
+            Err(e) => {
+                let _ = std::fs::remove_dir(&dir);
+                Err(e)
+            }
+        }
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Writes a limit file (`memory.max`, `pids.max`, `cpu.max`).
+    pub(crate) fn set(&self, file: &str, value: &str) -> io::Result<()> {
+        OpenOptions::new().write(true).open(self.dir.join(file))?.write_all(value.as_bytes())
+    }
+
+    /// Whether any process is left in the cgroup (zombies are not).
+    pub(crate) fn populated(&self) -> bool {
+        let mut text = String::new();
+        let read = (&self.events).read_to_string(&mut text).and_then(|_| {
+            use std::io::Seek;
+            (&self.events).rewind().map(drop)
+        });
+        match read {
+            Ok(()) => text.lines().any(|l| l == "populated 1"),
+            // Unreadable: assume someone is left rather than report a tree gone.
+            Err(_) => true,
+        }
+    }
+
+    /// The pids in the cgroup now.
+    pub(crate) fn pids(&self) -> Vec<u32> {
+        std::fs::read_to_string(self.dir.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+
+    /// SIGKILL to every process in the cgroup, escapees included (`cgroup.kill`).
+    pub(crate) fn kill(&self) -> io::Result<()> {
+        OpenOptions::new().write(true).open(self.dir.join("cgroup.kill"))?.write_all(b"1")
+    }
+
+    /// How many processes the kernel's OOM killer killed in it.
+    pub(crate) fn oom_kills(&self) -> u64 {
+        let text = std::fs::read_to_string(self.dir.join("memory.events")).unwrap_or_default();
+        text.lines()
+            .find_map(|l| l.strip_prefix("oom_kill "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Removes the cgroup; fails (and keeps it) while a process lives in it.
+    pub(crate) fn remove(&self) -> io::Result<()> {
+        std::fs::remove_dir(&self.dir)
+    }
+}

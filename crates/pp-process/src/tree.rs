@@ -1,0 +1,142 @@
+//! A process's tree as pp contains it: its own cgroup v2 where one could be
+//! made, else its process group. Everything that stops or watches a tree
+//! goes through here, so the event loop does not care which it is.
+
+use std::path::Path;
+
+use crate::command::Command;
+use crate::error::{Error, Result};
+use crate::limits::Limit;
+use crate::sys::cgroup::{self, Cgroup};
+use crate::sys::{self, GroupSignal};
+use crate::types::{Contained, Containment};
+
+/// What contains one process's tree.
+#[derive(Debug)]
+pub(crate) enum Tree {
+    /// The process group whose id is the leader's pid.
+    Group,
+    /// A cgroup of its own (removed when dropped, or later once empty).
+    Cgroup(Cgroup),
+}
+
+impl Tree {
+    /// Makes the container `cmd` asks for, with its cgroup limits applied;
+    /// returns it and, for a cgroup, the `cgroup.procs` the child joins
+    /// through before exec.
+    pub(crate) fn prepare(cmd: &Command) -> Result<(Tree, Option<std::fs::File>)> {
+        let (tree, procs) = match &cmd.containment {
+            Containment::ProcessGroup => (Tree::Group, None),
+            Containment::Auto => match cgroup::own_base().map(Cgroup::create) {
+                Some(Ok((cgroup, procs))) => (Tree::Cgroup(cgroup), Some(procs)),
+                Some(Err(e)) => {
+                    tracing::debug!(error = %e, "no cgroup for this process; using its process group");
+                    (Tree::Group, None)
+                }
+                None => (Tree::Group, None),
+            },
+            Containment::CgroupUnder(base) => {
+                let bad = |reason: String| Error::BadCgroup { path: base.clone(), reason };
+                cgroup::check_base(base).map_err(bad)?;
+                let (cgroup, procs) = Cgroup::create(base).map_err(|e| bad(e.to_string()))?;
+                (Tree::Cgroup(cgroup), Some(procs))
+            }
+        };
+        for limit in cmd.limits.iter().filter(|l| l.controller().is_some()) {
+            tree.apply(limit)?;
+        }
+        Ok((tree, procs))
+    }
+
+    /// Writes a cgroup limit; [`Error::LimitUnavailable`] when there is no
+    /// cgroup or its controller is not delegated.
+    fn apply(&self, limit: &Limit) -> Result<()> {
+        let unavailable = |reason: String| Error::LimitUnavailable { limit: limit.name(), reason };
+        let (Some(controller), Some((file, value))) = (limit.controller(), limit.cgroup_file())
+        else {
+            return Ok(());
+        };
+        let Tree::Cgroup(cgroup) = self else {
+            return Err(unavailable(
+                "it needs cgroup v2 containment, and this process is contained by its process group only"
+                    .into(),
+            ));
+        };
+        let base = cgroup.path().parent().unwrap_or(Path::new("/"));
+        let delegated = cgroup::delegated_controllers(base);
+        if !delegated.split_whitespace().any(|c| c == controller) {
+            return Err(unavailable(format!(
+                "the {controller} controller is not enabled for cgroups below {} \
+                 (its cgroup.subtree_control holds {:?})",
+                base.display(),
+                delegated.trim()
+            )));
+        }
+        cgroup.set(file, &value).map_err(|e| unavailable(format!("writing {file}: {e}")))
+    }
+
+    /// Whether a live member is left (zombies do not count).
+    pub(crate) fn alive(&self, pgid: u32) -> bool {
+        match self {
+            Tree::Group => sys::group_alive(pgid),
+            Tree::Cgroup(cgroup) => cgroup.populated(),
+        }
+    }
+
+    /// SIGTERM (or SIGKILL) to every member; true if none is left.
+    pub(crate) fn signal(&self, pgid: u32, kill: bool) -> bool {
+        match self {
+            Tree::Group => signal_group(pgid, kill),
+            Tree::Cgroup(cgroup) => {
+                if !cgroup.populated() {
+                    return true;
+                }
+                if kill {
+                    if let Err(e) = cgroup.kill() {
+                        tracing::error!(cgroup = %cgroup.path().display(), error = %e, "cannot write cgroup.kill");
+                        return signal_group(pgid, true);
+                    }
+                } else {
+                    // Members that left the process group get it too.
+                    for pid in cgroup.pids() {
+                        sys::signal_pid(pid, false);
+                    }
+                }
+                false
+            }
+        }
+    }
+
+    /// What the user is told contains the process.
+    pub(crate) fn contained(&self) -> Contained {
+        match self {
+            Tree::Group => Contained::ProcessGroup,
+            Tree::Cgroup(cgroup) => Contained::Cgroup(cgroup.path().to_owned()),
+        }
+    }
+
+    /// Whether the kernel's OOM killer killed a member.
+    pub(crate) fn oom_killed(&self) -> bool {
+        matches!(self, Tree::Cgroup(cgroup) if cgroup.oom_kills() > 0)
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        if let Tree::Cgroup(cgroup) = self {
+            cgroup::remove_when_empty(cgroup);
+        }
+    }
+}
+
+/// Signals the group; true if no process is left in it.
+fn signal_group(pgid: u32, kill: bool) -> bool {
+    match sys::signal_group(pgid, kill) {
+        Ok(GroupSignal::Gone) => true,
+        Ok(GroupSignal::Sent) => false,
+        Err(e) => {
+            tracing::error!(pgid, error = %e, "cannot signal process group");
+            false
+        }
+    }
+}
