@@ -215,6 +215,8 @@ struct Stopping {
     group_gone: bool,
     /// Once nothing is left to stop, pipes still open are read until then.
     drain_until: Option<Instant>,
+    /// Pipes were given up on at `drain_until` while something still held them.
+    pipes_abandoned: bool,
     /// When the pending stop check is due; older timers for this process are stale.
     check_at: Option<Instant>,
 }
@@ -452,6 +454,7 @@ impl EventLoop {
                         killed_at: None,
                         group_gone: true,
                         drain_until: None,
+                        pipes_abandoned: false,
                         check_at: None,
                     });
                     return self.check_stopping(key, Instant::now());
@@ -468,6 +471,7 @@ impl EventLoop {
                             killed_at: None,
                             group_gone: true,
                             drain_until: None,
+                            pipes_abandoned: false,
                             check_at: None,
                         });
                         return self.check_stopping(key, Instant::now());
@@ -514,6 +518,7 @@ impl EventLoop {
                     killed_at: None,
                     group_gone,
                     drain_until: None,
+                    pipes_abandoned: false,
                     check_at: None,
                 });
             }
@@ -589,6 +594,7 @@ impl EventLoop {
                 if !c.eof {
                     sys::epoll_delete(&self.epoll, &c.pipe);
                     c.eof = true;
+                    s.pipes_abandoned = true;
                 }
             }
         }
@@ -662,6 +668,8 @@ impl Proc {
             duration: self.shared.started.elapsed(),
             containment: self.tree.contained(),
             stopped_by,
+            held_open_by_escapee: self.shared.leftovers != Leftovers::Leave
+                && self.stopping.as_ref().is_some_and(|s| s.pipes_abandoned),
         });
         match outcome {
             ProcessStatus::Completed => tracing::debug!(
@@ -706,6 +714,7 @@ impl Proc {
             killed_at: Some(now),
             group_gone: true,
             drain_until: None,
+            pipes_abandoned: false,
             check_at: None,
         });
         self.publish(Callbacks::Elsewhere);

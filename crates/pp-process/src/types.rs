@@ -218,6 +218,11 @@ pub struct ProcessOutput {
     pub containment: Contained,
     /// The resource limit that ended it, when one did.
     pub stopped_by: Option<StoppedBy>,
+    /// Whether pp stopped reading the captured output before its end because
+    /// a process outside the tree still held the pipes after the tree was
+    /// gone: a descendant that left the process group escaped the stop.
+    /// Cgroup containment stops such descendants, so this stays false there.
+    pub held_open_by_escapee: bool,
 }
 
 impl ProcessOutput {

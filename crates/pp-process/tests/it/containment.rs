@@ -1,0 +1,344 @@
+//! Containment: a timeout or terminate stops the whole tree — descendants
+//! that left the process group too, where pp contains the process in a
+//! cgroup — and the call returns in bounded time whatever they do; children
+//! die with their program; limits are applied or refused, never ignored.
+//! Every check of "gone" is by pid in `/proc`.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use pp_process::{
+    Command, Contained, Containment, Error, Leftovers, Limit, ProcessOutput, ProcessStatus,
+    StoppedBy, TerminateOutcome,
+};
+
+use crate::support::{TempDir, eventually, is_gone, watchdog};
+
+const LIMIT: Duration = Duration::from_secs(120);
+const GRACE: Duration = Duration::from_millis(500);
+/// The generous hang guard on top of the grace period.
+const HANG_GUARD: Duration = Duration::from_secs(5);
+
+/// Every kind of descendant a stop must reach, each writing its pid to
+/// `pids`: one that left the group and session (`setsid`), a double fork,
+/// `nohup`, one that ignores SIGTERM. The shell itself then sleeps.
+fn unruly_tree(pids: &std::path::Path) -> String {
+    let p = pids.display();
+    format!(
+        "setsid sleep 300 & echo $! >> {p}; \
+         (sleep 300 & echo $! >> {p}); \
+         nohup sleep 300 >/dev/null 2>&1 & echo $! >> {p}; \
+         sh -c 'trap \"\" TERM; echo $$ >> {p}; sleep 300' & \
+         sleep 300"
+    )
+}
+
+fn read_pids(path: &std::path::Path, at_least: usize) -> Vec<u32> {
+    let mut pids = Vec::new();
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            pids = std::fs::read_to_string(path)
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect();
+            pids.len() >= at_least
+        }),
+        "the tree never wrote its {at_least} pids"
+    );
+    pids
+}
+
+fn kill_pid(pid: u32) {
+    let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+}
+
+fn cgroup_in_effect() -> bool {
+    let out = Command::new("true").run().unwrap();
+    let in_effect = matches!(out.containment, Contained::Cgroup(_));
+    // Root with a cgroup2 mount can always make cgroups below its own: then
+    // the default must be a cgroup (elsewhere it depends on delegation).
+    let mounted = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split(" - ").nth(1).is_some_and(|r| r.starts_with("cgroup2 ")));
+    if pp_tests::effective_uid() == 0 && mounted {
+        assert!(in_effect, "root with cgroup v2 mounted, yet no cgroup: {:?}", out.containment);
+    }
+    in_effect
+}
+
+/// After a stop: with a cgroup every pid is gone; with the process group only
+/// the escapee (the first pid) survives, and the output says so.
+fn check_after_stop(output: &ProcessOutput, pids: &[u32], contained_by_cgroup: bool) {
+    if contained_by_cgroup {
+        for &pid in pids {
+            assert!(is_gone(pid), "descendant {pid} survived a cgroup stop");
+        }
+        assert!(!output.held_open_by_escapee);
+        return;
+    }
+    let (escapee, rest) = pids.split_first().unwrap();
+    for &pid in rest {
+        assert!(is_gone(pid), "group member {pid} survived");
+    }
+    assert!(!is_gone(*escapee), "setsid escapes a process-group stop");
+    assert!(output.held_open_by_escapee, "the escapee holding the pipes is reported");
+    kill_pid(*escapee);
+}
+
+#[test]
+fn a_timeout_stops_every_kind_of_descendant_and_returns() {
+    watchdog(LIMIT, || {
+        for containment in [Containment::Auto, Containment::ProcessGroup] {
+            let dir = TempDir::new("timeout-tree");
+            let pid_file = dir.0.join("pids");
+            let started = Instant::now();
+            let err = Command::shell(unruly_tree(&pid_file))
+                .timeout(Duration::from_secs(1))
+                .grace(GRACE)
+                .containment(containment.clone())
+                .run()
+                .unwrap_err();
+            let elapsed = started.elapsed();
+            let Error::Timeout { output, .. } = err else { panic!("not a timeout: {err}") };
+            println!("{containment:?}: {:?} in {elapsed:?}", output.containment);
+            assert!(elapsed >= Duration::from_secs(1));
+            assert!(elapsed < Duration::from_secs(1) + GRACE + HANG_GUARD, "took {elapsed:?}");
+            let by_cgroup = matches!(output.containment, Contained::Cgroup(_));
+            assert_eq!(by_cgroup, containment == Containment::Auto && cgroup_in_effect());
+            check_after_stop(&output, &read_pids(&pid_file, 4), by_cgroup);
+        }
+    });
+}
+
+#[test]
+fn terminate_stops_every_kind_of_descendant_and_returns() {
+    watchdog(LIMIT, || {
+        for containment in [Containment::Auto, Containment::ProcessGroup] {
+            let dir = TempDir::new("terminate-tree");
+            let pid_file = dir.0.join("pids");
+            let handle = Command::shell(unruly_tree(&pid_file))
+                .grace(GRACE)
+                .containment(containment.clone())
+                .spawn()
+                .unwrap();
+            let pids = read_pids(&pid_file, 4);
+            let started = Instant::now();
+            let outcome = handle.terminate().unwrap();
+            let elapsed = started.elapsed();
+            println!("{containment:?}: {outcome:?} in {elapsed:?}");
+            // The member that ignores SIGTERM needs SIGKILL after the grace period.
+            assert_eq!(outcome, TerminateOutcome::Killed);
+            assert!(elapsed >= GRACE);
+            assert!(elapsed < GRACE + HANG_GUARD, "took {elapsed:?}");
+            let output = handle.output().unwrap();
+            let by_cgroup = matches!(output.containment, Contained::Cgroup(_));
+            check_after_stop(&output, &pids, by_cgroup);
+        }
+    });
+}
+
+#[test]
+fn a_background_child_keeps_the_timeout_running_when_waited_for() {
+    watchdog(LIMIT, || {
+        // Leftovers::Wait: the tree is the process, so its timeout applies.
+        let started = Instant::now();
+        let err = Command::shell("sleep 15 & echo $!")
+            .timeout(Duration::from_secs(1))
+            .leftovers(Leftovers::Wait)
+            .run()
+            .unwrap_err();
+        let elapsed = started.elapsed();
+        let Error::Timeout { output, .. } = err else { panic!("not a timeout: {err}") };
+        assert_eq!(output.status, ProcessStatus::TimedOut);
+        assert!(elapsed >= Duration::from_secs(1));
+        assert!(elapsed < Duration::from_secs(1) + Command::DEFAULT_GRACE + HANG_GUARD);
+        let background: u32 = output.stdout_str().trim().parse().unwrap();
+        assert!(is_gone(background), "the background child {background} survived");
+
+        // Without a timeout the call waits for the whole tree.
+        let started = Instant::now();
+        let out =
+            Command::shell("sleep 1 & echo started").leftovers(Leftovers::Wait).run().unwrap();
+        assert_eq!(out.status, ProcessStatus::Completed);
+        assert!(started.elapsed() >= Duration::from_secs(1), "returned before the tree ended");
+
+        // A terminate of such a process stops the tree and says so.
+        let handle =
+            Command::shell("sleep 30 & echo $!").leftovers(Leftovers::Wait).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(handle.status(), ProcessStatus::Running, "the leader exited, the tree lives");
+        assert_eq!(handle.terminate().unwrap(), TerminateOutcome::Terminated);
+        let background: u32 = handle.output().unwrap().stdout_str().trim().parse().unwrap();
+        assert!(is_gone(background));
+    });
+}
+
+const ROLE: &str = "PP_TEST_CONTAINMENT_ROLE";
+
+/// Not a test on its own: the program `children_die_with_their_program`
+/// starts and kills. It starts children from a thread that ends at once.
+#[test]
+fn role_program_with_children() {
+    if std::env::var_os(ROLE).is_none() {
+        return;
+    }
+    let (dies, outlives) = std::thread::spawn(|| {
+        let dies = Command::new("sleep").arg("300").spawn().unwrap();
+        let outlives = Command::new("sleep").arg("300").outlive_parent().spawn().unwrap();
+        (dies.pid().unwrap(), outlives.pid().unwrap())
+    })
+    .join()
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    println!("pids {dies} {outlives}");
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+#[test]
+fn children_die_with_their_program() {
+    watchdog(LIMIT, || {
+        let mut program = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["containment::role_program_with_children", "--exact", "--nocapture"])
+            .env(ROLE, "1")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(program.stdout.take().unwrap()).lines();
+        let pids: Vec<u32> = loop {
+            let line = lines.next().expect("the program printed its children").unwrap();
+            if let Some(rest) = line.strip_prefix("pids ") {
+                break rest.split_whitespace().map(|p| p.parse().unwrap()).collect();
+            }
+        };
+        let (dies, outlives) = (pids[0], pids[1]);
+        assert!(!is_gone(dies), "alive although its spawning thread ended");
+        program.kill().unwrap();
+        program.wait().unwrap();
+        let killed = Instant::now();
+        assert!(eventually(Duration::from_secs(10), || is_gone(dies)), "{dies} outlived it");
+        println!("child gone {:?} after its program was killed", killed.elapsed());
+        assert!(!is_gone(outlives), "outlive_parent() keeps it");
+        kill_pid(outlives);
+    });
+}
+
+#[test]
+fn rlimits_and_niceness_are_applied() {
+    watchdog(LIMIT, || {
+        // With descriptor 3 taken, `cat` has none left to load its libraries
+        // (EMFILE): the limit is enforced, not just reported.
+        let script = "ulimit -n; exec 3</dev/null; cat /etc/hostname; echo rc=$?";
+        let out = Command::shell(script).limit(Limit::OpenFiles(4)).run().unwrap();
+        let text = out.stdout_str();
+        assert!(text.starts_with("4\n") && text.ends_with("rc=127\n"), "{text:?}");
+        let out = Command::shell(script).limit(Limit::OpenFiles(5)).run().unwrap();
+        let text = out.stdout_str();
+        assert!(
+            text.starts_with("5\n") && text.ends_with("rc=0\n"),
+            "one more is enough: {text:?}"
+        );
+
+        let out = Command::new("nice").nice(10).run().unwrap();
+        assert_eq!(out.stdout_str().trim(), "10");
+
+        let started = Instant::now();
+        let out = Command::shell("while :; do :; done")
+            .limit(Limit::CpuTime(Duration::from_secs(1)))
+            .timeout(Duration::from_secs(60))
+            .run()
+            .unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(900));
+        assert_eq!(out.stopped_by, Some(StoppedBy::CpuTimeLimit), "{out:?}");
+        assert_eq!(out.status, ProcessStatus::Completed, "the kernel stopped it, not pp");
+    });
+}
+
+#[test]
+fn a_memory_limit_stops_the_tree_or_is_refused() {
+    watchdog(LIMIT, || {
+        let hog = Command::shell("head -c 268435456 /dev/zero | tail -c 1 >/dev/null")
+            .limit(Limit::Memory(64 << 20))
+            .timeout(Duration::from_secs(60));
+        match hog.run() {
+            Err(Error::LimitUnavailable { limit: "memory", reason }) => {
+                println!("skipped: the memory controller is not available here: {reason}");
+            }
+            Ok(out) => {
+                println!("{out:?}");
+                assert_eq!(out.stopped_by, Some(StoppedBy::OutOfMemory));
+            }
+            Err(e) => panic!("{e}"),
+        }
+        // Without a cgroup a cgroup limit is refused, never ignored.
+        let err = Command::new("true")
+            .containment(Containment::ProcessGroup)
+            .limit(Limit::Pids(10))
+            .run()
+            .unwrap_err();
+        assert!(matches!(err, Error::LimitUnavailable { limit: "pids", .. }), "{err}");
+    });
+}
+
+#[test]
+fn bad_containment_and_limits_are_typed_errors() {
+    let err = Command::new("true")
+        .containment(Containment::CgroupUnder("/no/such/cgroup".into()))
+        .run()
+        .unwrap_err();
+    assert!(matches!(&err, Error::BadCgroup { path, .. } if path.ends_with("cgroup")), "{err}");
+    let err = Command::new("true")
+        .containment(Containment::CgroupUnder("/tmp".into()))
+        .run()
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::BadCgroup { reason, .. } if reason.contains("cgroup v2")),
+        "{err}"
+    );
+    for (limit, value) in [
+        (Limit::OpenFiles(0), "0"),
+        (Limit::Processes(0), "0"),
+        (Limit::Pids(0), "0"),
+        (Limit::CpuTime(Duration::ZERO), "0ns"),
+        (Limit::CpuTime(Duration::MAX), "s"),
+        (Limit::AddressSpace(10), "10 bytes"),
+        (Limit::Memory(0), "0 bytes"),
+        (Limit::CpuShare { quota: Duration::ZERO, period: Duration::from_millis(100) }, "quota"),
+        (Limit::CpuShare { quota: Duration::from_millis(10), period: Duration::MAX }, "period"),
+    ] {
+        let err = Command::new("true").limit(limit).run().unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidLimit { value: v, .. } if v.contains(value)),
+            "{limit:?}: {err}"
+        );
+    }
+    for nice in [-21, 20, i32::MAX, i32::MIN] {
+        let err = Command::new("true").nice(nice).run().unwrap_err();
+        assert!(matches!(err, Error::InvalidLimit { limit: "niceness", .. }), "{nice}: {err}");
+    }
+}
+
+#[test]
+fn no_cgroup_is_left_behind() {
+    watchdog(LIMIT, || {
+        let out = Command::shell("sleep 30 & sleep 30")
+            .timeout(Duration::from_millis(200))
+            .run()
+            .unwrap_err();
+        let Error::Timeout { output, .. } = out else { panic!("{out}") };
+        if let Contained::Cgroup(path) = &output.containment {
+            assert!(!path.exists(), "{} left behind", path.display());
+        }
+        // Leftovers left running keep their cgroup until they end.
+        let out = Command::shell("sleep 1 & echo $!").leftovers(Leftovers::Leave).run().unwrap();
+        if let Contained::Cgroup(path) = &out.containment {
+            assert!(path.exists(), "removed while a member still runs");
+            std::thread::sleep(Duration::from_millis(1500));
+            // Removed the next time pp makes a cgroup.
+            let _ = Command::new("true").run().unwrap();
+            assert!(!path.exists(), "{} left behind after its members ended", path.display());
+        }
+    });
+}
