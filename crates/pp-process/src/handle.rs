@@ -299,6 +299,7 @@ pub(crate) fn start(
     let outlive_this_thread = cmd.die_with_parent && driver == Driver::Reactor;
     let mut child = spawner::spawn(std_cmd, outlive_this_thread).map_err(|e| cmd.spawn_error(e))?;
     let pid = child.id();
+    crate::orphans::started(pid);
     let mut setup = || -> std::io::Result<_> {
         let pidfd = sys::pidfd_open(pid)?;
         let stdin = match (&cmd.stdin, child.stdin.take()) {

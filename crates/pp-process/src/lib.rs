@@ -37,6 +37,7 @@ mod command;
 mod error;
 mod handle;
 mod limits;
+mod orphans;
 mod reactor;
 mod spawner;
 mod sys;
@@ -48,6 +49,7 @@ pub use command::{Callback, Command, Input, Output, normalize_cwd};
 pub use error::{Error, Result};
 pub use handle::ProcessHandle;
 pub use limits::Limit;
+pub use orphans::become_subreaper;
 pub use sys::thread_count;
 pub use table::ProcessTable;
 pub use types::{

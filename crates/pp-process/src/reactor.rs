@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use crate::command::Callback;
 use crate::error::{Error, Result};
 use crate::handle::Shared;
+use crate::orphans;
 use crate::sys::{self, EventFlags};
 use crate::tree::Tree;
 use crate::types::{Leftovers, ProcessOutput, ProcessStatus, StoppedBy};
@@ -40,6 +41,10 @@ const DRAIN: Duration = Duration::from_millis(250);
 const MAX_PANICS: u32 = 100;
 /// How often a tree whose leader exited is checked for leftovers (`Leftovers::Wait`).
 const TREE_RECHECK: Duration = Duration::from_millis(50);
+/// When finished trees' orphans are looked for once more.
+const REAP_AGAIN: Duration = Duration::from_millis(200);
+/// The timer key of orphan reaping (no process has it: keys count up from 1).
+const REAPER: u64 = u64::MAX >> 2;
 /// Bytes read or written per system call.
 const CHUNK: usize = 64 * 1024;
 /// System calls per pipe per wake-up, so one chatty child cannot starve the rest.
@@ -291,6 +296,8 @@ impl Proc {
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum TimerKind {
+    /// Reap the orphans of finished trees (key [`REAPER`]).
+    Reap,
     Timeout,
     StopCheck,
     /// A leader exited while its tree lives on (`Leftovers::Wait`): is it gone yet?
@@ -533,6 +540,10 @@ impl EventLoop {
                 break;
             }
             self.timers.pop();
+            if kind == TimerKind::Reap {
+                orphans::reap();
+                continue;
+            }
             let Some(proc) = self.procs.get(&key) else { continue };
             match (kind, &proc.stopping) {
                 // Also after the leader exited, while its tree is waited for.
@@ -622,6 +633,12 @@ impl EventLoop {
             sys::epoll_delete(&self.epoll, &c.pipe);
         }
         proc.publish(self.callbacks);
+        if orphans::reaping() {
+            // The tree's orphans became our zombies as it ended; some may
+            // still be on their way: look again a little later.
+            orphans::reap();
+            self.timers.push(Reverse((Instant::now() + REAP_AGAIN, REAPER, TimerKind::Reap)));
+        }
     }
 }
 
@@ -704,6 +721,7 @@ impl Proc {
     fn lose(&mut self) {
         self.tree.signal(self.pid(), true);
         let status = self.child.wait().ok();
+        orphans::reaped(self.pid());
         self.exit = Some(status);
         self.stdout = None;
         self.stderr = None;
@@ -741,7 +759,10 @@ impl Drop for Proc {
 fn reap(epoll: &OwnedFd, proc: &mut Proc) {
     match proc.child.try_wait() {
         Ok(None) => {}
-        Ok(Some(status)) => proc.exit = Some(Some(status)),
+        Ok(Some(status)) => {
+            proc.exit = Some(Some(status));
+            orphans::reaped(proc.pid());
+        }
         Err(e) => {
             // ECHILD: someone else reaped it (SIGCHLD ignored, or a foreign waitpid(-1)).
             tracing::warn!(process_id = %proc.shared.id, error = %e, "exit status lost");

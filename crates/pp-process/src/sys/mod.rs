@@ -53,6 +53,45 @@ pub(crate) fn signal_pid(pid: u32, kill: bool) {
     }
 }
 
+/// Makes this process the reaper of its orphaned descendants.
+pub(crate) fn set_child_subreaper() -> io::Result<()> {
+    Ok(rustix::process::set_child_subreaper(Some(rustix::process::getpid()))?)
+}
+
+/// A zombie child of this process.
+pub(crate) struct Zombie {
+    pub(crate) pid: u32,
+    pub(crate) pgid: u32,
+    /// Its cgroup v2 path (`0::` line of `/proc/<pid>/cgroup`), if readable.
+    pub(crate) cgroup: Option<String>,
+}
+
+/// This process's children that are zombies now.
+pub(crate) fn zombie_children() -> Vec<Zombie> {
+    let me = std::process::id();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let (state, ppid, pgid) = parse_stat(&stat)?;
+            if state != 'Z' || ppid != me {
+                return None;
+            }
+            let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+                .ok()
+                .and_then(|c| c.lines().find_map(|l| l.strip_prefix("0::")).map(str::to_owned));
+            Some(Zombie { pid, pgid, cgroup })
+        })
+        .collect()
+}
+
+/// Collects the exit status of zombie child `pid` (only that one); true if it did.
+pub(crate) fn reap_zombie(pid: u32) -> bool {
+    let Ok(pid) = to_pid(pid) else { return false };
+    matches!(rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG), Ok(Some(_)))
+}
+
 /// Whether the calling thread is the process's main thread (which lives as
 /// long as the process).
 pub(crate) fn on_main_thread() -> bool {

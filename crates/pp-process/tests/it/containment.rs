@@ -342,3 +342,52 @@ fn no_cgroup_is_left_behind() {
         }
     });
 }
+
+#[test]
+fn a_subreaper_reaps_the_orphans_of_its_trees_and_only_those() {
+    if !crate::support::isolated(
+        "containment::a_subreaper_reaps_the_orphans_of_its_trees_and_only_those",
+    ) {
+        return;
+    }
+    watchdog(LIMIT, || {
+        pp_process::become_subreaper().unwrap();
+        // A child of our own, not pp's: its exit status must stay ours.
+        let mut own = std::process::Command::new("true").spawn().unwrap();
+        let own_pid = own.id();
+        for containment in [Containment::Auto, Containment::ProcessGroup] {
+            // Orphans: a double fork (stays in the group) and a setsid escapee.
+            let err = Command::shell("(sleep 300 &); setsid sleep 300 & sleep 300")
+                .timeout(Duration::from_millis(500))
+                .containment(containment.clone())
+                .run()
+                .unwrap_err();
+            let Error::Timeout { output, .. } = err else { panic!("{err}") };
+            println!("{containment:?}: {:?}", output.containment);
+        }
+        // Whatever got reparented to us and was killed must not stay a zombie,
+        // except our own child, and the group-mode escapee (alive, not ours).
+        let reaped = eventually(Duration::from_secs(10), || {
+            crate::support::our_zombies().iter().all(|&pid| pid == own_pid)
+        });
+        let left = crate::support::our_zombies();
+        assert!(reaped, "zombies left under the subreaper: {left:?}");
+        assert!(own.wait().unwrap().success(), "our own child's status was not taken");
+        // The setsid escapee of the process-group run is alive and now ours: stop it.
+        let escapees: Vec<u32> = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&pid| {
+                pp_tests::proc_state(pid)
+                    .is_some_and(|(s, ppid)| ppid == std::process::id() && s != 'Z')
+            })
+            .collect();
+        for pid in escapees {
+            kill_pid(pid);
+            // Not from a pp cgroup or group: ours to reap, as documented.
+            let pid = rustix::process::Pid::from_raw(pid as i32).unwrap();
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+        }
+    });
+}
