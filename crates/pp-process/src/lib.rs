@@ -1,9 +1,12 @@
 //! Run, track and stop OS processes, whole process trees included.
 //!
-//! pp-process starts every command in a process group of its own, so a
-//! timeout or a terminate reaches the grandchildren too, and watches every
+//! pp-process starts every command in a process group of its own and, where
+//! it can create one, a cgroup v2 of its own, so a timeout or a terminate
+//! reaches every descendant (those that leave the group too), and the call
+//! returns in bounded time whatever they do with the pipes. It watches every
 //! process from one background thread (epoll over pidfds and pipes), so a
-//! thousand running processes cost one thread, not a thousand.
+//! thousand running processes cost one thread, not a thousand. Children die
+//! with their program by default (`PR_SET_PDEATHSIG`).
 //!
 //! # Map
 //! - [`Command`]: what to run (program and arguments, never a shell unless
@@ -14,6 +17,10 @@
 //! - [`Command::run`] waits and returns a [`ProcessOutput`];
 //!   [`Command::spawn`] returns a [`ProcessHandle`] at once (status, wait,
 //!   terminate, kill).
+//! - Containment: [`Containment`] (asked for) and [`Contained`] (in effect);
+//!   [`Leftovers`] says what happens to descendants when the command exits
+//!   first; [`Limit`]s and niceness; [`StoppedBy`] reports a limit that ended
+//!   a process; [`become_subreaper`] for programs under an init that does not reap.
 //! - [`ProcessTable`] tracks processes by id: [`ProcessInfo`] records with a
 //!   [`ProcessStatus`], `list`, `cleanup`, `terminate_all`.
 //! - [`Error`]: one enum for every failure, each naming the bad value.
