@@ -51,6 +51,9 @@ static INSTALLED: Mutex<bool> = Mutex::new(false);
 /// children keep running: every process pp starts is in a process group of
 /// its own, which the terminal's SIGINT does not reach.
 ///
+/// A signal that was ignored when it is called stays ignored (`nohup`
+/// ignores SIGHUP; a shell script's `cmd &` ignores SIGINT).
+///
 /// Call it once near the top of `main` (after [`init`](crate::init)); more
 /// calls do nothing. It replaces any handler the program had for these
 /// signals, and one installed later (by another library) may take them
@@ -82,6 +85,14 @@ pub fn shutdown_on_interrupt() -> Result<()> {
     if *installed {
         return Ok(());
     }
+    // A signal the program was started with ignored stays ignored: `nohup`
+    // ignores SIGHUP, a shell script's `cmd &` ignores SIGINT.
+    let ignored = ignored_signals();
+    let wanted: Vec<i32> = SIGNALS.into_iter().filter(|&s| !ignored(s)).collect();
+    if wanted.is_empty() {
+        *installed = true;
+        return Ok(());
+    }
     // The thread first: a signal-hook handler that is registered and then
     // dropped leaves its signal ignored, so register only once it can run.
     let (hand_over, signals_in) = mpsc::channel::<Signals>();
@@ -97,7 +108,7 @@ pub fn shutdown_on_interrupt() -> Result<()> {
             step: "starting the signal thread",
             source,
         })?;
-    let signals = Signals::new(SIGNALS).map_err(|source| ManagerError::InterruptHandler {
+    let signals = Signals::new(wanted).map_err(|source| ManagerError::InterruptHandler {
         step: "registering the SIGINT, SIGTERM and SIGHUP handlers",
         source,
     })?;
@@ -106,6 +117,20 @@ pub fn shutdown_on_interrupt() -> Result<()> {
     *installed = true;
     tracing::debug!("SIGINT, SIGTERM and SIGHUP now shut the process manager down");
     Ok(())
+}
+
+/// Which signals are ignored (`SIG_IGN`) now, from the `SigIgn` mask of
+/// `/proc/self/status` (no `unsafe` `sigaction` query); none if it cannot be
+/// read.
+fn ignored_signals() -> impl Fn(i32) -> bool {
+    let mask = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+            u64::from_str_radix(line.trim(), 16).ok()
+        })
+        .unwrap_or(0);
+    move |signal| (1..=64).contains(&signal) && mask & (1 << (signal - 1)) != 0
 }
 
 /// The signal thread: cleans up on the first signal (on another thread, so

@@ -118,12 +118,12 @@ fn stop_on_signal() -> Result<(), ManagerError> {
     let queue = create_queue(4)?;
     let pid_of = |id: &ProcessId| get_process_status(id.as_str()).and_then(|p| p.pid);
     let (sleeper, shell) = (pid_of(&sleeper).expect("a pid"), pid_of(&tree).expect("a pid"));
-    // The shell's children (the background sleep at least), once it started them.
+    // The shell's children (both sleeps), once it started them.
     let children = format!("/proc/{shell}/task/{shell}/children");
     let mut grandchildren = String::new();
     for _ in 0..1000 {
         grandchildren = std::fs::read_to_string(&children).unwrap_or_default();
-        if !grandchildren.trim().is_empty() {
+        if grandchildren.split_whitespace().count() >= 2 {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));

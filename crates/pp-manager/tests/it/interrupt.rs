@@ -1,6 +1,6 @@
 //! `shutdown_on_interrupt()`: a program ended by SIGINT or SIGTERM first
 //! stops every process tree it started and removes its shared memory, then
-//! dies by that signal.
+//! dies by that signal; a signal it was started with ignored stays ignored.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
@@ -18,26 +18,49 @@ pub(crate) const TESTS: &[crate::Test] = &[
         "interrupt::sigterm_stops_every_child_tree_then_the_program_dies_by_it",
         sigterm_stops_every_child_tree_then_the_program_dies_by_it,
     ),
+    ("interrupt::a_signal_ignored_at_start_stays_ignored", a_signal_ignored_at_start_stays_ignored),
 ];
 
 fn sigint_stops_every_child_tree_then_the_program_dies_by_it() {
-    signal_stops_every_child_tree("INT", libc::SIGINT);
+    signal_stops_every_child_tree(None, "INT", libc::SIGINT);
 }
 
 fn sigterm_stops_every_child_tree_then_the_program_dies_by_it() {
-    signal_stops_every_child_tree("TERM", libc::SIGTERM);
+    signal_stops_every_child_tree(None, "TERM", libc::SIGTERM);
 }
+
+/// As under `nohup`: SIGHUP ignored when the helper starts changes nothing;
+/// SIGTERM then works as ever.
+fn a_signal_ignored_at_start_stays_ignored() {
+    signal_stops_every_child_tree(Some("HUP"), "TERM", libc::SIGTERM);
+}
+
+/// How long a process that ignores a signal is watched for not dying of it.
+const IGNORED_FOR: Duration = Duration::from_millis(500);
 
 /// Generous hang guards, never expectations.
 const LINE_LIMIT: Duration = Duration::from_secs(30);
 const EXIT_LIMIT: Duration = Duration::from_secs(30);
 
-fn signal_stops_every_child_tree(name: &str, number: i32) {
-    let mut helper = std::process::Command::new(env!("CARGO_BIN_EXE_pp-manager-helper"))
-        .arg("stop-on-signal")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+/// Starts the helper (with signal `ignored` ignored from the start, if
+/// any), checks that `ignored` changes nothing, then that signal `name`
+/// (`number`) stops every process it started, removes its queue and ends it.
+fn signal_stops_every_child_tree(ignored: Option<&str>, name: &str, number: i32) {
+    let helper_path = env!("CARGO_BIN_EXE_pp-manager-helper");
+    let mut command = match ignored {
+        // `trap ''` sets SIG_IGN, which survives the exec.
+        Some(ignored) => {
+            let mut sh = std::process::Command::new("sh");
+            sh.args(["-c", &format!("trap '' {ignored}; exec \"$0\" stop-on-signal"), helper_path]);
+            sh
+        }
+        None => {
+            let mut helper = std::process::Command::new(helper_path);
+            helper.arg("stop-on-signal");
+            helper
+        }
+    };
+    let mut helper = command.stdout(Stdio::piped()).spawn().unwrap();
     let line = first_line(&mut helper);
     let fields: Vec<&str> = line.split_whitespace().collect();
     let (queue, pids) = match fields.split_first() {
@@ -56,12 +79,18 @@ fn signal_stops_every_child_tree(name: &str, number: i32) {
         panic!("the queue or a process is gone before any signal: {line}");
     }
 
+    if let Some(ignored) = ignored {
+        send(ignored, helper.id());
+        std::thread::sleep(IGNORED_FOR);
+        let running = matches!(helper.try_wait(), Ok(None));
+        if !running || pids.iter().any(|&p| pp_tests::is_gone(p)) {
+            end(&mut helper, &pids, Some(&queue_path));
+            panic!("SIG{ignored}, ignored at start, ended the helper or a child: {line}");
+        }
+    }
+
     let started = Instant::now();
-    let sent = std::process::Command::new("kill")
-        .args([&format!("-{name}"), &helper.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success(), "kill -{name} failed");
+    send(name, helper.id());
     let status = wait_at_most(&mut helper, EXIT_LIMIT);
     println!("    helper ended {status:?} {:.2?} after SIG{name}", started.elapsed());
 
@@ -82,6 +111,15 @@ fn signal_stops_every_child_tree(name: &str, number: i32) {
     );
     assert!(left.is_empty(), "processes outlived the helper: {left:?} of {pids:?}");
     assert!(!queue_left, "the queue {queue} outlived the helper");
+}
+
+/// Sends signal `name` (`INT`, …) to `pid`.
+fn send(name: &str, pid: u32) {
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -{name} {pid} failed");
 }
 
 /// The helper's first line of output, or a failure (the helper killed) if
