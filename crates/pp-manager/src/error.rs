@@ -77,7 +77,8 @@ pub enum ManagerError {
     },
 
     /// [`shutdown_on_interrupt`](crate::shutdown_on_interrupt) could not
-    /// install its handler; the signals keep the action they had.
+    /// install its handler. The signals keep the action they had (the
+    /// pipe and the thread come before any handler is registered).
     #[error("cannot install the interrupt handler: {step} failed: {source}")]
     InterruptHandler {
         /// What failed: registering the SIGINT, SIGTERM and SIGHUP handlers,
