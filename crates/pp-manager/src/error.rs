@@ -75,6 +75,19 @@ pub enum ManagerError {
         /// The value refused.
         value: String,
     },
+
+    /// [`shutdown_on_interrupt`](crate::shutdown_on_interrupt) could not
+    /// install its handler. The signals keep the action they had (the
+    /// pipe and the thread come before any handler is registered).
+    #[error("cannot install the interrupt handler: {step} failed: {source}")]
+    InterruptHandler {
+        /// What failed: registering the SIGINT, SIGTERM and SIGHUP handlers,
+        /// or starting the thread that acts on them.
+        step: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl ManagerError {

@@ -79,22 +79,29 @@ extern "C" fn shutdown_at_exit() {
         if HOOK_OWNER.load(Ordering::Relaxed) != std::process::id() {
             return;
         }
-        let Some(manager) = MANAGER.get() else { return };
-        let done = Arc::new(AtomicBool::new(false));
-        let finished = done.clone();
-        let cleanup = std::thread::Builder::new().name("pp-manager-exit".into()).spawn(move || {
-            let _ = catch_unwind(AssertUnwindSafe(|| manager.shutdown_at_exit()));
-            finished.store(true, Ordering::Release);
-        });
-        if cleanup.is_err() {
-            manager.shutdown_at_exit();
-            return;
-        }
-        let deadline = Instant::now() + EXIT_CLEANUP_LIMIT;
-        while !done.load(Ordering::Acquire) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        clean_up_bounded(EXIT_CLEANUP_LIMIT, ProcessManager::shutdown_at_exit);
     });
+}
+
+/// Runs `cleanup` on the process-wide manager (if it was ever created) on a
+/// fresh thread and waits for it at most `limit`; on the calling thread if
+/// no thread can be started. Never panics.
+pub(crate) fn clean_up_bounded(limit: Duration, cleanup: fn(&ProcessManager)) {
+    let Some(manager) = MANAGER.get() else { return };
+    let done = Arc::new(AtomicBool::new(false));
+    let finished = done.clone();
+    let spawned = std::thread::Builder::new().name("pp-manager-exit".into()).spawn(move || {
+        let _ = catch_unwind(AssertUnwindSafe(|| cleanup(manager)));
+        finished.store(true, Ordering::Release);
+    });
+    if spawned.is_err() {
+        let _ = catch_unwind(AssertUnwindSafe(|| cleanup(manager)));
+        return;
+    }
+    let deadline = Instant::now() + limit;
+    while !done.load(Ordering::Acquire) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 /// Forwards to [`ProcessManager::run_process`].

@@ -28,6 +28,8 @@
 //!   [`EventId`], [`LockId`]) print and parse as strings; IPC ids work in any
 //!   process of the same user. [`ManagerError`] wraps the layers' errors whole.
 //! - [`shutdown`]: stops pools, terminates processes, removes owned IPC objects.
+//!   [`shutdown_on_interrupt`] (opt-in) does that on Ctrl-C, SIGTERM or SIGHUP,
+//!   then ends the program by that signal.
 //!
 //! The guide, [`guide`], is the seed's document rewritten for Rust; its
 //! examples are compiled and run as tests.
@@ -38,6 +40,7 @@
 mod error;
 mod global;
 mod ids;
+mod interrupt;
 mod manager;
 mod records;
 
@@ -47,6 +50,7 @@ pub mod guide {}
 pub use error::{ManagerError, Result};
 pub use global::*;
 pub use ids::{EventId, ExecutorId, LockId, ProcessId, QueueId, TaskId, ValueId};
+pub use interrupt::shutdown_on_interrupt;
 pub use manager::{ManagedLockGuard, ProcessManager, TAKEN_TASKS_KEPT};
 pub use records::{ExecutorInfo, ProcessRecord, ProcessResult, Scalar, TaskRecord};
 
@@ -65,6 +69,6 @@ pub mod prelude {
     pub use crate::{
         Command, EventId, ExecutorId, ExecutorInfo, LockId, ManagerError, ProcessId,
         ProcessManager, ProcessRecord, ProcessResult, QueueId, Scalar, TaskId, TaskRecord, ValueId,
-        init,
+        init, shutdown_on_interrupt,
     };
 }

@@ -20,6 +20,10 @@ use crate::records::{ExecutorInfo, ProcessRecord, ProcessResult, Scalar, TaskRec
 /// The grace period `terminate_process` gives before SIGKILL.
 const TERMINATE_GRACE: Duration = Duration::from_secs(5);
 
+/// The grace period children get before SIGKILL when the program was
+/// interrupted (Ctrl-C): short, since someone is waiting for the prompt.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
+
 /// How many finished tasks whose result was taken stay known (status, result
 /// again); older ones are forgotten, so memory stays flat however many run.
 pub const TAKEN_TASKS_KEPT: usize = 1024;
@@ -872,8 +876,19 @@ impl ProcessManager {
     /// processes), and running thread-pool tasks are not waited for (they end
     /// with the process).
     pub(crate) fn shutdown_at_exit(&self) {
+        self.shutdown_exiting(TERMINATE_GRACE);
+    }
+
+    /// [`shutdown_at_exit`](Self::shutdown_at_exit) for a program ended by a
+    /// signal (see [`shutdown_on_interrupt`](crate::shutdown_on_interrupt)):
+    /// the user is waiting, so children get a shorter grace before SIGKILL.
+    pub(crate) fn shutdown_on_interrupt(&self) {
+        self.shutdown_exiting(INTERRUPT_GRACE);
+    }
+
+    fn shutdown_exiting(&self, grace: Duration) {
         self.release_ipc_objects();
-        self.processes.terminate_all(TERMINATE_GRACE);
+        self.processes.terminate_all(grace);
         self.processes.cleanup();
         // The pools stay in the map: dropping a thread pool waits for its running tasks.
         let executors: Vec<Executor> = lock(&self.executors).values().cloned().collect();

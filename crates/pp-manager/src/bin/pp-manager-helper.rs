@@ -18,6 +18,11 @@
 //! calls `std::process::exit` (so runs the inherited exit hook), waits for it,
 //! and prints `kept` if the queue is still there (`lost` if the child's hook
 //! removed it), then shuts down.
+//!
+//! `pp-manager-helper stop-on-signal`: calls `shutdown_on_interrupt()`, starts
+//! `sleep 600` and `sh -c 'sleep 600 & sleep 600'`, creates a queue, prints the
+//! queue's id, then the pids of both children and of the shell's children,
+//! on one line, and sleeps until a signal ends it.
 
 use std::time::Duration;
 
@@ -30,6 +35,7 @@ fn main() -> Result<(), ManagerError> {
         Some("leave-at-exit") => return leave_at_exit(),
         Some("exit-from-task") => return exit_from_task(),
         Some("fork-child-exits") => return fork_child_exits(),
+        Some("stop-on-signal") => return stop_on_signal(),
         _ => {}
     }
     let [queue, value, event, lock, n] = args.as_slice() else {
@@ -100,5 +106,30 @@ fn fork_child_exits() -> Result<(), ManagerError> {
         && get_queue_size(&queue)? == 1;
     println!("{}", if kept { "kept" } else { "lost" });
     shutdown();
+    Ok(())
+}
+
+fn stop_on_signal() -> Result<(), ManagerError> {
+    shutdown_on_interrupt()?;
+    shutdown_on_interrupt()?; // A second call is harmless.
+    // Long sleeps: none may end by itself while the test waits for them to go.
+    let sleeper = run_process_async(&Command::new("sleep").arg("600"))?;
+    let tree = run_process_async(&Command::new("sh").args(["-c", "sleep 600 & sleep 600"]))?;
+    let queue = create_queue(4)?;
+    let pid_of = |id: &ProcessId| get_process_status(id.as_str()).and_then(|p| p.pid);
+    let (sleeper, shell) = (pid_of(&sleeper).expect("a pid"), pid_of(&tree).expect("a pid"));
+    // The shell's children (both sleeps), once it started them.
+    let children = format!("/proc/{shell}/task/{shell}/children");
+    let mut grandchildren = String::new();
+    for _ in 0..1000 {
+        grandchildren = std::fs::read_to_string(&children).unwrap_or_default();
+        if grandchildren.split_whitespace().count() >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    println!("{queue} {sleeper} {shell} {}", grandchildren.trim());
+    // The signal ends the program from pp's thread; this only waits for it.
+    std::thread::sleep(Duration::from_secs(600));
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Integration tests of the facade: one test per section of the seed's
 //! document doing what its example does, the cross-process ids, the error
-//! contract, task retention, cleanup at exit, and hostile input.
+//! contract, task retention, cleanup at exit and on a signal, and hostile input.
 //!
 //! Process pools re-execute this binary, so it has its own `main` calling
 //! `pp_manager::init()` first (`harness = false`); `pp_tests::run_tests` runs
@@ -11,6 +11,7 @@
 mod cross_process;
 mod errors;
 mod exit;
+mod interrupt;
 mod seed;
 mod tasks;
 mod threats;
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         .chain(errors::TESTS)
         .chain(tasks::TESTS)
         .chain(exit::TESTS)
+        .chain(interrupt::TESTS)
         .chain(threats::TESTS)
         .copied()
         .collect();
