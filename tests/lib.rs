@@ -71,6 +71,15 @@ pub fn effective_uid() -> u32 {
         .unwrap_or(u32::MAX)
 }
 
+/// Whether a cgroup v2 file system is mounted (where root can always create
+/// cgroups below its own, so pp's default containment must be a cgroup).
+pub fn cgroup2_mounted() -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split(" - ").nth(1).is_some_and(|r| r.starts_with("cgroup2 ")))
+}
+
 /// Our open file descriptors.
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count())

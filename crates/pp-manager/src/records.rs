@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::UNIX_EPOCH;
 
+use pp_process::Contained;
+
 use serde::Serialize;
 
 /// The result of [`run_process`](crate::ProcessManager::run_process): the seed's dict.
@@ -60,6 +62,11 @@ pub struct ProcessRecord {
     pub start_time: f64,
     /// Run time so far, or in total, in seconds.
     pub duration: f64,
+    /// What a stop reaches: `"cgroup"` (every descendant), `"process group"`
+    /// (descendants that left the group escape) or `"none"` (never started).
+    pub containment: &'static str,
+    /// The process's own cgroup, under cgroup containment.
+    pub cgroup: Option<String>,
 }
 
 impl From<pp_process::ProcessInfo> for ProcessRecord {
@@ -72,6 +79,15 @@ impl From<pp_process::ProcessInfo> for ProcessRecord {
             status: info.status.to_string(),
             start_time: info.started_at.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
             duration: info.duration.as_secs_f64(),
+            containment: match &info.containment {
+                Contained::Cgroup(_) => "cgroup",
+                Contained::ProcessGroup => "process group",
+                _ => "none",
+            },
+            cgroup: match &info.containment {
+                Contained::Cgroup(path) => Some(path.display().to_string()),
+                _ => None,
+            },
         }
     }
 }

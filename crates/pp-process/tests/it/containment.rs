@@ -59,11 +59,7 @@ fn cgroup_in_effect() -> bool {
     let in_effect = matches!(out.containment, Contained::Cgroup(_));
     // Root with a cgroup2 mount can always make cgroups below its own: then
     // the default must be a cgroup (elsewhere it depends on delegation).
-    let mounted = std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.split(" - ").nth(1).is_some_and(|r| r.starts_with("cgroup2 ")));
-    if pp_tests::effective_uid() == 0 && mounted {
+    if pp_tests::effective_uid() == 0 && pp_tests::cgroup2_mounted() {
         assert!(in_effect, "root with cgroup v2 mounted, yet no cgroup: {:?}", out.containment);
     }
     in_effect
