@@ -17,7 +17,7 @@ use pp_benches::Peer;
 use pp_benches::floor::{BareMutex, SharedWords};
 use pp_ipc::{Event, Lock, Queue, SharedValue};
 use pp_pool::{ProcessPool, ThreadPool};
-use pp_process::{Command, ProcessTable};
+use pp_process::{Command, Contained, Containment, ProcessTable};
 
 const FOREVER: Duration = Duration::from_secs(3600);
 
@@ -186,16 +186,37 @@ fn start_peer(args: &[&str]) -> Peer {
     Peer::start(peer_exe().to_str().expect("utf-8 path"), args)
 }
 
+/// Times `n` runs of `cmd`, each checked to succeed.
+fn run_batch(plan: Plan, n: u64, cmd: &Command) -> Figure {
+    measure(plan, n, |n| (0..n).for_each(|_| assert!(cmd.run().unwrap().success())))
+}
+
+/// Which containment a run of `cmd` got, for a row's label.
+fn containment_label(cmd: &Command) -> &'static str {
+    match cmd.run().unwrap().containment {
+        Contained::Cgroup(_) => "cgroup",
+        Contained::ProcessGroup => "process group (no cgroup here)",
+        _ => "none",
+    }
+}
+
 fn processes(plan: Plan, report: &mut Report) {
     let n = plan.n(300);
+    // The default: a cgroup of its own where one can be made (joined in a
+    // `pre_exec` hook, so std forks), and PR_SET_PDEATHSIG.
     let cmd = Command::new("/bin/true");
-    let pp = measure(plan, n, |n| (0..n).for_each(|_| assert!(cmd.run().unwrap().success())));
+    // Neither: std's posix_spawn path, as before containment.
+    let bare = Command::new("/bin/true").containment(Containment::ProcessGroup).outlive_parent();
+    let default_label = containment_label(&cmd);
+    assert_eq!(bare.run().unwrap().containment, Contained::ProcessGroup);
+    let pp = run_batch(plan, n, &cmd);
+    let pp_bare = run_batch(plan, n, &bare);
     let std = measure(plan, n, |n| {
         (0..n)
             .for_each(|_| assert!(StdCommand::new("/bin/true").output().unwrap().status.success()))
     });
     report.add(
-        "run /bin/true, capture output",
+        &format!("run /bin/true, capture output, default containment: {default_label}"),
         "Command::run",
         pp,
         vec![
@@ -203,6 +224,26 @@ fn processes(plan: Plan, report: &mut Report) {
             ("python subprocess.run", python(plan, "subprocess:run-true", n)),
         ],
     );
+    report.add(
+        "run /bin/true, capture output, process group + outlive_parent (posix_spawn)",
+        "Command::run",
+        pp_bare,
+        vec![("std::process::Command::output", Some(std))],
+    );
+    report.add(
+        &format!("containment cost: run /bin/true, {default_label} vs process group"),
+        "Command::run",
+        pp,
+        vec![("Command::run, ProcessGroup + outlive_parent", Some(pp_bare))],
+    );
+    report.notes.push(format!(
+        "containment: the default ({default_label}) adds {:+.1} % to a /bin/true run \
+         (Command::run {} beside {} with .containment(ProcessGroup).outlive_parent(), \
+         medians of this run; goal ≤ +20 %)",
+        (pp.median / pp_bare.median - 1.0) * 100.0,
+        fmt_time(pp.median),
+        fmt_time(pp_bare.median),
+    ));
 
     // Scale: 1,000 concurrent short processes, started then reaped.
     let count = plan.n(1000).max(100);
