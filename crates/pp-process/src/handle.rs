@@ -33,6 +33,8 @@ pub(crate) struct Shared {
     pub(crate) contained: Contained,
     /// Whether it runs under an `RLIMIT_CPU` (to report a kill by the kernel).
     pub(crate) cpu_limited: bool,
+    /// Whether its cgroup has `memory.max` (only then is an OOM kill looked for).
+    pub(crate) memory_limited: bool,
     /// The event loop's key for this process (0: never registered).
     pub(crate) key: u64,
     /// The mailbox of the local event loop watching it, when not the reactor.
@@ -330,6 +332,7 @@ pub(crate) fn start(
         leftovers: cmd.leftovers,
         contained: tree.contained(),
         cpu_limited: cmd.limits.iter().any(|l| matches!(l, Limit::CpuTime(_))),
+        memory_limited: cmd.limits.iter().any(|l| matches!(l, Limit::Memory(_))),
         // A local event loop watches only this process: any key will do.
         key: reactor.map_or(1, |r| r.next_key()),
         local: mailbox,
@@ -377,6 +380,7 @@ pub(crate) fn failed_record(cmd: &Command, id: ProcessId) -> ProcessHandle {
             leftovers: cmd.leftovers,
             contained: Contained::Nothing,
             cpu_limited: false,
+            memory_limited: false,
             key: 0,
             local: None,
             state: Mutex::new(State {

@@ -658,7 +658,7 @@ impl Proc {
             Some(_) => (ProcessStatus::Terminated, false),
         };
         let signal = status.and_then(|s| s.signal());
-        let stopped_by = if self.tree.oom_killed() {
+        let stopped_by = if self.shared.memory_limited && self.tree.oom_killed() {
             Some(StoppedBy::OutOfMemory)
         } else if signal == Some(SIGXCPU)
             || (signal == Some(SIGKILL) && self.shared.cpu_limited && !killed_by_pp(&self.stopping))
