@@ -47,7 +47,7 @@ pub enum Output {
 
 /// A function called once a process has finished, with its output.
 ///
-/// For a spawned process it runs on pp-process's callback thread (one for
+/// For a spawned process it runs on pp-process's background thread (one for
 /// all callbacks, in turn: keep it short); it may wait for other processes.
 /// For a blocking `run` it runs on the calling thread before `run` returns.
 pub type Callback = Arc<dyn Fn(&ProcessOutput) + Send + Sync>;

@@ -164,25 +164,40 @@ pub(crate) fn drive_here(proc: Proc, inbox: Inbox) -> Result<()> {
 enum Callbacks {
     /// On the loop's own thread (a blocking `run`: the caller's thread).
     Inline,
-    /// On the callback thread, so a callback that waits for another process
+    /// On the background thread, so a callback that waits for another process
     /// (which needs the reactor) cannot stall the reactor.
     Elsewhere,
 }
 
-type Job = Box<dyn FnOnce() + Send>;
+pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
-/// The callback thread, started on first use; `None` if it cannot start.
-fn callback_thread() -> Option<&'static Mutex<Sender<Job>>> {
+/// Runs `job` on the background thread (exit callbacks, removing cgroups):
+/// work no caller should wait for, nor the reactor be held up by. Inline
+/// if that thread cannot start.
+pub(crate) fn in_background(job: Job) {
+    match background_thread() {
+        Some(jobs) => {
+            let sent = jobs.lock().unwrap_or_else(|e| e.into_inner()).send(job);
+            if let Err(unsent) = sent {
+                (unsent.0)();
+            }
+        }
+        None => job(),
+    }
+}
+
+/// The background thread, started on first use; `None` if it cannot start.
+fn background_thread() -> Option<&'static Mutex<Sender<Job>>> {
     static JOBS: OnceLock<Option<Mutex<Sender<Job>>>> = OnceLock::new();
     JOBS.get_or_init(|| {
         let (tx, rx) = channel::<Job>();
         let started = std::thread::Builder::new()
-            .name("pp-process-callbacks".into())
+            .name("pp-process-background".into())
             .spawn(move || rx.into_iter().for_each(|job| job()));
         match started {
             Ok(_) => Some(Mutex::new(tx)),
             Err(e) => {
-                tracing::error!(error = %e, "cannot start the callback thread; callbacks run on the reactor");
+                tracing::error!(error = %e, "cannot start the background thread; its work runs inline");
                 None
             }
         }
@@ -644,7 +659,7 @@ impl EventLoop {
 
 impl Proc {
     /// Publishes a finished process's result, wakes waiters and runs the
-    /// callback (inline or on the callback thread, as `callbacks` says).
+    /// callback (inline or on the background thread, as `callbacks` says).
     fn publish(&mut self, callbacks: Callbacks) {
         self.published = true;
         let status = self.exit.flatten();
@@ -705,14 +720,9 @@ impl Proc {
                 tracing::error!(process_id = %output.process_id, "on_exit callback panicked");
             }
         };
-        match (callbacks, callback_thread()) {
-            (Callbacks::Elsewhere, Some(jobs)) => {
-                let sent = jobs.lock().unwrap_or_else(|e| e.into_inner()).send(Box::new(job));
-                if let Err(unsent) = sent {
-                    (unsent.0)();
-                }
-            }
-            _ => job(),
+        match callbacks {
+            Callbacks::Elsewhere => in_background(Box::new(job)),
+            Callbacks::Inline => job(),
         }
     }
 

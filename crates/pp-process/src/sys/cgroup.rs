@@ -114,10 +114,10 @@ pub(crate) fn delegated_controllers(base: &Path) -> String {
 /// once they are empty, tried whenever a new cgroup is made.
 static LINGERING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-/// Removes `cgroup` now, or as soon as it is empty.
-pub(crate) fn remove_when_empty(cgroup: &Cgroup) {
-    if cgroup.remove().is_err() {
-        LINGERING.lock().unwrap_or_else(|e| e.into_inner()).push(cgroup.dir.clone());
+/// Removes the cgroup `dir` now, or as soon as it is empty.
+pub(crate) fn remove_when_empty(dir: PathBuf) {
+    if std::fs::remove_dir(&dir).is_err_and(|e| e.kind() != io::ErrorKind::NotFound) {
+        LINGERING.lock().unwrap_or_else(|e| e.into_inner()).push(dir);
     }
 }
 
@@ -205,8 +205,8 @@ impl Cgroup {
             .unwrap_or(0)
     }
 
-    /// Removes the cgroup; fails (and keeps it) while a process lives in it.
-    pub(crate) fn remove(&self) -> io::Result<()> {
-        std::fs::remove_dir(&self.dir)
+    /// The cgroup's directory, for its removal; the handle is spent after.
+    pub(crate) fn take_path(&mut self) -> PathBuf {
+        std::mem::take(&mut self.dir)
     }
 }

@@ -34,8 +34,11 @@ fn a_thousand_concurrent_processes_need_no_extra_threads() {
     }
     watchdog(Duration::from_secs(600), || {
         raise_fd_limit(8192);
-        // The first spawn starts the reactor thread: count after it.
+        // The first spawn starts pp-process's fixed threads (reactor, spawner,
+        // and the background thread once the first cgroup is removed, just
+        // after the wait returns): count once they are up.
         Command::new("true").spawn().unwrap().wait().unwrap();
+        std::thread::sleep(Duration::from_millis(300));
         let threads_before = thread_count().unwrap();
         let handles: Vec<_> = (0..1000)
             .map(|_| Command::new("sleep").arg("1").spawn().expect("spawn sleep"))
@@ -48,7 +51,7 @@ fn a_thousand_concurrent_processes_need_no_extra_threads() {
         let zombies = our_zombies();
         println!(
             "1000 concurrent `sleep 1`: {running} running at once after spawning, \
-             threads {threads_before} before (test harness + watchdog + reactor), \
+             threads {threads_before} before (test harness, watchdog, pp-process's fixed threads), \
              {threads_during} during; zombies after: {}",
             zombies.len()
         );
