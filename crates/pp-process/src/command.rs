@@ -1,9 +1,11 @@
 //! The command builder: what to run, where, with which input, and how long.
 
+use std::ffi::CString;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs::File;
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Component, Path, PathBuf};
 use std::process::Stdio;
@@ -14,6 +16,7 @@ use crate::error::{Error, Result, shorten};
 use crate::limits::{Limit, validate_nice};
 use crate::sys;
 use crate::sys::child::ChildSetup;
+use crate::sys::spawn::{self, ChildStdio, Plan};
 use crate::types::{Containment, Leftovers};
 use crate::types::{ProcessId, ProcessOutput};
 
@@ -298,9 +301,9 @@ impl Command {
         }
     }
 
-    /// Checks the command and builds the `std` command that starts it in a new
-    /// process group.
-    pub(crate) fn build(&self) -> Result<std::process::Command> {
+    /// Checks everything that can be checked before starting: the program,
+    /// NUL bytes, limits and niceness. Returns the program.
+    pub(crate) fn validate(&self) -> Result<&OsString> {
         let program = match self.argv.first() {
             Some(p) if !p.is_empty() => p,
             _ => return Err(Error::EmptyCommand),
@@ -315,14 +318,96 @@ impl Command {
                 check_nul(&format!("environment variable {}", key.to_string_lossy()), value)?;
             }
         }
-
         for limit in &self.limits {
             limit.validate()?;
         }
         if let Some(nice) = self.nice {
             validate_nice(nice)?;
         }
+        Ok(program)
+    }
 
+    /// The plan of the fast spawn path (`sys::spawn`): everything the child
+    /// needs, and the parent's ends of its pipes (stdin, stdout, stderr).
+    pub(crate) fn plan(&self, cgroup_dir: Option<OwnedFd>) -> Result<(Plan, [Option<File>; 3])> {
+        let program = self.validate()?;
+        let (envp, path) = spawn::environment(self.env_clear, &self.env);
+        let program_path = spawn::resolve_program(program, path.as_deref()).ok_or_else(|| {
+            Error::ProgramNotFound { program: shorten(&program.to_string_lossy()) }
+        })?;
+        // NUL bytes were refused by `validate`, so these conversions succeed.
+        let cstring = |bytes: Vec<u8>| CString::new(bytes).unwrap_or_default();
+        let cwd = match &self.cwd {
+            Some(dir) => Some(cstring(normalize_cwd(dir)?.into_os_string().into_vec())),
+            None => None,
+        };
+        let io = |source| Error::Io { what: "creating the child's standard streams", source };
+        let mut ends: [Option<File>; 3] = [None, None, None];
+        let stdin = match &self.stdin {
+            Input::Null => ChildStdio::Fd(spawn::dev_null(false).map_err(io)?),
+            Input::Inherit => ChildStdio::Inherit,
+            Input::Bytes(_) => {
+                let (read, write) = spawn::pipe().map_err(io)?;
+                ends[0] = Some(write);
+                ChildStdio::Fd(read.into())
+            }
+        };
+        let output = |output: &Output, end: &mut Option<File>| -> Result<ChildStdio> {
+            Ok(match output {
+                Output::Capture => {
+                    let (read, write) = spawn::pipe().map_err(io)?;
+                    *end = Some(read);
+                    ChildStdio::Fd(write.into())
+                }
+                Output::Null => ChildStdio::Fd(spawn::dev_null(true).map_err(io)?),
+                Output::Inherit => ChildStdio::Inherit,
+                Output::File(path) => ChildStdio::Fd(
+                    File::create(path)
+                        .map_err(|source| Error::OutputFile { path: path.clone(), source })?
+                        .into(),
+                ),
+            })
+        };
+        let [_, out_end, err_end] = &mut ends;
+        let stdout = output(&self.stdout, out_end)?;
+        let stderr = output(&self.stderr, err_end)?;
+        let plan = Plan {
+            program: program_path,
+            argv: self.argv.iter().map(|a| cstring(a.as_bytes().to_vec())).collect(),
+            envp,
+            cwd,
+            stdio: [stdin, stdout, stderr],
+            cgroup_dir,
+            rlimits: self.limits.iter().filter_map(Limit::rlimit).collect(),
+            nice: self.nice,
+            die_with_parent: self.die_with_parent,
+        };
+        Ok((plan, ends))
+    }
+
+    /// Maps a failed fast spawn to ours, as [`spawn_error`](Self::spawn_error) does std's.
+    pub(crate) fn fast_spawn_error(&self, e: spawn::SpawnError) -> Error {
+        match e.step {
+            spawn::STEP_EXEC_NAME => self.spawn_error(e.source),
+            spawn::STEP_CWD_NAME => Error::BadCwd {
+                path: self.cwd.clone().unwrap_or_default(),
+                reason: format!("cannot be entered ({})", e.source),
+            },
+            step => Error::Spawn {
+                program: self
+                    .argv
+                    .first()
+                    .map(|p| shorten(&p.to_string_lossy()))
+                    .unwrap_or_default(),
+                source: std::io::Error::new(e.source.kind(), format!("{step}: {}", e.source)),
+            },
+        }
+    }
+
+    /// Checks the command and builds the `std` command that starts it in a new
+    /// process group.
+    pub(crate) fn build(&self) -> Result<std::process::Command> {
+        let program = self.validate()?;
         let mut cmd = std::process::Command::new(program);
         cmd.args(&self.argv[1..]);
         // A group of its own, so a timeout or terminate reaches every descendant.

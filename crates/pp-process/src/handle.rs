@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::limits::Limit;
 use crate::reactor::{Inbox, Mailbox, Proc, drive_here, reactor};
 use crate::spawner;
+use crate::sys::spawn::Child;
 use crate::sys::{self, child::ChildSetup};
 use crate::tree::Tree;
 use crate::types::{
@@ -278,7 +279,7 @@ pub(crate) fn start(
     id: ProcessId,
     driver: Driver,
 ) -> Result<(ProcessHandle, Local)> {
-    let mut std_cmd = cmd.build()?;
+    cmd.validate()?;
     let reactor = match driver {
         Driver::Reactor => Some(reactor()?),
         Driver::Here => None,
@@ -291,25 +292,28 @@ pub(crate) fn start(
             (Some(mailbox), Some(inbox))
         }
     };
-    let (tree, cgroup_procs) = Tree::prepare(cmd)?;
-    sys::child::install(&mut std_cmd, ChildSetup { cgroup_procs, ..cmd.child_setup() });
+    let tree = Tree::prepare(cmd)?;
     let started_at = SystemTime::now();
     let started = Instant::now();
-    // A reactor-driven child may outlive the calling thread: fork it from
+    // A reactor-driven child may outlive the calling thread: start it from
     // one that lives as long as the process, or its parent-death signal
     // would fire when this thread ends.
     let outlive_this_thread = cmd.die_with_parent && driver == Driver::Reactor;
-    let mut child = spawner::spawn(std_cmd, outlive_this_thread).map_err(|e| cmd.spawn_error(e))?;
+    let Launched { mut child, pidfd, ends: [stdin, stdout, stderr] } =
+        launch(cmd, &tree, outlive_this_thread)?;
     let pid = child.id();
     crate::orphans::started(pid);
-    let mut setup = || -> std::io::Result<_> {
-        let pidfd = sys::pidfd_open(pid)?;
-        let stdin = match (&cmd.stdin, child.stdin.take()) {
+    let setup = || -> std::io::Result<_> {
+        let pidfd = match pidfd {
+            Some(pidfd) => pidfd,
+            None => sys::pidfd_open(pid)?,
+        };
+        let stdin = match (&cmd.stdin, stdin) {
             (Input::Bytes(bytes), Some(pipe)) => Some((nonblocking(pipe)?, bytes.clone())),
             _ => None,
         };
-        let stdout = child.stdout.take().map(nonblocking).transpose()?;
-        let stderr = child.stderr.take().map(nonblocking).transpose()?;
+        let stdout = stdout.map(nonblocking).transpose()?;
+        let stderr = stderr.map(nonblocking).transpose()?;
         Ok((pidfd, stdin, stdout, stderr))
     };
     let (pidfd, stdin, stdout, stderr) = match setup() {
@@ -363,6 +367,57 @@ pub(crate) fn start(
         (_, Some(inbox)) => Ok((handle, Some((proc, inbox)))),
         (Some(reactor), None) => reactor.register(proc).map(|()| (handle, None)),
         (None, None) => unreachable!("one driver or the other"),
+    }
+}
+
+/// A started child, with the parent's ends of its pipes (stdin, stdout, stderr).
+struct Launched {
+    child: Child,
+    /// Its pidfd, when the way it was started gave one.
+    pidfd: Option<OwnedFd>,
+    ends: [Option<File>; 3],
+}
+
+/// Starts `cmd`'s child in `tree`: through `clone3` straight into its
+/// cgroup where this machine allows (`sys::spawn`), else through std with a
+/// pre-exec hook (`sys::child`).
+fn launch(cmd: &Command, tree: &Tree, outlive_this_thread: bool) -> Result<Launched> {
+    let cgroup_io = |source| Error::Io { what: "opening the process's cgroup", source };
+    if sys::spawn::available() {
+        let cgroup_dir = match tree.cgroup() {
+            Some(cgroup) => Some(sys::spawn::open_cgroup_dir(cgroup.path()).map_err(cgroup_io)?),
+            None => None,
+        };
+        let (plan, ends) = cmd.plan(cgroup_dir)?;
+        let spawned = spawner::start(outlive_this_thread, move || sys::spawn::spawn(&plan))
+            .ok_or_else(spawner_failed)?;
+        match spawned {
+            Ok(Some((raw, pidfd))) => {
+                return Ok(Launched { child: Child::Raw(raw), pidfd: Some(pidfd), ends });
+            }
+            // This kernel lacks clone3 or CLONE_INTO_CGROUP: std's way, below.
+            Ok(None) => {}
+            Err(e) => return Err(cmd.fast_spawn_error(e)),
+        }
+    }
+    let mut std_cmd = cmd.build()?;
+    let cgroup_procs = tree.cgroup().map(|c| c.open_procs()).transpose().map_err(cgroup_io)?;
+    sys::child::install(&mut std_cmd, ChildSetup { cgroup_procs, ..cmd.child_setup() });
+    let mut child = spawner::start(outlive_this_thread, move || std_cmd.spawn())
+        .ok_or_else(spawner_failed)?
+        .map_err(|e| cmd.spawn_error(e))?;
+    let ends = [
+        child.stdin.take().map(|p| File::from(OwnedFd::from(p))),
+        child.stdout.take().map(|p| File::from(OwnedFd::from(p))),
+        child.stderr.take().map(|p| File::from(OwnedFd::from(p))),
+    ];
+    Ok(Launched { child: Child::Std(child), pidfd: None, ends })
+}
+
+fn spawner_failed() -> Error {
+    Error::Io {
+        what: "starting the child on the spawner thread",
+        source: std::io::Error::other("the start panicked"),
     }
 }
 

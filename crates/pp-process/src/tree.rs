@@ -21,31 +21,36 @@ pub(crate) enum Tree {
 }
 
 impl Tree {
-    /// Makes the container `cmd` asks for, with its cgroup limits applied;
-    /// returns it and, for a cgroup, the `cgroup.procs` the child joins
-    /// through before exec.
-    pub(crate) fn prepare(cmd: &Command) -> Result<(Tree, Option<std::fs::File>)> {
-        let (tree, procs) = match &cmd.containment {
-            Containment::ProcessGroup => (Tree::Group, None),
+    /// Makes the container `cmd` asks for, with its cgroup limits applied.
+    pub(crate) fn prepare(cmd: &Command) -> Result<Tree> {
+        let tree = match &cmd.containment {
+            Containment::ProcessGroup => Tree::Group,
             Containment::Auto => match cgroup::own_base().map(Cgroup::create) {
-                Some(Ok((cgroup, procs))) => (Tree::Cgroup(cgroup), Some(procs)),
+                Some(Ok(cgroup)) => Tree::Cgroup(cgroup),
                 Some(Err(e)) => {
                     tracing::debug!(error = %e, "no cgroup for this process; using its process group");
-                    (Tree::Group, None)
+                    Tree::Group
                 }
-                None => (Tree::Group, None),
+                None => Tree::Group,
             },
             Containment::CgroupUnder(base) => {
                 let bad = |reason: String| Error::BadCgroup { path: base.clone(), reason };
                 cgroup::check_base(base).map_err(bad)?;
-                let (cgroup, procs) = Cgroup::create(base).map_err(|e| bad(e.to_string()))?;
-                (Tree::Cgroup(cgroup), Some(procs))
+                Tree::Cgroup(Cgroup::create(base).map_err(|e| bad(e.to_string()))?)
             }
         };
         for limit in cmd.limits.iter().filter(|l| l.controller().is_some()) {
             tree.apply(limit)?;
         }
-        Ok((tree, procs))
+        Ok(tree)
+    }
+
+    /// The cgroup's directory, when there is one.
+    pub(crate) fn cgroup(&self) -> Option<&Cgroup> {
+        match self {
+            Tree::Cgroup(cgroup) => Some(cgroup),
+            Tree::Group => None,
+        }
     }
 
     /// Writes a cgroup limit; [`Error::LimitUnavailable`] when there is no

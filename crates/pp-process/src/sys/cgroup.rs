@@ -136,27 +136,27 @@ pub(crate) struct Cgroup {
 }
 
 impl Cgroup {
-    /// Creates a fresh cgroup below `base`; returns it and its `cgroup.procs`
-    /// opened for writing, which the child writes its pid into before exec.
-    pub(crate) fn create(base: &Path) -> io::Result<(Cgroup, File)> {
+    /// Creates a fresh cgroup below `base`.
+    pub(crate) fn create(base: &Path) -> io::Result<Cgroup> {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         remove_lingering();
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let dir = base.join(format!("pp-{}-{n}", std::process::id()));
         std::fs::create_dir(&dir)?;
-        let opened = (|| {
-            // std opens with O_CLOEXEC: only the child's pre-exec code uses it.
-            let procs = OpenOptions::new().write(true).open(dir.join("cgroup.procs"))?;
-            let events = File::open(dir.join("cgroup.events"))?;
-            Ok((procs, events))
-        })();
-        match opened {
-            Ok((procs, events)) => Ok((Cgroup { dir, events }, procs)),
+        match File::open(dir.join("cgroup.events")) {
+            Ok(events) => Ok(Cgroup { dir, events }),
             Err(e) => {
                 let _ = std::fs::remove_dir(&dir);
                 Err(e)
             }
         }
+    }
+
+    /// Its `cgroup.procs`, open for writing: a child that writes "0" into it
+    /// joins (std's spawn path, from a pre-exec hook).
+    pub(crate) fn open_procs(&self) -> io::Result<File> {
+        // std opens with O_CLOEXEC: only the child's pre-exec code uses it.
+        OpenOptions::new().write(true).open(self.dir.join("cgroup.procs"))
     }
 
     pub(crate) fn path(&self) -> &Path {

@@ -1,6 +1,7 @@
-//! What a child does between fork and exec: join its cgroup, take its
-//! resource limits and niceness, arrange to die with its parent. The only
-//! `unsafe` of pp-process is registering this code with `pre_exec`.
+//! The fallback spawn path (std's, where `sys::spawn` cannot run): what a
+//! child does between fork and exec — join its cgroup, take its resource
+//! limits and niceness, arrange to die with its parent — registered with
+//! `pre_exec` (which makes std fork).
 
 use std::fs::File;
 use std::io;
