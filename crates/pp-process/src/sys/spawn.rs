@@ -118,9 +118,17 @@ pub(crate) struct Plan {
 
 static UNAVAILABLE: AtomicBool = AtomicBool::new(false);
 
+/// Set (to anything) in the environment, pp spawns through std only: for
+/// systems whose seccomp filters kill rather than refuse `clone3`, and for
+/// testing the fallback.
+pub(crate) const NO_CLONE3_ENV: &str = "PP_PROCESS_NO_CLONE3";
+
 /// Whether this module can spawn here (else use std's spawn).
 pub(crate) fn available() -> bool {
-    cfg!(target_arch = "x86_64") && !UNAVAILABLE.load(Ordering::Relaxed)
+    static DISABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    cfg!(target_arch = "x86_64")
+        && !UNAVAILABLE.load(Ordering::Relaxed)
+        && !*DISABLED.get_or_init(|| std::env::var_os(NO_CLONE3_ENV).is_some())
 }
 
 /// The steps of the child, for error messages.
