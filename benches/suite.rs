@@ -202,13 +202,12 @@ fn containment_label(cmd: &Command) -> &'static str {
 
 fn processes(plan: Plan, report: &mut Report) {
     let n = plan.n(300);
-    // The default: a cgroup of its own where one can be made (joined in a
-    // `pre_exec` hook, so std forks), and PR_SET_PDEATHSIG.
+    // The default: a cgroup of its own where one can be made (entered by
+    // pp's clone3 spawn), and PR_SET_PDEATHSIG.
     let cmd = Command::new("/bin/true");
     // The same without the cgroup: what containment itself costs.
     let group = Command::new("/bin/true").containment(Containment::ProcessGroup);
-    // Neither cgroup nor PR_SET_PDEATHSIG: no pre-exec hook, so std's
-    // posix_spawn path, as before containment.
+    // Neither cgroup nor PR_SET_PDEATHSIG: what pp did before containment.
     let bare = group.clone().outlive_parent();
     let default_label = containment_label(&cmd);
     assert_eq!(bare.run().unwrap().containment, Contained::ProcessGroup);
@@ -229,7 +228,7 @@ fn processes(plan: Plan, report: &mut Report) {
         ],
     );
     report.add(
-        "run /bin/true, capture output, process group + outlive_parent (posix_spawn)",
+        "run /bin/true, capture output, process group + outlive_parent",
         "Command::run",
         pp_bare,
         vec![("std::process::Command::output", Some(std))],
@@ -241,7 +240,7 @@ fn processes(plan: Plan, report: &mut Report) {
         vec![("Command::run, ProcessGroup", Some(pp_group))],
     );
     report.add(
-        "die_with_parent cost: run /bin/true, pre-exec hook (fork) vs posix_spawn",
+        "die_with_parent cost: run /bin/true, PR_SET_PDEATHSIG vs none",
         "Command::run",
         pp_group,
         vec![("Command::run, ProcessGroup + outlive_parent", Some(pp_bare))],
@@ -250,8 +249,8 @@ fn processes(plan: Plan, report: &mut Report) {
     report.notes.push(format!(
         "containment: the default ({default_label}) adds {:+.1} % to a /bin/true run \
          (Command::run {} beside {} with .containment(ProcessGroup), medians of this run; \
-         goal ≤ +20 %); die_with_parent's pre-exec hook, which makes std fork instead of \
-         posix_spawn, adds {:+.1} % ({} beside {} with .outlive_parent() too)",
+         goal ≤ +20 %); die_with_parent adds {:+.1} % ({} beside {} with .outlive_parent() \
+         too)",
         percent(pp, pp_group),
         fmt_time(pp.median),
         fmt_time(pp_group.median),

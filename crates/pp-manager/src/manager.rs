@@ -868,6 +868,7 @@ impl ProcessManager {
         self.processes.terminate_all(TERMINATE_GRACE);
         self.processes.cleanup();
         self.release_ipc_objects();
+        pp_process::release_spare_cgroups();
         tracing::debug!("process manager shut down");
     }
 
@@ -890,6 +891,8 @@ impl ProcessManager {
         self.release_ipc_objects();
         self.processes.terminate_all(grace);
         self.processes.cleanup();
+        // Empty cgroups pp-process keeps for reuse would outlive the program.
+        pp_process::release_spare_cgroups();
         // The pools stay in the map: dropping a thread pool waits for its running tasks.
         let executors: Vec<Executor> = lock(&self.executors).values().cloned().collect();
         for executor in executors {

@@ -57,6 +57,7 @@ pub use error::{Error, Result};
 pub use handle::ProcessHandle;
 pub use limits::Limit;
 pub use orphans::become_subreaper;
+pub use sys::cgroup::release_spare_cgroups;
 pub use sys::thread_count;
 pub use table::ProcessTable;
 pub use types::{

@@ -22,6 +22,7 @@ use crate::command::Callback;
 use crate::error::{Error, Result};
 use crate::handle::Shared;
 use crate::orphans;
+use crate::sys::cgroup;
 use crate::sys::spawn::Child;
 use crate::sys::{self, EventFlags};
 use crate::tree::Tree;
@@ -194,7 +195,31 @@ fn background_thread() -> Option<&'static Mutex<Sender<Job>>> {
         let (tx, rx) = channel::<Job>();
         let started = std::thread::Builder::new()
             .name("pp-process-background".into())
-            .spawn(move || rx.into_iter().for_each(|job| job()));
+            .spawn(move || {
+                loop {
+                    // While empty cgroups are kept for reuse, wake up to
+                    // remove those left unused (`in_background` is called
+                    // when the first one is kept, so this loop sees it).
+                    let job = if cgroup::has_spares() {
+                        match rx.recv_timeout(cgroup::SPARE_IDLE) {
+                            Ok(job) => Some(job),
+                            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+                            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                        }
+                    } else {
+                        match rx.recv() {
+                            Ok(job) => Some(job),
+                            Err(_) => break,
+                        }
+                    };
+                    // A job never takes this thread down (callbacks catch
+                    // their own panics; this is for the rest).
+                    let _ = catch_unwind(AssertUnwindSafe(|| match job {
+                        Some(job) => job(),
+                        None => cgroup::remove_idle_spares(),
+                    }));
+                }
+            });
         match started {
             Ok(_) => Some(Mutex::new(tx)),
             Err(e) => {

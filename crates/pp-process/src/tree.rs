@@ -11,57 +11,54 @@ use crate::sys::cgroup::{self, Cgroup};
 use crate::sys::{self, GroupSignal};
 use crate::types::{Contained, Containment};
 
-/// What contains one process's tree.
+/// What contains one process's tree: its own cgroup (kept for reuse or
+/// removed when dropped), or, without one, the process group whose id is
+/// the leader's pid.
 #[derive(Debug)]
-pub(crate) enum Tree {
-    /// The process group whose id is the leader's pid.
-    Group,
-    /// A cgroup of its own (removed when dropped, or later once empty).
-    Cgroup(Cgroup),
+pub(crate) struct Tree {
+    cgroup: Option<Cgroup>,
 }
 
 impl Tree {
     /// Makes the container `cmd` asks for, with its cgroup limits applied.
     pub(crate) fn prepare(cmd: &Command) -> Result<Tree> {
-        let tree = match &cmd.containment {
-            Containment::ProcessGroup => Tree::Group,
+        let cgroup = match &cmd.containment {
+            Containment::ProcessGroup => None,
             Containment::Auto => match cgroup::own_base().map(Cgroup::create) {
-                Some(Ok(cgroup)) => Tree::Cgroup(cgroup),
+                Some(Ok(cgroup)) => Some(cgroup),
                 Some(Err(e)) => {
                     tracing::debug!(error = %e, "no cgroup for this process; using its process group");
-                    Tree::Group
+                    None
                 }
-                None => Tree::Group,
+                None => None,
             },
             Containment::CgroupUnder(base) => {
                 let bad = |reason: String| Error::BadCgroup { path: base.clone(), reason };
                 cgroup::check_base(base).map_err(bad)?;
-                Tree::Cgroup(Cgroup::create(base).map_err(|e| bad(e.to_string()))?)
+                Some(Cgroup::create(base).map_err(|e| bad(e.to_string()))?)
             }
         };
+        let mut tree = Tree { cgroup };
         for limit in cmd.limits.iter().filter(|l| l.controller().is_some()) {
             tree.apply(limit)?;
         }
         Ok(tree)
     }
 
-    /// The cgroup's directory, when there is one.
+    /// The cgroup, when there is one.
     pub(crate) fn cgroup(&self) -> Option<&Cgroup> {
-        match self {
-            Tree::Cgroup(cgroup) => Some(cgroup),
-            Tree::Group => None,
-        }
+        self.cgroup.as_ref()
     }
 
     /// Writes a cgroup limit; [`Error::LimitUnavailable`] when there is no
     /// cgroup or its controller is not delegated.
-    fn apply(&self, limit: &Limit) -> Result<()> {
+    fn apply(&mut self, limit: &Limit) -> Result<()> {
         let unavailable = |reason: String| Error::LimitUnavailable { limit: limit.name(), reason };
         let (Some(controller), Some((file, value))) = (limit.controller(), limit.cgroup_file())
         else {
             return Ok(());
         };
-        let Tree::Cgroup(cgroup) = self else {
+        let Some(cgroup) = &mut self.cgroup else {
             return Err(unavailable(
                 "it needs cgroup v2 containment, and this process is contained by its process group only"
                     .into(),
@@ -82,17 +79,17 @@ impl Tree {
 
     /// Whether a live member is left (zombies do not count).
     pub(crate) fn alive(&self, pgid: u32) -> bool {
-        match self {
-            Tree::Group => sys::group_alive(pgid),
-            Tree::Cgroup(cgroup) => cgroup.populated(),
+        match &self.cgroup {
+            None => sys::group_alive(pgid),
+            Some(cgroup) => cgroup.populated(),
         }
     }
 
     /// SIGTERM (or SIGKILL) to every member; true if none is left.
     pub(crate) fn signal(&self, pgid: u32, kill: bool) -> bool {
-        match self {
-            Tree::Group => signal_group(pgid, kill),
-            Tree::Cgroup(cgroup) => {
+        match &self.cgroup {
+            None => signal_group(pgid, kill),
+            Some(cgroup) => {
                 if !cgroup.populated() {
                     return true;
                 }
@@ -114,25 +111,31 @@ impl Tree {
 
     /// What the user is told contains the process.
     pub(crate) fn contained(&self) -> Contained {
-        match self {
-            Tree::Group => Contained::ProcessGroup,
-            Tree::Cgroup(cgroup) => Contained::Cgroup(cgroup.path().to_owned()),
+        match &self.cgroup {
+            None => Contained::ProcessGroup,
+            Some(cgroup) => Contained::Cgroup(cgroup.path().to_owned()),
         }
     }
 
     /// Whether the kernel's OOM killer killed a member.
     pub(crate) fn oom_killed(&self) -> bool {
-        matches!(self, Tree::Cgroup(cgroup) if cgroup.oom_kills() > 0)
+        self.cgroup.as_ref().is_some_and(|cgroup| cgroup.oom_kills() > 0)
     }
 }
 
 impl Drop for Tree {
     fn drop(&mut self) {
-        // Removed right here: measured, handing the rmdir to the background
-        // thread made short runs slower (it contends with the next spawn's
-        // mkdir in the kernel), not faster.
-        if let Tree::Cgroup(cgroup) = self {
-            cgroup::remove_when_empty(cgroup.take_path());
+        let Some(cgroup) = self.cgroup.take() else { return };
+        // An empty cgroup without limits serves the next process (making and
+        // removing one is most of containment's cost); the background thread
+        // removes it once unused for a second. Removed here otherwise.
+        if cgroup.reusable() && !cgroup.populated() {
+            let base = cgroup.path().parent().map(Path::to_owned).unwrap_or_default();
+            if cgroup::give_back(&base, cgroup) {
+                crate::reactor::in_background(Box::new(|| {}));
+            }
+        } else {
+            cgroup::remove_when_empty(cgroup.path().to_owned());
         }
     }
 }

@@ -179,6 +179,9 @@ struct Shared {
     /// Set by the child when a step fails: the step, then the errno.
     failed_step: AtomicI32,
     errno: AtomicI32,
+    /// Set by the child's first instruction: a child that never ran was
+    /// killed by the kernel as it was created (see `spawn`).
+    ran: AtomicBool,
 }
 
 /// The kernel's `struct clone_args` (version 2, with `cgroup`).
@@ -232,6 +235,7 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Option<(RawChild, OwnedFd)>, SpawnErr
         parent: plan.die_with_parent.then(rustix::process::getpid),
         failed_step: AtomicI32::new(0),
         errno: AtomicI32::new(0),
+        ran: AtomicBool::new(false),
     };
     // The child's stack, 16-byte aligned at both ends.
     let mut stack = vec![0u128; STACK_SIZE / 16];
@@ -282,6 +286,18 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Option<(RawChild, OwnedFd)>, SpawnErr
     // SAFETY: CLONE_PIDFD made the kernel store a new descriptor we now own.
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
     let mut child = RawChild { pid: ret as u32 };
+    if !shared.ran.load(Ordering::Acquire) {
+        // Killed before its first instruction. Some kernels (seen on 6.18)
+        // compare the kill sequence of the parent's cgroup with the target's
+        // for CLONE_INTO_CGROUP and SIGKILL the child when they differ:
+        // spawning into a cgroup that ever had `cgroup.kill` written, or
+        // from one, fails so. std's path (join by writing cgroup.procs) is
+        // not affected; use it from now on.
+        let _ = child.wait();
+        UNAVAILABLE.store(true, Ordering::Relaxed);
+        tracing::debug!("a clone3 child was killed before it ran; spawning through std");
+        return Ok(None);
+    }
     let step = shared.failed_step.load(Ordering::Acquire);
     if step != 0 {
         let errno = shared.errno.load(Ordering::Acquire);
@@ -346,6 +362,7 @@ unsafe fn clone3_vfork(_args: &mut CloneArgs, _shared: &Shared) -> isize {
 unsafe extern "C" fn child_main(shared: *const Shared) -> ! {
     // SAFETY: the caller's contract: `shared` is valid while we run.
     let shared = unsafe { &*shared };
+    shared.ran.store(true, Ordering::Release);
     let fail = |step: i32| -> ! {
         let errno = io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
         shared.errno.store(errno, Ordering::Release);

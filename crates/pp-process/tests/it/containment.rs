@@ -319,6 +319,19 @@ fn bad_containment_and_limits_are_typed_errors() {
 #[test]
 fn no_cgroup_is_left_behind() {
     watchdog(LIMIT, || {
+        // An empty cgroup serves the next process, then goes when unused.
+        let first = Command::new("true").run().unwrap().containment;
+        let second = Command::new("true").run().unwrap().containment;
+        if let (Contained::Cgroup(a), Contained::Cgroup(b)) = (&first, &second) {
+            assert_eq!(a, b, "the second run reused the first one's empty cgroup");
+            assert!(a.exists(), "kept for the next process");
+            pp_process::release_spare_cgroups();
+            assert!(!a.exists(), "release_spare_cgroups removes it at once");
+            let third = Command::new("true").run().unwrap().containment;
+            let Contained::Cgroup(c) = &third else { panic!("{third:?}") };
+            let removed = eventually(Duration::from_secs(10), || !c.exists());
+            assert!(removed, "{} still there after a second unused", c.display());
+        }
         let out = Command::shell("sleep 30 & sleep 30")
             .timeout(Duration::from_millis(200))
             .run()
