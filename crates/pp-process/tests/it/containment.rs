@@ -420,3 +420,22 @@ fn the_std_spawn_fallback_passes_the_containment_tests_too() {
     println!("{text}");
     assert!(out.status.success() && text.contains("test result: ok"), "fallback run failed");
 }
+
+#[test]
+fn a_cgroup_that_was_killed_is_not_reused() {
+    watchdog(LIMIT, || {
+        // Some kernels SIGKILL a child cloned into a cgroup that once had
+        // `cgroup.kill` written: such a cgroup must never serve again.
+        for _ in 0..5 {
+            let handle = Command::new("sleep").arg("60").spawn().unwrap();
+            assert_eq!(handle.kill().unwrap(), TerminateOutcome::Killed);
+            let killed = handle.output().unwrap().containment.clone();
+            let out = Command::new("echo").arg("after").run().unwrap();
+            assert_eq!((out.code, out.signal), (Some(0), None), "{out:?}");
+            assert_eq!(out.stdout_str(), "after\n");
+            if let (Contained::Cgroup(a), Contained::Cgroup(b)) = (&killed, &out.containment) {
+                assert_ne!(a, b, "the killed cgroup was reused");
+            }
+        }
+    });
+}
