@@ -49,6 +49,7 @@ fn ci() -> Result<(), String> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     let shm_before = pp_objects();
+    let cgroups_before = pp_cgroups();
     cargo(&["test", "--workspace", "--all-targets"])?;
     cargo(&["test", "--workspace", "--doc"])?;
     let leaked: Vec<String> =
@@ -57,6 +58,12 @@ fn ci() -> Result<(), String> {
         return Err(format!("the tests left pp- objects behind in /dev/shm: {leaked:?}"));
     }
     println!("leaks: no pp- object left in /dev/shm by the tests");
+    let cgroups: Vec<String> =
+        pp_cgroups().into_iter().filter(|c| !cgroups_before.contains(c)).collect();
+    if !cgroups.is_empty() {
+        return Err(format!("the tests left pp- cgroups behind: {cgroups:?}"));
+    }
+    println!("leaks: no pp- cgroup left by the tests");
     layering()?;
     msrv()?;
     println!("xtask ci: all checks passed");
@@ -69,6 +76,26 @@ fn pp_objects() -> Vec<String> {
     dir.flatten()
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|name| name.starts_with("pp-"))
+        .collect()
+}
+
+/// The `pp-` cgroups below this process's own cgroup v2 (where pp-process
+/// makes one per process), as paths.
+fn pp_cgroups() -> Vec<String> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let Some(own) = own.lines().find_map(|l| l.strip_prefix("0::")) else { return Vec::new() };
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let Some(mount) = mountinfo.lines().find_map(|l| {
+        let (left, right) = l.split_once(" - ")?;
+        right.starts_with("cgroup2 ").then(|| left.split_whitespace().nth(4).map(str::to_owned))?
+    }) else {
+        return Vec::new();
+    };
+    let base = std::path::Path::new(&mount).join(own.trim_start_matches('/'));
+    let Ok(dir) = std::fs::read_dir(&base) else { return Vec::new() };
+    dir.flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("pp-"))
+        .map(|e| e.path().display().to_string())
         .collect()
 }
 

@@ -158,7 +158,33 @@ pub(crate) fn give_back(base: &Path, cgroup: Cgroup) -> bool {
         return false;
     }
     spares.push(Spare { base: base.to_owned(), cgroup, returned: Instant::now() });
-    spares.len() == 1
+    let first = spares.len() == 1;
+    drop(spares);
+    if first {
+        release_at_exit();
+    }
+    first
+}
+
+/// Makes a normal exit of this process (return from `main`, `exit`) remove
+/// the spares; registered once. A killed program's spares are removed by
+/// the next pp program (`remove_leftovers`).
+fn release_at_exit() {
+    static REGISTERED_BY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    extern "C" fn release() {
+        // Only in the process that registered it: a forked child that exits
+        // must not remove its parent's spares.
+        if REGISTERED_BY.load(Ordering::Relaxed) == std::process::id() {
+            let _ = std::panic::catch_unwind(release_spare_cgroups);
+        }
+    }
+    let me = std::process::id();
+    if REGISTERED_BY.swap(me, Ordering::Relaxed) != me {
+        // SAFETY: `release` is an `extern "C" fn()` that never unwinds (it
+        // catches panics) and only removes directories; atexit keeps the
+        // pointer, valid for the life of the program.
+        unsafe { libc::atexit(release) };
+    }
 }
 
 /// Whether spares are kept (so someone must remove them once idle).
@@ -206,10 +232,17 @@ impl Cgroup {
     /// An empty cgroup below `base`: a spare if one is kept, else a new one.
     pub(crate) fn create(base: &Path) -> io::Result<Cgroup> {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        {
-            let mut spares = spares();
-            if let Some(at) = spares.iter().rposition(|s| s.base == base) {
-                return Ok(spares.swap_remove(at).cgroup);
+        loop {
+            let spare = {
+                let mut spares = spares();
+                match spares.iter().rposition(|s| s.base == base) {
+                    Some(at) => spares.swap_remove(at).cgroup,
+                    None => break,
+                }
+            };
+            // Someone may have removed it meanwhile: then take the next.
+            if spare.dir.is_dir() {
+                return Ok(spare);
             }
         }
         remove_lingering();

@@ -439,3 +439,34 @@ fn a_cgroup_that_was_killed_is_not_reused() {
         }
     });
 }
+
+/// Not a test on its own: a program that runs one command and exits at once.
+#[test]
+fn role_run_once_and_exit() {
+    if std::env::var_os(ROLE).is_none() {
+        return;
+    }
+    let out = Command::new("true").run().unwrap();
+    if let Contained::Cgroup(path) = out.containment {
+        println!("cgroup {}", path.display());
+    }
+}
+
+#[test]
+fn a_program_that_exits_right_after_a_run_leaves_no_cgroup() {
+    watchdog(LIMIT, || {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["containment::role_run_once_and_exit", "--exact", "--nocapture"])
+            .env(ROLE, "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        let Some(path) = text.lines().find_map(|l| l.strip_prefix("cgroup ")) else {
+            println!("skipped: no cgroup containment here");
+            return;
+        };
+        // Kept for reuse while it ran, removed by its exit.
+        assert!(!std::path::Path::new(path).exists(), "{path} outlived its program");
+    });
+}
