@@ -184,6 +184,11 @@ fn role_program_with_children() {
     let (dies, outlives) = std::thread::spawn(|| {
         let dies = Command::new("sleep").arg("300").spawn().unwrap();
         let outlives = Command::new("sleep").arg("300").outlive_parent().spawn().unwrap();
+        for handle in [&dies, &outlives] {
+            if let Contained::Cgroup(path) = handle.containment() {
+                println!("cgroup {}", path.display());
+            }
+        }
         (dies.pid().unwrap(), outlives.pid().unwrap())
     })
     .join()
@@ -203,8 +208,12 @@ fn children_die_with_their_program() {
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(program.stdout.take().unwrap()).lines();
+        let mut cgroups = Vec::new();
         let pids: Vec<u32> = loop {
             let line = lines.next().expect("the program printed its children").unwrap();
+            if let Some(path) = line.strip_prefix("cgroup ") {
+                cgroups.push(std::path::PathBuf::from(path));
+            }
             if let Some(rest) = line.strip_prefix("pids ") {
                 break rest.split_whitespace().map(|p| p.parse().unwrap()).collect();
             }
@@ -218,6 +227,14 @@ fn children_die_with_their_program() {
         println!("child gone {:?} after its program was killed", killed.elapsed());
         assert!(!is_gone(outlives), "outlive_parent() keeps it");
         kill_pid(outlives);
+        // A killed program cannot remove its children's cgroups (the next pp
+        // program would): this test leaves none.
+        for path in cgroups {
+            let removed = eventually(Duration::from_secs(10), || {
+                std::fs::remove_dir(&path).is_ok() || !path.exists()
+            });
+            assert!(removed, "{} stays", path.display());
+        }
     });
 }
 
