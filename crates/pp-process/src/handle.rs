@@ -299,10 +299,12 @@ pub(crate) fn start(
     // one that lives as long as the process, or its parent-death signal
     // would fire when this thread ends.
     let outlive_this_thread = cmd.die_with_parent && driver == Driver::Reactor;
+    let spawning = crate::orphans::spawning();
     let Launched { mut child, pidfd, ends: [stdin, stdout, stderr] } =
         launch(cmd, &tree, outlive_this_thread)?;
     let pid = child.id();
     crate::orphans::started(pid);
+    drop(spawning);
     let setup = || -> std::io::Result<_> {
         let pidfd = match pidfd {
             Some(pidfd) => pidfd,

@@ -10,8 +10,8 @@
 //! program started itself is in neither, so its exit status is never taken.
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
 use crate::error::{Error, Result};
 use crate::sys;
@@ -23,6 +23,15 @@ const GROUPS_KEPT: usize = 4096;
 /// Leaders whose exit status their `Child` has not collected yet.
 static LEADERS: Mutex<Option<HashSet<u32>>> = Mutex::new(None);
 static SUBREAPER: AtomicBool = AtomicBool::new(false);
+/// Held (shared) by every spawn from before its clone until its leader is
+/// in `LEADERS`: a leader that exits at once must not be taken for an orphan.
+static SPAWNING: RwLock<()> = RwLock::new(());
+
+/// Keeps `reap` off while a child is being started; `None` when pp does not
+/// reap (nothing to guard).
+pub(crate) fn spawning() -> Option<RwLockReadGuard<'static, ()>> {
+    reaping().then(|| SPAWNING.read().unwrap_or_else(|e| e.into_inner()))
+}
 
 /// Makes this process the reaper of its orphaned descendants
 /// (`PR_SET_CHILD_SUBREAPER`), for a program under an init that does not
@@ -66,6 +75,8 @@ pub(crate) fn reap() -> usize {
     if !reaping() {
         return 0;
     }
+    // A spawn in progress has a leader not yet in LEADERS: look next time.
+    let Ok(_no_spawn) = SPAWNING.try_write() else { return 0 };
     let cgroup_tag = format!("/pp-{}-", std::process::id());
     let mut reaped = 0;
     for zombie in sys::zombie_children() {

@@ -158,6 +158,9 @@ pub enum Containment {
 pub enum Contained {
     /// Its own cgroup v2 (this directory): a stop kills every member, those
     /// that left the process group included, and ends when the cgroup is empty.
+    /// Once the process is finished, pp may give the emptied directory to the
+    /// next process (its counters, such as `cpu.stat`, carry over): act on it
+    /// only while the process runs.
     Cgroup(std::path::PathBuf),
     /// Its process group (its pid): members that left the group are not reached.
     ProcessGroup,

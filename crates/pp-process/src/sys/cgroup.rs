@@ -77,8 +77,11 @@ fn remove_leftovers(base: &Path) {
         else {
             continue;
         };
-        let alive = rustix::process::Pid::from_raw(pid)
-            .is_some_and(|pid| rustix::process::test_kill_process(pid).is_ok());
+        // Only "no such process" means dead: EPERM is a live process of
+        // another user (or pid namespace) whose cgroups are not ours to judge.
+        let alive = rustix::process::Pid::from_raw(pid).is_none_or(|pid| {
+            rustix::process::test_kill_process(pid) != Err(rustix::io::Errno::SRCH)
+        });
         if !alive {
             // Fails harmlessly while processes still live in it.
             let _ = std::fs::remove_dir(entry.path());
@@ -203,6 +206,7 @@ pub(crate) fn remove_idle_spares() {
     for spare in idle {
         remove_when_empty(spare.cgroup.dir);
     }
+    remove_lingering();
 }
 
 /// Removes every empty cgroup pp keeps for reuse. pp-process keeps a few for

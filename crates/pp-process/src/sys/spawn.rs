@@ -205,6 +205,7 @@ const CLONE_VM: u64 = 0x100;
 const CLONE_VFORK: u64 = 0x4000;
 const CLONE_PIDFD: u64 = 0x1000;
 const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
 const STACK_SIZE: usize = 64 * 1024;
 
 /// Starts the child of `plan`; returns it and its pidfd. `Ok(None)` when
@@ -241,7 +242,11 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Option<(RawChild, OwnedFd)>, SpawnErr
     let mut stack = vec![0u128; STACK_SIZE / 16];
     let mut pidfd: RawFd = -1;
     let mut args = CloneArgs {
-        flags: CLONE_VM | CLONE_VFORK | CLONE_PIDFD,
+        // CLONE_CLEAR_SIGHAND: the child starts with every handler reset to
+        // the default (ignored signals stay ignored), so no handler of ours
+        // can run in it, and it need not call `sigaction` (which takes a
+        // lock shared with our other threads in glibc ≥ 2.41).
+        flags: CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND,
         pidfd: &mut pidfd as *mut RawFd as u64,
         exit_signal: libc::SIGCHLD as u64,
         stack: stack.as_mut_ptr() as u64,
@@ -329,6 +334,7 @@ unsafe fn clone3_vfork(args: &mut CloneArgs, shared: &Shared) -> isize {
             "syscall",
             "test rax, rax",
             "jnz 2f",
+            "xor ebp, ebp", // the child's outermost frame, for unwinders
             "mov rdi, r12",
             "call r13",
             "ud2",
@@ -351,8 +357,8 @@ unsafe fn clone3_vfork(_args: &mut CloneArgs, _shared: &Shared) -> isize {
     -(libc::ENOSYS as isize)
 }
 
-/// The child: reset signals, make its group, connect its streams, enter its
-/// directory, apply limits, tie it to its parent, exec. On a failure it
+/// The child: make its group, connect its streams, enter its directory,
+/// apply limits, tie it to its parent, reset SIGPIPE and unblock signals, exec. On a failure it
 /// records the step and errno in the shared memory and exits with 127.
 ///
 /// # Safety
@@ -363,44 +369,23 @@ unsafe extern "C" fn child_main(shared: *const Shared) -> ! {
     // SAFETY: the caller's contract: `shared` is valid while we run.
     let shared = unsafe { &*shared };
     shared.ran.store(true, Ordering::Release);
-    let fail = |step: i32| -> ! {
-        let errno = io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+    let fail = |step: i32, errno: i32| -> ! {
         shared.errno.store(errno, Ordering::Release);
         shared.failed_step.store(step, Ordering::Release);
         // SAFETY: ends this child only; nothing of the parent is touched.
         unsafe { libc::_exit(127) }
     };
-    // SAFETY: every call below is a raw system-call wrapper on values the
-    // parent prepared; none allocates, locks, or touches state the parent
-    // would see, beyond errno, which the parent does not read.
+    // errno after a failed libc call; rustix returns its errors instead.
+    let errno = || io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+    // SAFETY: every call below is a raw system call, or a libc wrapper that
+    // is only a system call, on values the parent prepared; none allocates,
+    // takes a lock, or touches state the parent would see, beyond errno,
+    // which the parent does not read. (Handlers were reset by the kernel:
+    // CLONE_CLEAR_SIGHAND; glibc's `sigaction` would take a lock shared with
+    // the parent's other threads.)
     unsafe {
-        // Handlers of the parent must not run here: back to the default
-        // (ignored signals stay ignored, as across exec), and SIGPIPE to the
-        // default as std does (Rust programs ignore it).
-        for signal in 1..=libc::SIGRTMAX() {
-            if signal == libc::SIGKILL || signal == libc::SIGSTOP {
-                continue;
-            }
-            let mut current = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
-            if libc::sigaction(signal, std::ptr::null(), current.as_mut_ptr()) != 0 {
-                continue; // glibc's own signals
-            }
-            let handler = current.assume_init().sa_sigaction;
-            if (handler != libc::SIG_DFL && handler != libc::SIG_IGN) || signal == libc::SIGPIPE {
-                let mut default = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
-                (*default.as_mut_ptr()).sa_sigaction = libc::SIG_DFL;
-                if libc::sigaction(signal, default.as_ptr(), std::ptr::null_mut()) != 0 {
-                    fail(STEP_SIGNALS);
-                }
-            }
-        }
-        let mut none = std::mem::MaybeUninit::<libc::sigset_t>::uninit();
-        libc::sigemptyset(none.as_mut_ptr());
-        if libc::sigprocmask(libc::SIG_SETMASK, none.as_ptr(), std::ptr::null_mut()) != 0 {
-            fail(STEP_SIGNALS);
-        }
         if libc::setpgid(0, 0) != 0 {
-            fail(STEP_GROUP);
+            fail(STEP_GROUP, errno());
         }
         for (target, &fd) in shared.stdio.iter().enumerate() {
             let target = target as RawFd;
@@ -413,35 +398,71 @@ unsafe extern "C" fn child_main(shared: *const Shared) -> ! {
                 libc::dup2(fd, target)
             };
             if moved < 0 {
-                fail(STEP_STDIO);
+                fail(STEP_STDIO, errno());
             }
         }
         if !shared.cwd.is_null() && libc::chdir(shared.cwd) != 0 {
-            fail(STEP_CWD);
+            fail(STEP_CWD, errno());
         }
         for i in 0..shared.rlimits_len {
             let &(resource, soft, hard) = &*shared.rlimits.add(i);
             let limit = rustix::process::Rlimit { current: Some(soft), maximum: Some(hard) };
-            if rustix::process::setrlimit(resource, limit).is_err() {
-                fail(STEP_LIMITS);
+            if let Err(e) = rustix::process::setrlimit(resource, limit) {
+                fail(STEP_LIMITS, e.raw_os_error());
             }
         }
         if let Some(nice) = shared.nice
-            && rustix::process::setpriority_process(None, nice).is_err()
+            && let Err(e) = rustix::process::setpriority_process(None, nice)
         {
-            fail(STEP_LIMITS);
+            fail(STEP_LIMITS, e.raw_os_error());
         }
         if let Some(parent) = shared.parent {
             let signal = Some(rustix::process::Signal::KILL);
-            if rustix::process::set_parent_process_death_signal(signal).is_err()
-                || rustix::process::getppid() != Some(parent)
-            {
-                fail(STEP_PARENT);
+            if let Err(e) = rustix::process::set_parent_process_death_signal(signal) {
+                fail(STEP_PARENT, e.raw_os_error());
+            }
+            // The parent may have died before the line above.
+            if rustix::process::getppid() != Some(parent) {
+                fail(STEP_PARENT, libc::ESRCH);
             }
         }
+        // Signals last, as glibc does: SIGPIPE back to the default (Rust
+        // programs ignore it; std resets it too), through the raw system
+        // call, then every signal unblocked.
+        let default = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
+        let reset = libc::syscall(
+            libc::SYS_rt_sigaction,
+            libc::SIGPIPE,
+            &default as *const KernelSigaction,
+            std::ptr::null_mut::<KernelSigaction>(),
+            8usize,
+        );
+        if reset != 0 {
+            fail(STEP_SIGNALS, errno());
+        }
+        let none: u64 = 0;
+        let unblocked = libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &none as *const u64,
+            std::ptr::null_mut::<u64>(),
+            8usize,
+        );
+        if unblocked != 0 {
+            fail(STEP_SIGNALS, errno());
+        }
         libc::execve(shared.program, shared.argv, shared.envp);
-        fail(STEP_EXEC)
+        fail(STEP_EXEC, errno())
     }
+}
+
+/// The kernel's `struct sigaction` for `rt_sigaction` on x86_64.
+#[repr(C)]
+struct KernelSigaction {
+    handler: libc::sighandler_t,
+    flags: u64,
+    restorer: usize,
+    mask: u64,
 }
 
 /// Finds `program` as `execvp` would: as given when it has a slash, else the
@@ -450,15 +471,21 @@ pub(crate) fn resolve_program(program: &OsStr, path: Option<&OsStr>) -> Option<C
     if program.as_bytes().contains(&b'/') {
         return CString::new(program.as_bytes()).ok();
     }
-    let path = path.map(OsStr::as_bytes).unwrap_or(b"/usr/local/bin:/usr/bin:/bin");
+    // glibc's default when PATH is unset.
+    let path = path.map(OsStr::as_bytes).unwrap_or(b"/bin:/usr/bin");
     path.split(|&b| b == b':').find_map(|dir| {
         let dir = if dir.is_empty() { b".".as_slice() } else { dir };
         let mut candidate = dir.to_vec();
         candidate.push(b'/');
         candidate.extend_from_slice(program.as_bytes());
         let candidate = CString::new(candidate).ok()?;
-        let executable = rustix::fs::access(candidate.as_c_str(), rustix::fs::Access::EXEC_OK)
-            .is_ok()
+        let executable = rustix::fs::accessat(
+            rustix::fs::CWD,
+            candidate.as_c_str(),
+            rustix::fs::Access::EXEC_OK,
+            rustix::fs::AtFlags::EACCESS,
+        )
+        .is_ok()
             && std::fs::metadata(OsStr::from_bytes(candidate.as_bytes()))
                 .is_ok_and(|m| m.is_file());
         executable.then_some(candidate)
