@@ -1,7 +1,8 @@
 //! Project automation, run as `cargo xtask <task>`.
 //!
-//! - `ci`: format check, clippy with warnings denied, tests, doc tests, a check
-//!   that the tests left no `pp-` object in `/dev/shm`, the layering check.
+//! - `ci`: format check, clippy and rustdoc with warnings denied, tests, doc
+//!   tests, checks that the tests left no `pp-` object in `/dev/shm` and no
+//!   `pp-` cgroup, the layering check, the MSRV check.
 //! - `layering`: only the layering check.
 //! - `msrv`: checks the library crates and binaries with the workspace's
 //!   declared `rust-version` toolchain (installed through rustup), so the
@@ -48,6 +49,8 @@ fn main() -> ExitCode {
 fn ci() -> Result<(), String> {
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    // Broken intra-doc links and malformed docs fail too.
+    cargo_with_env(&["doc", "--workspace", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")])?;
     let shm_before = pp_objects();
     let cgroups_before = pp_cgroups();
     cargo(&["test", "--workspace", "--all-targets"])?;
@@ -197,9 +200,15 @@ fn bench(quick: bool) -> Result<(), String> {
 }
 
 fn cargo(args: &[&str]) -> Result<(), String> {
-    println!("$ cargo {}", args.join(" "));
+    cargo_with_env(args, &[])
+}
+
+fn cargo_with_env(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v:?} ")).collect();
+    println!("$ {}cargo {}", shown.concat(), args.join(" "));
     let status = Command::new(env!("CARGO"))
         .args(args)
+        .envs(env.iter().copied())
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if status.success() {
