@@ -91,6 +91,20 @@ impl FromStr for ObjectId {
     }
 }
 
+/// Serialized as its string form; deserializing checks it as [`ObjectId::new`] does.
+impl serde::Serialize for ObjectId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ObjectId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        ObjectId::new(text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl AsRef<str> for ObjectId {
     fn as_ref(&self) -> &str {
         &self.0

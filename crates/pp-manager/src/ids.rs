@@ -130,6 +130,14 @@ macro_rules! object_id {
                 s.serialize_str(self.as_str())
             }
         }
+
+        /// Parsed with the checks of [`FromStr`]: a bad id is an error.
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
     };
 }
 
@@ -211,5 +219,48 @@ impl fmt::Debug for ExecutorId {
 impl serde::Serialize for ExecutorId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)
+    }
+}
+
+/// Parsed with the checks of [`FromStr`]: a bad id is an error.
+impl<'de> serde::Deserialize<'de> for ExecutorId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod serde_tests {
+    use super::*;
+
+    /// Every id goes through JSON and back unchanged, as a plain string.
+    fn round_trip<T>(id: T)
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + fmt::Debug + fmt::Display,
+    {
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{id}\""), "serialized as its string");
+        let back: T = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, id);
+    }
+
+    #[test]
+    fn every_id_round_trips_through_json_and_bad_ones_are_refused() {
+        round_trip::<QueueId>("pp-queue-a".parse().unwrap());
+        round_trip::<ValueId>("pp-value-b".parse().unwrap());
+        round_trip::<EventId>("pp-event-c".parse().unwrap());
+        round_trip::<LockId>("pp-lock-d".parse().unwrap());
+        round_trip::<ExecutorId>("my-pool".parse().unwrap());
+        round_trip::<ProcessId>("job-1".parse().unwrap());
+        round_trip::<TaskId>("task-12-34".parse().unwrap());
+        round_trip::<pp_ipc::ObjectId>("pp-any".parse().unwrap());
+        // Deserializing checks as parsing does: the error says why.
+        let err = serde_json::from_str::<QueueId>("\"no-prefix\"").unwrap_err().to_string();
+        assert!(err.contains("pp-"), "{err}");
+        assert!(serde_json::from_str::<TaskId>("\"task-x\"").is_err());
+        assert!(serde_json::from_str::<ProcessId>("\"\"").is_err());
+        assert!(serde_json::from_str::<ExecutorId>(&format!("\"{}\"", "x".repeat(300))).is_err());
+        assert!(serde_json::from_str::<pp_ipc::ObjectId>("\"pp-a/b\"").is_err());
     }
 }

@@ -65,6 +65,21 @@ fn canonical_number<T: std::str::FromStr>(text: &str) -> Result<T, &'static str>
     text.parse().map_err(|_| "a number is out of range")
 }
 
+/// Serialized as its string form (`task-<pid>-<n>`), parsed back with
+/// [`FromStr`](std::str::FromStr)'s checks.
+impl serde::Serialize for TaskId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TaskId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl std::str::FromStr for TaskId {
     type Err = TaskIdError;
 

@@ -69,6 +69,22 @@ impl FromStr for ProcessId {
     }
 }
 
+/// Serialized as its string; deserializing checks it as [`ProcessId::new`] does.
+#[cfg(feature = "serde")]
+impl serde::Serialize for ProcessId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for ProcessId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        ProcessId::new(text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl AsRef<str> for ProcessId {
     fn as_ref(&self) -> &str {
         &self.0
