@@ -267,6 +267,22 @@ struct Stopping {
     check_at: Option<Instant>,
 }
 
+impl Stopping {
+    /// The leader exited by itself and nothing is to be stopped: only its
+    /// pipes are drained a while (descendants left running, or outside the tree).
+    fn drain_only() -> Stopping {
+        Stopping {
+            cause: StopCause::LeaderExited,
+            kill_at: None,
+            killed_at: None,
+            group_gone: true,
+            drain_until: None,
+            pipes_abandoned: false,
+            check_at: None,
+        }
+    }
+}
+
 /// The reactor's side of one process.
 pub(crate) struct Proc {
     shared: Arc<Shared>,
@@ -496,15 +512,7 @@ impl EventLoop {
                     return self.stop(key, grace, StopCause::LeaderExited);
                 }
                 Leftovers::Leave => {
-                    proc.stopping = Some(Stopping {
-                        cause: StopCause::LeaderExited,
-                        kill_at: None,
-                        killed_at: None,
-                        group_gone: true,
-                        drain_until: None,
-                        pipes_abandoned: false,
-                        check_at: None,
-                    });
+                    proc.stopping = Some(Stopping::drain_only());
                     return self.check_stopping(key, Instant::now());
                 }
                 // Watched until the tree is gone (checked on a timer: a
@@ -513,15 +521,7 @@ impl EventLoop {
                     if !proc.tree.alive(pgid) {
                         // Only pipes held open by a descendant outside the
                         // tree: drain them a while, as after a stop.
-                        proc.stopping = Some(Stopping {
-                            cause: StopCause::LeaderExited,
-                            kill_at: None,
-                            killed_at: None,
-                            group_gone: true,
-                            drain_until: None,
-                            pipes_abandoned: false,
-                            check_at: None,
-                        });
+                        proc.stopping = Some(Stopping::drain_only());
                         return self.check_stopping(key, Instant::now());
                     }
                     let at = Instant::now() + TREE_RECHECK;
