@@ -6,13 +6,9 @@
 //! - `futex-echo <words>`: answers word 0 = n with word 1 = n.
 //! - `event-echo <ping> <pong>`: answers each set of `ping` by setting `pong`.
 
-use std::time::Duration;
-
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use pp_benches::floor::SharedWords;
 use pp_ipc::{Event, ObjectId, Queue};
-
-const FOREVER: Duration = Duration::from_secs(3600);
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,8 +20,8 @@ fn main() {
             let acks = Queue::<u8>::open(&id(2)).unwrap();
             println!("ready");
             loop {
-                if queue.get(FOREVER).unwrap().is_empty() {
-                    acks.put(&1, FOREVER).unwrap();
+                if queue.get().unwrap().is_empty() {
+                    acks.put(1).unwrap();
                 }
             }
         }
@@ -34,7 +30,7 @@ fn main() {
             let output = Queue::<Vec<u8>>::open(&id(2)).unwrap();
             println!("ready");
             loop {
-                output.put(&input.get(FOREVER).unwrap(), FOREVER).unwrap();
+                output.put(input.get().unwrap()).unwrap();
             }
         }
         "ipc-sink" => {
@@ -75,10 +71,9 @@ fn main() {
             let pong = Event::open(&id(2)).unwrap();
             println!("ready");
             loop {
-                if ping.wait(FOREVER).unwrap_or(false) {
-                    ping.clear();
-                    pong.set();
-                }
+                ping.wait().unwrap();
+                ping.clear();
+                pong.set();
             }
         }
         other => panic!("unknown role {other:?}"),

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
 use pp_benches::Peer;
@@ -18,8 +18,6 @@ use pp_benches::floor::{BareMutex, SharedWords};
 use pp_ipc::{Event, Lock, Queue, SharedValue};
 use pp_pool::{ProcessPool, ThreadPool};
 use pp_process::{Command, Contained, Containment, ProcessTable};
-
-const FOREVER: Duration = Duration::from_secs(3600);
 
 /// How much to measure.
 #[derive(Clone, Copy)]
@@ -428,8 +426,8 @@ fn queues(plan: Plan, report: &mut Report) {
     let peer = start_peer(&["queue-echo", there.id().as_str(), back.id().as_str()]);
     let pp = measure(plan, n, |n| {
         (0..n).for_each(|_| {
-            there.put(&item, FOREVER).unwrap();
-            back.get(FOREVER).unwrap();
+            there.put_as(&item).unwrap();
+            back.get().unwrap();
         })
     });
     drop(peer);
@@ -497,7 +495,7 @@ fn values_locks_events(plan: Plan, report: &mut Report) {
     );
 
     let lock = Lock::create().unwrap();
-    let pp = measure(plan, n, |n| (0..n).for_each(|_| keep(lock.acquire(FOREVER).unwrap())));
+    let pp = measure(plan, n, |n| (0..n).for_each(|_| keep(lock.acquire().unwrap())));
     let mut bare = BareMutex::new();
     let raw = measure(plan, n, |n| (0..n).for_each(|_| bare.lock_unlock()));
     report.add(
@@ -521,7 +519,7 @@ fn values_locks_events(plan: Plan, report: &mut Report) {
     let pp = measure(plan, n, |n| {
         (0..n).for_each(|_| {
             ping.set();
-            assert!(pong.wait(FOREVER).unwrap());
+            pong.wait().unwrap();
             pong.clear();
         })
     });

@@ -9,7 +9,7 @@
 
 #![allow(missing_docs)] // reason: criterion's macros generate undocumented items
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
@@ -18,7 +18,6 @@ use pp_benches::floor::{BareMutex, SharedWords};
 use pp_ipc::{Event, Lock, Queue};
 
 const PEER: &str = env!("CARGO_BIN_EXE_pp-bench-peer");
-const FOREVER: Duration = Duration::from_secs(3600);
 
 fn queue_one_way(c: &mut Criterion) {
     let mut group = c.benchmark_group("queue one-way");
@@ -63,8 +62,8 @@ fn ping_pong(c: &mut Criterion) {
     let peer = Peer::start(PEER, &["queue-echo", there.id().as_str(), back.id().as_str()]);
     group.bench_function("pp_ipc::Queue 8 B", |b| {
         b.iter(|| {
-            there.put(&item, FOREVER).unwrap();
-            back.get(FOREVER).unwrap()
+            there.put_as(&item).unwrap();
+            back.get().unwrap()
         })
     });
     drop(peer);
@@ -75,7 +74,7 @@ fn ping_pong(c: &mut Criterion) {
     group.bench_function("pp_ipc::Event set-to-wake", |b| {
         b.iter(|| {
             ping.set();
-            assert!(pong.wait(FOREVER).unwrap());
+            pong.wait().unwrap();
             pong.clear();
         })
     });
@@ -108,7 +107,7 @@ fn ping_pong(c: &mut Criterion) {
 fn lock_uncontended(c: &mut Criterion) {
     let mut group = c.benchmark_group("lock acquire+release, uncontended");
     let lock = Lock::create().unwrap();
-    group.bench_function("pp_ipc::Lock", |b| b.iter(|| drop(lock.acquire(FOREVER).unwrap())));
+    group.bench_function("pp_ipc::Lock", |b| b.iter(|| drop(lock.acquire().unwrap())));
     let mut bare = BareMutex::new();
     group.bench_function("bare robust pthread mutex", |b| b.iter(|| bare.lock_unlock()));
     group.finish();
@@ -122,16 +121,16 @@ fn facade_queue(c: &mut Criterion) {
     let typed = Queue::<Vec<u8>>::create(64).unwrap();
     group.bench_function("pp_ipc::Queue (typed handle)", |b| {
         b.iter(|| {
-            typed.put(&item, FOREVER).unwrap();
-            typed.get(FOREVER).unwrap()
+            typed.put_as(&item).unwrap();
+            typed.get().unwrap()
         })
     });
     let manager = pp_manager::ProcessManager::new();
     let id = manager.create_queue(64).unwrap();
     group.bench_function("pp_manager put_queue_item/get_queue_item (by id)", |b| {
         b.iter(|| {
-            manager.put_queue_item(&id, &item, true, Some(FOREVER)).unwrap();
-            manager.get_queue_item::<Vec<u8>>(&id, true, Some(FOREVER)).unwrap()
+            manager.put_queue_item(&id, &item, true, None).unwrap();
+            manager.get_queue_item::<Vec<u8>>(&id, true, None).unwrap()
         })
     });
     group.finish();

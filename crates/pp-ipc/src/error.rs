@@ -94,12 +94,13 @@ pub enum Error {
         waited: Duration,
     },
 
-    /// A blocking call gave up at its deadline.
+    /// A `_timeout` or `_deadline` call gave up: the object was not ready in time.
     #[error("timed out after {limit:?} waiting on {id:?}")]
     Timeout {
         /// The object waited on.
         id: String,
-        /// The timeout.
+        /// The timeout given, or for a `_deadline` call how long it waited
+        /// (from the call to the deadline; zero if the deadline had passed).
         limit: Duration,
     },
 
@@ -239,14 +240,27 @@ pub enum Error {
 /// `Result` with pp-ipc's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// A failed [`try_put`](crate::Queue::try_put): the item comes back.
+/// A failed put ([`put`](crate::Queue::put), [`try_put`](crate::Queue::try_put),
+/// [`put_timeout`](crate::Queue::put_timeout), …): the item comes back.
 #[derive(Debug, thiserror::Error)]
 #[error("{error}")]
-pub struct TryPutError<T> {
+pub struct PutError<T> {
     /// The item that was not put.
     pub item: T,
-    /// Why: [`Error::Full`], or another error.
+    /// Why: [`Error::Full`] (`try_` forms), [`Error::Timeout`] (`_timeout`,
+    /// `_deadline` forms), or another error.
     pub error: Error,
+}
+
+/// The error of [`try_put`](crate::Queue::try_put): the same as every put's.
+pub type TryPutError<T> = PutError<T>;
+
+/// Drops the item: for callers that only want the reason (`?` in a function
+/// returning pp-ipc's [`Result`]).
+impl<T> From<PutError<T>> for Error {
+    fn from(e: PutError<T>) -> Error {
+        e.error
+    }
 }
 
 /// `text` for an error message: as it is when short, else its first 64

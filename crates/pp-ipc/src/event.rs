@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::segment::{Kind, ObjectId, Segment};
 use crate::sys::{self, Wake};
+use crate::wait::Wait;
 
 const CLEAR: u32 = 0;
 const SET: u32 = 1;
@@ -57,7 +58,7 @@ impl Event {
         self.flag().store(CLEAR, Ordering::Release);
     }
 
-    /// Whether the event is set.
+    /// Whether the event is set: the form of `wait` that does not wait.
     pub fn is_set(&self) -> bool {
         self.flag().load(Ordering::Acquire) == SET
     }
@@ -74,22 +75,32 @@ impl Event {
         }
     }
 
-    /// Waits until the event is set, at most `timeout`; returns whether it is
-    /// set. [`Error::Corrupt`] if the flag holds neither 0 nor 1.
-    pub fn wait(&self, timeout: Duration) -> Result<bool> {
-        let deadline = Instant::now().checked_add(timeout);
+    /// Waits as long as it takes for the event to be set.
+    /// [`Error::Corrupt`] if the flag holds neither 0 nor 1.
+    pub fn wait(&self) -> Result<()> {
+        self.wait_with(Wait::Forever).map(drop)
+    }
+
+    /// Waits at most `timeout` for the event; returns whether it is set. A
+    /// timeout too large for the clock waits as long as it takes.
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<bool> {
+        self.wait_with(Wait::timeout(timeout))
+    }
+
+    /// Waits until `deadline` for the event; returns whether it is set.
+    pub fn wait_deadline(&self, deadline: Instant) -> Result<bool> {
+        self.wait_with(Wait::deadline(deadline))
+    }
+
+    fn wait_with(&self, wait: Wait) -> Result<bool> {
         loop {
             if self.state()? {
                 return Ok(true);
             }
-            let remaining = match deadline {
-                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => Some(left),
-                    _ => return self.state(),
-                },
-                None => None,
-            };
-            if sys::futex_wait(self.flag(), CLEAR, remaining) == Wake::TimedOut {
+            if wait.expired() {
+                return self.state();
+            }
+            if sys::futex_wait(self.flag(), CLEAR, wait.remaining()) == Wake::TimedOut {
                 return self.state();
             }
         }

@@ -25,13 +25,21 @@
 //!   integers add atomic `fetch_add`, `compare_exchange`).
 //! - [`Semaphore`]: counting permits.
 //! - [`Queue`]: bounded MPMC queue of serde items ([`QueueOptions`]); a
-//!   producer killed mid-`put` leaves no torn item; `try_put` hands the item
-//!   back in a [`TryPutError`] when full.
+//!   producer killed mid-`put` leaves no torn item; a put that fails (full,
+//!   timed out, …) hands the item back in a [`PutError`].
 //! - [`PipeListener`] / [`Pipe`]: a named, connectable message stream between
 //!   unrelated processes (Unix socket in a 0700 directory, peer uid checked).
 //! - [`sweep`]: removes `pp-` objects whose creator has died ([`Swept`]
 //!   also lists the `pp-` names it left alone, and why).
 //! - [`Error`]: one enum for every failure.
+//!
+//! # Waiting
+//! Every call that waits for an object comes in the forms crossbeam and
+//! pp-process use: `x()` blocks as long as it takes, `try_x()` never waits,
+//! `x_timeout(Duration)` and `x_deadline(Instant)` give up with
+//! [`Error::Timeout`] (or `false`, for [`Event::wait_timeout`]). Puts take
+//! items by value and hand them back in a [`PutError`] on any failure. A
+//! timeout too large to add to the clock means no deadline.
 //!
 //! # Example
 //! ```
@@ -44,14 +52,15 @@
 //! let id: ObjectId = counter.id().to_string().parse()?;
 //! let same_counter = SharedValue::<i64>::open(&id)?;
 //! {
-//!     let _guard = lock.acquire(Duration::from_secs(5))?;
+//!     let _guard = lock.acquire_timeout(Duration::from_secs(5))?;
 //!     same_counter.fetch_add(1);
 //! }
 //! assert_eq!(counter.get(), 1);
 //!
 //! let done = Event::create()?;
 //! done.set();
-//! assert!(done.wait(Duration::from_secs(1))?);
+//! assert!(done.wait_timeout(Duration::from_secs(1))?);
+//! done.wait()?; // blocks until set: it is set already
 //! # Ok::<(), pp_ipc::Error>(())
 //! ```
 
@@ -64,8 +73,9 @@ mod segment;
 mod semaphore;
 mod sys;
 mod value;
+mod wait;
 
-pub use error::{Error, Result, TryPutError};
+pub use error::{Error, PutError, Result, TryPutError};
 pub use event::Event;
 pub use lock::{Lock, LockGuard};
 pub use pipe::{DEFAULT_MAX_MESSAGE, Pipe, PipeListener, pipe_dir};

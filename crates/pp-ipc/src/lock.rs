@@ -2,11 +2,12 @@
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::segment::{Kind, ObjectId, Segment};
 use crate::sys::{self, Locked};
+use crate::wait::Wait;
 
 /// Cross-process mutual exclusion: a robust, process-shared pthread mutex in
 /// shared memory.
@@ -77,10 +78,10 @@ impl Lock {
 
     /// `Ok(None)`: busy (try) or the deadline passed.
     #[inline]
-    fn lock_with(&self, timeout: Option<Duration>) -> Result<Option<LockGuard<'_>>> {
+    fn lock_with(&self, wait: Wait) -> Result<Option<LockGuard<'_>>> {
         // SAFETY: the payload holds a mutex initialised at creation (open checked
         // the kind and size), mapped for as long as `self` lives.
-        let locked = unsafe { sys::mutex_lock(self.mutex(), timeout) };
+        let locked = unsafe { sys::mutex_lock(self.mutex(), wait.remaining()) };
         let locked = locked.map_err(|source| Error::Io {
             what: "locking",
             id: self.id().to_string(),
@@ -94,30 +95,44 @@ impl Lock {
             Locked::Ok => Ok(Some(guard(false))),
             Locked::OwnerDied => Ok(Some(guard(true))),
             Locked::Busy => Ok(None),
-            Locked::HeldByCaller if timeout == Some(Duration::ZERO) => Ok(None),
+            // Only the try form may report "not now": every waiting form would deadlock.
+            Locked::HeldByCaller if matches!(wait, Wait::No) => Ok(None),
             Locked::HeldByCaller => Err(Error::AlreadyHeld { id: self.id().to_string() }),
             Locked::Unrecoverable => Err(Error::Unrecoverable { id: self.id().to_string() }),
             Locked::Corrupt(reason) => Err(Error::Corrupt { id: self.id().to_string(), reason }),
         }
     }
 
-    /// Waits at most `timeout` for the lock; [`Error::Timeout`] if it stays held.
     #[inline]
-    pub fn acquire(&self, timeout: Duration) -> Result<LockGuard<'_>> {
-        self.lock_with(Some(timeout))?
-            .ok_or_else(|| Error::Timeout { id: self.id().to_string(), limit: timeout })
+    fn acquire_with(&self, wait: Wait) -> Result<LockGuard<'_>> {
+        self.lock_with(wait)?.ok_or_else(|| wait.timed_out(self.id()))
     }
 
-    /// Waits as long as it takes for the lock.
-    pub fn acquire_forever(&self) -> Result<LockGuard<'_>> {
-        self.lock_with(None)?
-            .ok_or_else(|| Error::Timeout { id: self.id().to_string(), limit: Duration::MAX })
+    /// Waits as long as it takes for the lock. [`Error::AlreadyHeld`] if this
+    /// thread holds it already (waiting would never end).
+    #[inline]
+    pub fn acquire(&self) -> Result<LockGuard<'_>> {
+        self.acquire_with(Wait::Forever)
     }
 
-    /// Takes the lock if it is free right now.
+    /// Takes the lock if it is free right now; `Ok(None)` if it is held
+    /// (by anyone, this thread included).
     #[inline]
     pub fn try_acquire(&self) -> Result<Option<LockGuard<'_>>> {
-        self.lock_with(Some(Duration::ZERO))
+        self.lock_with(Wait::No)
+    }
+
+    /// Waits at most `timeout` for the lock; [`Error::Timeout`] if it stays
+    /// held. A timeout too large for the clock waits as long as it takes.
+    #[inline]
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<LockGuard<'_>> {
+        self.acquire_with(Wait::timeout(timeout))
+    }
+
+    /// Waits until `deadline` for the lock; [`Error::Timeout`] if it stays held.
+    #[inline]
+    pub fn acquire_deadline(&self, deadline: Instant) -> Result<LockGuard<'_>> {
+        self.acquire_with(Wait::deadline(deadline))
     }
 
     /// Releases a lock the calling thread holds without a guard (see

@@ -22,6 +22,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 use crate::segment::ObjectId;
+use crate::wait::Wait;
 
 /// The largest message a pipe sends or accepts unless set otherwise: 64 MiB.
 pub const DEFAULT_MAX_MESSAGE: usize = 64 << 20;
@@ -108,15 +109,40 @@ impl PipeListener {
         &self.id
     }
 
-    /// Waits at most `timeout` for a peer to connect.
-    pub fn accept(&self, timeout: Duration) -> Result<Pipe> {
-        if !wait_readable(self.listener.as_fd(), Instant::now().checked_add(timeout))
+    /// Waits as long as it takes for a peer to connect.
+    pub fn accept(&self) -> Result<Pipe> {
+        self.accept_with(Wait::Forever)
+    }
+
+    /// Accepts a peer that is connecting now; `Ok(None)` if none is.
+    pub fn try_accept(&self) -> Result<Option<Pipe>> {
+        self.accept_ready(Wait::No)
+    }
+
+    /// Waits at most `timeout` for a peer; [`Error::Timeout`] if none came.
+    /// A timeout too large for the clock waits as long as it takes.
+    pub fn accept_timeout(&self, timeout: Duration) -> Result<Pipe> {
+        self.accept_with(Wait::timeout(timeout))
+    }
+
+    /// Waits until `deadline` for a peer; [`Error::Timeout`] if none came.
+    pub fn accept_deadline(&self, deadline: Instant) -> Result<Pipe> {
+        self.accept_with(Wait::deadline(deadline))
+    }
+
+    fn accept_with(&self, wait: Wait) -> Result<Pipe> {
+        self.accept_ready(wait)?.ok_or_else(|| wait.timed_out(&self.id))
+    }
+
+    /// `Ok(None)`: no peer before the wait ended.
+    fn accept_ready(&self, wait: Wait) -> Result<Option<Pipe>> {
+        if !wait_readable(self.listener.as_fd(), wait)
             .map_err(io_error("waiting for a connection on", &self.id))?
         {
-            return Err(Error::Timeout { id: self.id.to_string(), limit: timeout });
+            return Ok(None);
         }
         let stream = self.listener.accept().map_err(io_error("accepting on", &self.id))?;
-        Pipe::from_stream(self.id.clone(), stream)
+        Pipe::from_stream(self.id.clone(), stream).map(Some)
     }
 }
 
@@ -200,10 +226,35 @@ impl Pipe {
         })
     }
 
-    /// Receives one message, waiting at most `timeout`. A message cut by the
-    /// timeout is kept and completed by the next call.
-    pub fn recv(&mut self, timeout: Duration) -> Result<Vec<u8>> {
-        let deadline = Instant::now().checked_add(timeout);
+    /// Receives one message, waiting as long as it takes.
+    pub fn recv(&mut self) -> Result<Vec<u8>> {
+        self.recv_with(Wait::Forever)
+    }
+
+    /// Receives a message that has fully arrived; `Ok(None)` if none has (a
+    /// partial one is kept for the next call).
+    pub fn try_recv(&mut self) -> Result<Option<Vec<u8>>> {
+        self.recv_ready(Wait::No)
+    }
+
+    /// Receives one message, waiting at most `timeout`; [`Error::Timeout`] if
+    /// none came. A message cut by the timeout is kept and completed by the
+    /// next call. A timeout too large for the clock waits as long as it takes.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Vec<u8>> {
+        self.recv_with(Wait::timeout(timeout))
+    }
+
+    /// Receives one message, waiting until `deadline`; as [`recv_timeout`](Self::recv_timeout).
+    pub fn recv_deadline(&mut self, deadline: Instant) -> Result<Vec<u8>> {
+        self.recv_with(Wait::deadline(deadline))
+    }
+
+    fn recv_with(&mut self, wait: Wait) -> Result<Vec<u8>> {
+        self.recv_ready(wait)?.ok_or_else(|| wait.timed_out(&self.id))
+    }
+
+    /// `Ok(None)`: no whole message before the wait ended.
+    fn recv_ready(&mut self, wait: Wait) -> Result<Option<Vec<u8>>> {
         loop {
             if self.pending.len() >= PREFIX {
                 let size = u32::from_le_bytes(self.pending[..PREFIX].try_into().expect("4 bytes"))
@@ -218,13 +269,13 @@ impl Pipe {
                 if self.pending.len() >= PREFIX + size {
                     let message = self.pending[PREFIX..PREFIX + size].to_vec();
                     self.pending.drain(..PREFIX + size);
-                    return Ok(message);
+                    return Ok(Some(message));
                 }
             }
-            if !wait_readable(self.stream.as_fd(), deadline)
+            if !wait_readable(self.stream.as_fd(), wait)
                 .map_err(io_error("waiting on", &self.id))?
             {
-                return Err(Error::Timeout { id: self.id.to_string(), limit: timeout });
+                return Ok(None);
             }
             let mut chunk = [0u8; 64 * 1024];
             match self.stream.read(&mut chunk) {
@@ -252,25 +303,47 @@ impl Pipe {
         self.send(&bytes)
     }
 
-    /// Receives one message as a serde item.
-    pub fn recv_item<T: DeserializeOwned>(&mut self, timeout: Duration) -> Result<T> {
-        let bytes = self.recv(timeout)?;
-        postcard::from_bytes(&bytes)
+    /// Receives one message as a serde item, waiting as long as it takes.
+    pub fn recv_item<T: DeserializeOwned>(&mut self) -> Result<T> {
+        let bytes = self.recv()?;
+        self.decode(&bytes)
+    }
+
+    /// Receives an item that has fully arrived; `Ok(None)` if none has.
+    pub fn try_recv_item<T: DeserializeOwned>(&mut self) -> Result<Option<T>> {
+        match self.try_recv()? {
+            Some(bytes) => self.decode(&bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Receives one message as a serde item, waiting at most `timeout`.
+    pub fn recv_item_timeout<T: DeserializeOwned>(&mut self, timeout: Duration) -> Result<T> {
+        let bytes = self.recv_timeout(timeout)?;
+        self.decode(&bytes)
+    }
+
+    /// Receives one message as a serde item, waiting until `deadline`.
+    pub fn recv_item_deadline<T: DeserializeOwned>(&mut self, deadline: Instant) -> Result<T> {
+        let bytes = self.recv_deadline(deadline)?;
+        self.decode(&bytes)
+    }
+
+    fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T> {
+        postcard::from_bytes(bytes)
             .map_err(|e| Error::Serialization { id: self.id.to_string(), reason: e.to_string() })
     }
 }
 
-/// Waits until `fd` is readable; false if `deadline` passed first (None: forever).
-fn wait_readable(fd: impl AsFd, deadline: Option<Instant>) -> io::Result<bool> {
+/// Waits until `fd` is readable; false if the wait ended first.
+fn wait_readable(fd: impl AsFd, wait: Wait) -> io::Result<bool> {
     use rustix::event::{PollFd, PollFlags, Timespec, poll};
     loop {
-        let timeout = match deadline {
-            Some(deadline) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                Some(Timespec { tv_sec: left.as_secs() as _, tv_nsec: left.subsec_nanos() as _ })
-            }
-            None => None,
-        };
+        // Re-read on every round: EINTR must not restart the full timeout.
+        let timeout = wait.remaining().map(|left| Timespec {
+            tv_sec: left.as_secs().min(i64::MAX as u64) as _,
+            tv_nsec: left.subsec_nanos() as _,
+        });
         let mut fds = [PollFd::new(&fd, PollFlags::IN)];
         match poll(&mut fds, timeout.as_ref()) {
             Ok(0) => return Ok(false),

@@ -27,9 +27,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, Result, TryPutError};
+use crate::error::{Error, PutError, Result, TryPutError};
 use crate::segment::{Kind, ObjectId, Segment};
 use crate::sys::{self, Locked};
+use crate::wait::Wait;
 
 const MUTEX: usize = 0;
 const CAPACITY: usize = 64;
@@ -53,24 +54,6 @@ const MAX_SLEEP: Duration = Duration::from_millis(100);
 /// `clear`) waits for the ring's mutex. Holders keep it for microseconds; one
 /// that keeps it this long is stuck or hostile, and the call says so.
 pub(crate) const LOCK_PATIENCE: Duration = Duration::from_secs(1);
-
-/// How long an operation may wait for room or an item.
-#[derive(Clone, Copy, Debug)]
-enum Wait {
-    /// Not at all (the mutex still gets [`LOCK_PATIENCE`]).
-    No,
-    Until(Instant),
-    Forever,
-}
-
-impl Wait {
-    fn for_timeout(timeout: Duration) -> Wait {
-        match Instant::now().checked_add(timeout) {
-            Some(deadline) => Wait::Until(deadline),
-            None => Wait::Forever,
-        }
-    }
-}
 
 /// The ring's state words, read under the mutex and checked against the
 /// capacity: another process may have written anything into them.
@@ -149,9 +132,10 @@ fn unpack(state: u64) -> (u32, u32) {
 }
 
 impl<T: Serialize + DeserializeOwned> Queue<T> {
-    /// Puts `item`, waiting at most `timeout` for room.
-    pub fn put(&self, item: &T, timeout: Duration) -> Result<()> {
-        self.put_as(item, timeout)
+    /// Puts `item`, waiting as long as it takes for room. Any failure hands
+    /// the item back.
+    pub fn put(&self, item: T) -> Result<(), PutError<T>> {
+        self.put_as(item)
     }
 
     /// Puts `item` if there is room now; otherwise hands it back with [`Error::Full`].
@@ -159,14 +143,38 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         self.try_put_as(item)
     }
 
-    /// Takes the oldest item, waiting at most `timeout` for one.
-    pub fn get(&self, timeout: Duration) -> Result<T> {
-        self.get_as(timeout)
+    /// Puts `item`, waiting at most `timeout` for room; on [`Error::Timeout`]
+    /// the item comes back. A timeout too large for the clock waits as long as it takes.
+    pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
+        self.put_as_timeout(item, timeout)
+    }
+
+    /// Puts `item`, waiting until `deadline` for room; on [`Error::Timeout`]
+    /// the item comes back.
+    pub fn put_deadline(&self, item: T, deadline: Instant) -> Result<(), PutError<T>> {
+        self.put_as_deadline(item, deadline)
+    }
+
+    /// Takes the oldest item, waiting as long as it takes for one.
+    pub fn get(&self) -> Result<T> {
+        self.get_as()
     }
 
     /// Takes the oldest item if there is one now; [`Error::Empty`] otherwise.
     pub fn try_get(&self) -> Result<T> {
         self.try_get_as()
+    }
+
+    /// Takes the oldest item, waiting at most `timeout` for one; [`Error::Timeout`]
+    /// if none came. A timeout too large for the clock waits as long as it takes.
+    pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
+        self.get_as_timeout(timeout)
+    }
+
+    /// Takes the oldest item, waiting until `deadline` for one; [`Error::Timeout`]
+    /// if none came.
+    pub fn get_deadline(&self, deadline: Instant) -> Result<T> {
+        self.get_as_deadline(deadline)
     }
 }
 
@@ -231,40 +239,80 @@ impl<T> Queue<T> {
         Ok(Queue { segment, capacity, maxsize: maxsize as u32, _items: PhantomData })
     }
 
-    /// Puts an item of any serde type, waiting at most `timeout` for room.
-    /// Read it back with the same type ([`get_as`](Self::get_as)).
-    pub fn put_as<U: Serialize>(&self, item: &U, timeout: Duration) -> Result<()> {
-        let wait = Wait::for_timeout(timeout);
-        self.with_serialized(item, |bytes| match self.put_bytes(bytes, wait)? {
-            true => Ok(()),
-            false => Err(Error::Timeout { id: self.id().to_string(), limit: timeout }),
-        })
+    /// Puts an item of any serde type, waiting as long as it takes for room.
+    /// Read it back with the same type ([`get_as`](Self::get_as)). Pass a
+    /// reference (`&item`) to keep the item; any failure hands it back.
+    pub fn put_as<U: Serialize>(&self, item: U) -> Result<(), PutError<U>> {
+        self.put_as_with(item, Wait::Forever)
     }
 
-    /// Puts an item of any serde type if there is room now; otherwise hands it back.
+    /// Puts an item of any serde type if there is room now; otherwise hands
+    /// it back with [`Error::Full`].
     pub fn try_put_as<U: Serialize>(&self, item: U) -> Result<(), TryPutError<U>> {
-        match self.with_serialized(&item, |bytes| self.put_bytes(bytes, Wait::No)) {
+        self.put_as_with(item, Wait::No)
+    }
+
+    /// Puts an item of any serde type, waiting at most `timeout` for room.
+    pub fn put_as_timeout<U: Serialize>(
+        &self,
+        item: U,
+        timeout: Duration,
+    ) -> Result<(), PutError<U>> {
+        self.put_as_with(item, Wait::timeout(timeout))
+    }
+
+    /// Puts an item of any serde type, waiting until `deadline` for room.
+    pub fn put_as_deadline<U: Serialize>(
+        &self,
+        item: U,
+        deadline: Instant,
+    ) -> Result<(), PutError<U>> {
+        self.put_as_with(item, Wait::deadline(deadline))
+    }
+
+    fn put_as_with<U: Serialize>(&self, item: U, wait: Wait) -> Result<(), PutError<U>> {
+        match self.with_serialized(&item, |bytes| self.put_bytes(bytes, wait)) {
             Ok(true) => Ok(()),
-            Ok(false) => {
-                Err(TryPutError { item, error: Error::Full { id: self.id().to_string() } })
-            }
-            Err(error) => Err(TryPutError { item, error }),
+            Ok(false) => Err(PutError { item, error: self.not_ready(wait, true) }),
+            Err(error) => Err(PutError { item, error }),
         }
     }
 
-    /// Takes the oldest item as a `U`, waiting at most `timeout` for one.
-    pub fn get_as<U: DeserializeOwned>(&self, timeout: Duration) -> Result<U> {
-        match self.get_with(Wait::for_timeout(timeout), |bytes| self.decode(bytes))? {
-            Some(item) => Ok(item),
-            None => Err(Error::Timeout { id: self.id().to_string(), limit: timeout }),
-        }
+    /// Takes the oldest item as a `U`, waiting as long as it takes for one.
+    pub fn get_as<U: DeserializeOwned>(&self) -> Result<U> {
+        self.get_as_with(Wait::Forever)
     }
 
     /// Takes the oldest item as a `U` if there is one now; [`Error::Empty`] otherwise.
     pub fn try_get_as<U: DeserializeOwned>(&self) -> Result<U> {
-        match self.get_with(Wait::No, |bytes| self.decode(bytes))? {
+        self.get_as_with(Wait::No)
+    }
+
+    /// Takes the oldest item as a `U`, waiting at most `timeout` for one.
+    pub fn get_as_timeout<U: DeserializeOwned>(&self, timeout: Duration) -> Result<U> {
+        self.get_as_with(Wait::timeout(timeout))
+    }
+
+    /// Takes the oldest item as a `U`, waiting until `deadline` for one.
+    pub fn get_as_deadline<U: DeserializeOwned>(&self, deadline: Instant) -> Result<U> {
+        self.get_as_with(Wait::deadline(deadline))
+    }
+
+    fn get_as_with<U: DeserializeOwned>(&self, wait: Wait) -> Result<U> {
+        match self.get_with(wait, |bytes| self.decode(bytes))? {
             Some(item) => Ok(item),
-            None => Err(Error::Empty { id: self.id().to_string() }),
+            None => Err(self.not_ready(wait, false)),
+        }
+    }
+
+    /// The error of a put (`full`) or get that found no room or item in time:
+    /// Full / Empty for the try forms, Timeout for the waiting ones.
+    fn not_ready(&self, wait: Wait, full: bool) -> Error {
+        let id = self.id().to_string();
+        match wait {
+            Wait::No if full => Error::Full { id },
+            Wait::No => Error::Empty { id },
+            _ => wait.timed_out(self.id()),
         }
     }
 
@@ -442,7 +490,7 @@ impl<T> Queue<T> {
     fn lock_for(&self, wait: Wait) -> Result<Option<RingLock<'_, T>>> {
         match wait {
             Wait::Forever => self.lock(None),
-            Wait::Until(deadline) => self.lock(Some(deadline)),
+            Wait::Until { deadline, .. } => self.lock(Some(deadline)),
             Wait::No => {
                 let patience = Instant::now() + LOCK_PATIENCE;
                 match self.lock(Some(patience))? {
@@ -524,7 +572,7 @@ impl<T> Queue<T> {
     fn sleep(&self, seq: usize, waiting: usize, seen: u32, wait: Wait) -> bool {
         let remaining = match wait {
             Wait::No => return false,
-            Wait::Until(deadline) => match deadline.checked_duration_since(Instant::now()) {
+            Wait::Until { deadline, .. } => match deadline.checked_duration_since(Instant::now()) {
                 Some(left) if !left.is_zero() => left,
                 _ => return false,
             },
@@ -660,7 +708,7 @@ mod tests {
         .unwrap();
         for round in 0..50u8 {
             let item = vec![round; 30 + (round as usize % 7)];
-            q.put(&item, Duration::from_secs(1)).unwrap();
+            q.put(item.clone()).unwrap();
             assert_eq!(q.try_get().unwrap(), item);
         }
         assert!(q.is_empty());
@@ -669,26 +717,26 @@ mod tests {
     #[test]
     fn an_any_queue_takes_a_type_per_call() {
         let q = AnyQueue::create(4).unwrap();
-        q.put_as(&"text", Duration::from_secs(1)).unwrap();
+        q.put_as("text").unwrap();
         q.try_put_as(7u32).unwrap();
-        assert_eq!(q.get_as::<String>(Duration::from_secs(1)).unwrap(), "text");
+        assert_eq!(q.get_as::<String>().unwrap(), "text");
         assert_eq!(q.try_get_as::<u32>().unwrap(), 7);
         let typed = Queue::<u32>::open(q.id()).unwrap();
-        q.put_as(&9u32, Duration::from_secs(1)).unwrap();
+        q.put_as(9u32).unwrap();
         assert_eq!(typed.try_get().unwrap(), 9, "the same queue, typed");
     }
 
     #[test]
     fn getting_an_item_as_the_wrong_type_is_an_error_that_loses_nothing() {
         let q = AnyQueue::create(4).unwrap();
-        q.put_as(&"a string, not a number", Duration::from_secs(1)).unwrap();
+        q.put_as("a string, not a number").unwrap();
         let err = q.try_get_as::<u8>().unwrap_err();
         assert!(
             matches!(&err, Error::Serialization { reason, .. } if reason.contains("u8")),
             "{err}"
         );
         assert!(matches!(
-            q.get_as::<bool>(Duration::from_secs(1)),
+            q.get_as_timeout::<bool>(Duration::from_secs(1)),
             Err(Error::Serialization { .. })
         ));
         assert_eq!(q.len(), 1, "the item is still there");

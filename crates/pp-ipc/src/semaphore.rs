@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::segment::{Kind, ObjectId, Segment};
 use crate::sys::{self, Wake};
+use crate::wait::Wait;
 
 /// A cross-process counting semaphore.
 #[derive(Debug)]
@@ -71,29 +72,39 @@ impl Semaphore {
         false
     }
 
+    /// Waits as long as it takes for a permit.
+    pub fn acquire(&self) -> Result<()> {
+        self.acquire_with(Wait::Forever)
+    }
+
     /// Waits at most `timeout` for a permit; [`Error::Timeout`] if none came.
-    pub fn acquire(&self, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now().checked_add(timeout);
+    /// A timeout too large for the clock waits as long as it takes.
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<()> {
+        self.acquire_with(Wait::timeout(timeout))
+    }
+
+    /// Waits until `deadline` for a permit; [`Error::Timeout`] if none came.
+    pub fn acquire_deadline(&self, deadline: Instant) -> Result<()> {
+        self.acquire_with(Wait::deadline(deadline))
+    }
+
+    fn acquire_with(&self, wait: Wait) -> Result<()> {
         loop {
             if self.try_acquire() {
                 return Ok(());
             }
-            let remaining = match deadline {
-                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => Some(left),
-                    _ => break,
-                },
-                None => None,
-            };
-            if sys::futex_wait(self.count(), 0, remaining) == Wake::TimedOut && !self.try_acquire()
-            {
+            if wait.expired() {
+                break;
+            }
+            if sys::futex_wait(self.count(), 0, wait.remaining()) == Wake::TimedOut {
                 break;
             }
         }
+        // A release may have landed between the last check and the timeout.
         if self.try_acquire() {
             return Ok(());
         }
-        Err(Error::Timeout { id: self.id().to_string(), limit: timeout })
+        Err(wait.timed_out(self.id()))
     }
 
     /// Returns a permit and wakes one waiter.

@@ -603,11 +603,13 @@ impl ProcessManager {
         timeout: Option<Duration>,
     ) -> Result<()> {
         let queue = self.queue(id)?;
-        if block {
-            queue.put_as(item, timeout.unwrap_or(Duration::MAX))?;
-        } else {
-            queue.try_put_as(item).map_err(|e| e.error)?;
-        }
+        // The item is a reference: a failed put hands back only the borrow.
+        let put = match (block, timeout) {
+            (false, _) => queue.try_put_as(item),
+            (true, None) => queue.put_as(item),
+            (true, Some(timeout)) => queue.put_as_timeout(item, timeout),
+        };
+        put.map_err(|e| e.error)?;
         Ok(())
     }
 
@@ -620,10 +622,10 @@ impl ProcessManager {
         timeout: Option<Duration>,
     ) -> Result<T> {
         let queue = self.queue(id)?;
-        Ok(if block {
-            queue.get_as(timeout.unwrap_or(Duration::MAX))?
-        } else {
-            queue.try_get_as()?
+        Ok(match (block, timeout) {
+            (false, _) => queue.try_get_as()?,
+            (true, None) => queue.get_as()?,
+            (true, Some(timeout)) => queue.get_as_timeout(timeout)?,
         })
     }
 
@@ -771,7 +773,11 @@ impl ProcessManager {
 
     /// Waits at most `timeout` (`None`: forever) for event `id`; true if it is set.
     pub fn wait_for_event(&self, id: &EventId, timeout: Option<Duration>) -> Result<bool> {
-        Ok(self.event(id)?.wait(timeout.unwrap_or(Duration::MAX))?)
+        let event = self.event(id)?;
+        Ok(match timeout {
+            None => event.wait().map(|()| true)?,
+            Some(timeout) => event.wait_timeout(timeout)?,
+        })
     }
 
     /// Whether event `id` is set.
@@ -806,8 +812,8 @@ impl ProcessManager {
     pub fn acquire_lock(&self, id: &LockId, timeout: Option<Duration>) -> Result<bool> {
         let l = self.lock_object(id)?;
         let acquired = match timeout {
-            Some(t) => l.acquire(t),
-            None => l.acquire_forever(),
+            Some(t) => l.acquire_timeout(t),
+            None => l.acquire(),
         };
         match acquired {
             Ok(guard) => {
@@ -832,8 +838,8 @@ impl ProcessManager {
     pub fn lock_context(&self, id: &LockId, timeout: Option<Duration>) -> Result<ManagedLockGuard> {
         let l = self.lock_object(id)?;
         let guard = match timeout {
-            Some(t) => l.acquire(t)?,
-            None => l.acquire_forever()?,
+            Some(t) => l.acquire_timeout(t)?,
+            None => l.acquire()?,
         };
         let previous_owner_died = guard.previous_owner_died();
         guard.keep();

@@ -46,7 +46,7 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
     match role {
         "hold-lock" => {
             let lock = Lock::open(&id(args.get(1))?)?;
-            let _guard = lock.acquire(Duration::from_secs(30))?;
+            let _guard = lock.acquire_timeout(Duration::from_secs(30))?;
             println!("held");
             std::thread::sleep(Duration::from_secs(600));
         }
@@ -54,7 +54,7 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
             let lock = Lock::open(&id(args.get(1))?)?;
             let value = SharedValue::<i64>::open(&id(args.get(2))?)?;
             for _ in 0..number(args.get(3)) {
-                let _guard = lock.acquire(Duration::from_secs(30))?;
+                let _guard = lock.acquire_timeout(Duration::from_secs(30))?;
                 // A deliberately non-atomic read-modify-write: only the lock makes it safe.
                 let v = value.get();
                 std::hint::spin_loop();
@@ -72,7 +72,7 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
         "wait-event" => {
             let event = Event::open(&id(args.get(1))?)?;
             println!("waiting");
-            let set = event.wait(Duration::from_millis(number(args.get(2))))?;
+            let set = event.wait_timeout(Duration::from_millis(number(args.get(2))))?;
             println!("{}", if set { "set" } else { "timeout" });
         }
         "produce" => {
@@ -84,7 +84,7 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
             };
             println!("producing");
             for seq in 0..count {
-                queue.put(&Some((producer, seq)), Duration::from_secs(60))?;
+                queue.put_timeout(Some((producer, seq)), Duration::from_secs(60))?;
             }
             println!("done");
         }
@@ -92,7 +92,7 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
             let queue = Queue::<Item>::open(&id(args.get(1))?)?;
             // producer -> (count, sum of sequence numbers, last seen, in order)
             let mut seen: BTreeMap<u32, (u64, u64, Option<u64>, bool)> = BTreeMap::new();
-            while let Some((producer, seq)) = queue.get(Duration::from_secs(60))? {
+            while let Some((producer, seq)) = queue.get_timeout(Duration::from_secs(60))? {
                 let entry = seen.entry(producer).or_insert((0, 0, None, true));
                 entry.0 += 1;
                 entry.1 += seq;
@@ -106,18 +106,18 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
         }
         "queue-put" => {
             let queue = Queue::<String>::open(&id(args.get(1))?)?;
-            queue.put(&args.get(2).cloned().unwrap_or_default(), Duration::from_secs(10))?;
+            queue.put_timeout(args.get(2).cloned().unwrap_or_default(), Duration::from_secs(10))?;
             println!("put");
         }
         "queue-get" => {
             let queue = Queue::<String>::open(&id(args.get(1))?)?;
-            println!("{}", queue.get(Duration::from_secs(10))?);
+            println!("{}", queue.get_timeout(Duration::from_secs(10))?);
         }
         "pipe-echo" => {
             let mut pipe = Pipe::connect(&id(args.get(1))?)?;
             println!("connected");
             loop {
-                let mut message = pipe.recv(Duration::from_secs(60))?;
+                let mut message = pipe.recv_timeout(Duration::from_secs(60))?;
                 if message == b"bye" {
                     break;
                 }
@@ -133,8 +133,12 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
         }
         "acquire-sem" => {
             let sem = Semaphore::open(&id(args.get(1))?)?;
-            sem.acquire(Duration::from_millis(number(args.get(2))))?;
+            sem.acquire_timeout(Duration::from_millis(number(args.get(2))))?;
             println!("acquired");
+        }
+        "release-sem" => {
+            Semaphore::open(&id(args.get(1))?)?.release()?;
+            println!("released");
         }
         "open-as" => {
             let target = id(args.get(2))?;

@@ -79,7 +79,7 @@ fn a_corrupt_header_is_an_error_not_undefined_behaviour() {
 #[test]
 fn timeouts_and_overflow_name_the_object() {
     let sem = Semaphore::create(0).unwrap();
-    let err = sem.acquire(Duration::from_millis(50)).unwrap_err();
+    let err = sem.acquire_timeout(Duration::from_millis(50)).unwrap_err();
     assert!(
         matches!(&err, Error::Timeout { limit, .. } if *limit == Duration::from_millis(50)),
         "{err}"
@@ -92,7 +92,7 @@ fn timeouts_and_overflow_name_the_object() {
 #[test]
 fn release_under_a_live_guard_is_refused_and_the_guard_stays_valid() {
     let lock = Lock::create().unwrap();
-    let guard = lock.acquire(Duration::from_secs(1)).unwrap();
+    let guard = lock.acquire_timeout(Duration::from_secs(1)).unwrap();
     let err = lock.release().unwrap_err();
     assert!(matches!(&err, Error::GuardAlive { id } if id == lock.id().as_str()), "{err}");
     // Still held by the guard: another handle cannot take it.
@@ -102,7 +102,7 @@ fn release_under_a_live_guard_is_refused_and_the_guard_stays_valid() {
     assert!(!in_thread.unwrap(), "the guard still holds the lock");
     drop(guard);
     // The seed's style still works: keep, then release.
-    lock.acquire(Duration::from_secs(1)).unwrap().keep();
+    lock.acquire_timeout(Duration::from_secs(1)).unwrap().keep();
     lock.release().unwrap();
     assert!(matches!(lock.release(), Err(Error::NotOwner { .. })));
 }

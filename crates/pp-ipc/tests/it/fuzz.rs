@@ -78,8 +78,8 @@ proptest! {
         scribble(q.id(), HEADER + 128 + at.min(124), &prefix.to_le_bytes());
         check(q.try_get())?;
         check(q.try_put(3).map_err(|e| e.error))?;
-        check(q.get(Duration::from_millis(1)))?;
-        check(q.put(&4, Duration::from_millis(1)))?;
+        check(q.get_timeout(Duration::from_millis(1)))?;
+        check(q.put_timeout(4, Duration::from_millis(1)).map_err(|e| e.error))?;
         prop_assert!(q.len() <= 128 / 4);
         let _ = q.is_full();
         check(q.clear())?;

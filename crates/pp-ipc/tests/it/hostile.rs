@@ -238,8 +238,8 @@ fn corrupt_ring_offsets_and_counts_are_typed_errors_not_wild_accesses() {
             let check = corrupt_mentioning(field);
             assert_err(q.try_get(), &check);
             assert_err(q.try_put(1).map_err(|e| e.error), &check);
-            assert_err(q.get(Duration::from_millis(10)), &check);
-            assert_err(q.put(&1, Duration::from_millis(10)), &check);
+            assert_err(q.get_timeout(Duration::from_millis(10)), &check);
+            assert_err(q.put_timeout(1, Duration::from_millis(10)).map_err(|e| e.error), &check);
             assert_err(q.clear(), &check);
             // Snapshots stay within what a ring can hold.
             assert!(q.len() <= 64 / 4, "{what}: len {}", q.len());
@@ -295,10 +295,13 @@ fn an_event_flag_that_is_neither_set_nor_clear_is_corrupt_not_a_busy_loop() {
     watchdog(LIMIT, || {
         let event = Event::create().unwrap();
         scribble(event.id(), HEADER, &7u32.to_ne_bytes());
-        assert_err(event.wait(Duration::from_secs(5)), corrupt_mentioning("event flag is 7"));
-        assert_err(event.wait(Duration::MAX), corrupt_mentioning("event flag"));
+        assert_err(
+            event.wait_timeout(Duration::from_secs(5)),
+            corrupt_mentioning("event flag is 7"),
+        );
+        assert_err(event.wait(), corrupt_mentioning("event flag"));
         event.set();
-        assert!(event.wait(Duration::ZERO).unwrap(), "set repairs the flag");
+        assert!(event.wait_timeout(Duration::ZERO).unwrap(), "set repairs the flag");
     });
 }
 
@@ -316,7 +319,9 @@ fn calls_that_do_not_wait_give_up_on_a_mutex_held_forever() {
         assert!(started.elapsed() >= Duration::from_millis(900), "it waited a while first");
         assert_err(q.try_put(2).map_err(|e| e.error), |e| matches!(e, Error::Busy { .. }));
         assert_err(q.clear(), |e| matches!(e, Error::Busy { .. }));
-        assert_err(q.get(Duration::from_millis(50)), |e| matches!(e, Error::Timeout { .. }));
+        assert_err(q.get_timeout(Duration::from_millis(50)), |e| {
+            matches!(e, Error::Timeout { .. })
+        });
         scribble(q.id(), HEADER, &0u32.to_ne_bytes());
         assert_eq!(q.try_get().unwrap(), 1, "nothing was lost");
         holder.kill().unwrap();
@@ -334,16 +339,16 @@ fn a_scribbled_mutex_is_corrupt_and_a_scribbled_semaphore_is_harmless() {
             scribble(lock.id(), HEADER, &[fill; 40]);
             let corrupt = |e: &Error| matches!(e, Error::Corrupt { .. });
             assert_err(lock.try_acquire(), corrupt);
-            assert_err(lock.acquire(Duration::from_millis(50)), corrupt);
+            assert_err(lock.acquire_timeout(Duration::from_millis(50)), corrupt);
             let q = small_queue();
             scribble(q.id(), HEADER, &[fill; 40]);
             assert_err(q.try_get(), corrupt);
-            assert_err(q.put(&1, Duration::from_millis(50)), corrupt);
+            assert_err(q.put_timeout(1, Duration::from_millis(50)).map_err(|e| e.error), corrupt);
             // A semaphore's count is any number: wrong, but never unsafe.
             let sem = Semaphore::create(0).unwrap();
             scribble(sem.id(), HEADER, &[fill; 8]);
             let _ = sem.try_acquire();
-            let _ = sem.acquire(Duration::from_millis(10));
+            let _ = sem.acquire_timeout(Duration::from_millis(10));
             let _ = sem.release();
         }
         still_alive();

@@ -8,3 +8,4 @@ mod objects;
 mod pipe;
 mod queue;
 mod support;
+mod waiting;

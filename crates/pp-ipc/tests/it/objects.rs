@@ -17,11 +17,12 @@ fn a_lock_whose_holder_is_killed_is_recovered_fifty_times() {
             assert_eq!(holder.line(), "held", "round {round}");
             assert!(lock.try_acquire().unwrap().is_none(), "held by the helper");
             holder.kill();
-            let guard =
-                lock.acquire(Duration::from_secs(10)).expect("acquire after the holder died");
+            let guard = lock
+                .acquire_timeout(Duration::from_secs(10))
+                .expect("acquire after the holder died");
             assert!(guard.previous_owner_died(), "round {round}: the death was not reported");
             drop(guard);
-            let again = lock.acquire(Duration::from_secs(10)).unwrap();
+            let again = lock.acquire_timeout(Duration::from_secs(10)).unwrap();
             assert!(!again.previous_owner_died(), "a clean release is not a death");
         }
     });
@@ -56,7 +57,7 @@ fn acquire_times_out_on_the_monotonic_clock_while_another_process_holds_it() {
         let mut holder = Helper::start(&["hold-lock", lock.id().as_str()]);
         assert_eq!(holder.line(), "held");
         let started = Instant::now();
-        let err = lock.acquire(Duration::from_millis(700)).unwrap_err();
+        let err = lock.acquire_timeout(Duration::from_millis(700)).unwrap_err();
         assert!(started.elapsed() >= Duration::from_millis(700));
         assert!(matches!(err, pp_ipc::Error::Timeout { .. }), "{err}");
         assert!(err.to_string().contains(lock.id().as_str()), "{err}");
@@ -66,9 +67,9 @@ fn acquire_times_out_on_the_monotonic_clock_while_another_process_holds_it() {
 #[test]
 fn explicit_release_for_the_seed_style() {
     let lock = Lock::create().unwrap();
-    lock.acquire(Duration::from_secs(1)).unwrap().keep();
+    lock.acquire_timeout(Duration::from_secs(1)).unwrap().keep();
     assert!(lock.try_acquire().unwrap().is_none(), "still held by this thread");
-    let err = lock.acquire(Duration::from_secs(1)).unwrap_err();
+    let err = lock.acquire_timeout(Duration::from_secs(1)).unwrap_err();
     assert!(matches!(err, pp_ipc::Error::AlreadyHeld { .. }), "{err}");
     lock.release().unwrap();
     let err = lock.release().unwrap_err();
@@ -97,7 +98,7 @@ fn set_wakes_waiters_in_every_process_even_after_a_waiter_was_killed() {
         assert!(event.is_set());
         event.clear();
         let started = Instant::now();
-        assert!(!event.wait(Duration::from_millis(200)).unwrap());
+        assert!(!event.wait_timeout(Duration::from_millis(200)).unwrap());
         assert!(started.elapsed() >= Duration::from_millis(200));
         let mut late = Helper::start(&["wait-event", event.id().as_str(), "100"]);
         assert_eq!(late.line(), "waiting");

@@ -12,28 +12,28 @@ fn an_unrelated_process_connects_by_id_and_messages_round_trip() {
     watchdog(Duration::from_secs(60), || {
         let listener = PipeListener::create().unwrap();
         let mut helper = Helper::start(&["pipe-echo", listener.id().as_str()]);
-        let mut pipe = listener.accept(Duration::from_secs(20)).unwrap();
+        let mut pipe = listener.accept_timeout(Duration::from_secs(20)).unwrap();
         assert_eq!(helper.line(), "connected");
         for message in [b"hello".to_vec(), Vec::new(), (0..8u32 << 20).map(|i| i as u8).collect()] {
             pipe.send(&message).unwrap();
             let mut expected = message.clone();
             expected.reverse();
             assert!(
-                pipe.recv(Duration::from_secs(20)).unwrap() == expected,
+                pipe.recv_timeout(Duration::from_secs(20)).unwrap() == expected,
                 "message of {} bytes",
                 message.len()
             );
         }
         pipe.send_item(&("item", 42u64)).unwrap();
         pipe.send(b"bye").unwrap();
-        let mut echoed = pipe.recv(Duration::from_secs(20)).unwrap();
+        let mut echoed = pipe.recv_timeout(Duration::from_secs(20)).unwrap();
         echoed.reverse();
         assert_eq!(
             postcard::from_bytes::<(String, u64)>(&echoed).unwrap(),
             ("item".to_owned(), 42)
         );
         assert!(
-            matches!(pipe.recv(Duration::from_secs(20)), Err(Error::Closed { .. })),
+            matches!(pipe.recv_timeout(Duration::from_secs(20)), Err(Error::Closed { .. })),
             "the peer hung up"
         );
         assert!(helper.success());
@@ -65,16 +65,19 @@ fn accept_and_recv_time_out_and_a_taken_id_is_refused() {
     let listener = PipeListener::create_with_id(id.clone()).unwrap();
     assert!(matches!(PipeListener::create_with_id(id.clone()), Err(Error::AlreadyExists { .. })));
     let started = Instant::now();
-    assert!(matches!(listener.accept(Duration::from_millis(100)), Err(Error::Timeout { .. })));
+    assert!(matches!(
+        listener.accept_timeout(Duration::from_millis(100)),
+        Err(Error::Timeout { .. })
+    ));
     assert!(started.elapsed() >= Duration::from_millis(100));
     let mut client = Pipe::connect(&id).unwrap();
-    let mut server = listener.accept(Duration::from_secs(5)).unwrap();
-    assert!(matches!(server.recv(Duration::from_millis(50)), Err(Error::Timeout { .. })));
+    let mut server = listener.accept_timeout(Duration::from_secs(5)).unwrap();
+    assert!(matches!(server.recv_timeout(Duration::from_millis(50)), Err(Error::Timeout { .. })));
     client.set_max_message(16);
     let err = client.send(&[0u8; 17]).unwrap_err();
     assert!(matches!(err, Error::ItemTooLarge { size: 17, capacity: 16, .. }), "{err}");
     client.send(b"fits").unwrap();
-    assert_eq!(server.recv(Duration::from_secs(5)).unwrap(), b"fits");
+    assert_eq!(server.recv_timeout(Duration::from_secs(5)).unwrap(), b"fits");
 }
 
 #[test]

@@ -52,7 +52,7 @@ fn four_producers_and_four_consumers_move_a_million_items_exactly_once() {
             assert!(producer.success());
         }
         for _ in 0..4 {
-            queue.put(&None, Duration::from_secs(60)).unwrap();
+            queue.put_timeout(None, Duration::from_secs(60)).unwrap();
         }
         let seen = collect(consumers);
         assert_eq!(seen.len(), 4, "items from every producer");
@@ -89,7 +89,7 @@ fn a_producer_killed_mid_stream_loses_nothing_of_the_others_and_tears_nothing() 
                 assert_eq!(producer.line(), "done");
             }
             for _ in 0..2 {
-                queue.put(&None, Duration::from_secs(60)).unwrap();
+                queue.put_timeout(None, Duration::from_secs(60)).unwrap();
             }
             let seen = collect(consumers);
             for producer in [0, 1] {
@@ -107,8 +107,8 @@ fn a_producer_killed_mid_stream_loses_nothing_of_the_others_and_tears_nothing() 
             assert_eq!(doomed_parts.iter().map(|p| p.1).sum::<u64>(), triangle(k), "round {round}");
             assert!(doomed_parts.iter().all(|p| p.2));
             // The queue still works for everyone.
-            queue.put(&Some((1, 1)), Duration::from_secs(5)).unwrap();
-            assert_eq!(queue.get(Duration::from_secs(5)).unwrap(), Some((1, 1)));
+            queue.put_timeout(Some((1, 1)), Duration::from_secs(5)).unwrap();
+            assert_eq!(queue.get_timeout(Duration::from_secs(5)).unwrap(), Some((1, 1)));
         }
     });
 }
@@ -121,8 +121,8 @@ fn another_process_puts_and_gets_by_id() {
             Helper::start(&["queue-put", queue.id().as_str(), "from the child"]).line(),
             "put"
         );
-        assert_eq!(queue.get(Duration::from_secs(10)).unwrap(), "from the child");
-        queue.put(&"from the parent".to_owned(), Duration::from_secs(1)).unwrap();
+        assert_eq!(queue.get_timeout(Duration::from_secs(10)).unwrap(), "from the child");
+        queue.put_timeout("from the parent".to_owned(), Duration::from_secs(1)).unwrap();
         assert_eq!(Helper::start(&["queue-get", queue.id().as_str()]).line(), "from the parent");
     });
 }
@@ -140,14 +140,16 @@ fn maxsize_len_full_empty_and_clear() {
     assert_eq!(refused.item, 99, "try_put hands the item back");
     assert!(matches!(refused.error, Error::Full { .. }));
     let started = std::time::Instant::now();
-    let err = queue.put(&99, Duration::from_millis(100)).unwrap_err();
+    let err = queue.put_timeout(99, Duration::from_millis(100)).unwrap_err();
+    assert_eq!(err.item, 99, "put_timeout hands the item back");
+    let err = err.error;
     assert!(matches!(err, Error::Timeout { .. }), "{err}");
     assert!(started.elapsed() >= Duration::from_millis(100));
     assert_eq!(queue.try_get().unwrap(), 0, "first in, first out");
     assert_eq!(queue.clear().unwrap(), 2);
     assert!(queue.is_empty());
     assert!(matches!(queue.try_get(), Err(Error::Empty { .. })));
-    let err = queue.get(Duration::from_millis(50)).unwrap_err();
+    let err = queue.get_timeout(Duration::from_millis(50)).unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err}");
 }
 
@@ -156,7 +158,7 @@ fn an_item_larger_than_the_queue_is_refused_naming_both_sizes() {
     let queue =
         Queue::<Vec<u8>>::create_with(QueueOptions { capacity_bytes: 1024, ..Default::default() })
             .unwrap();
-    let err = queue.put(&vec![0u8; 2000], Duration::from_secs(1)).unwrap_err();
+    let err = queue.put_timeout(vec![0u8; 2000], Duration::from_secs(1)).unwrap_err().error;
     assert!(matches!(err, Error::ItemTooLarge { size: 2002, capacity: 1020, .. }), "{err}");
     assert!(err.to_string().contains("2002") && err.to_string().contains("1020"), "{err}");
     assert!(queue.is_empty(), "nothing was half-put");
