@@ -297,7 +297,7 @@ fn pools(plan: Plan, report: &mut Report) {
     let pool = ProcessPool::new(2).unwrap();
     let pp = measure(plan, n, |n| {
         let tasks: Vec<_> = (0..n).map(|i| pool.submit(add_one, i).unwrap()).collect();
-        tasks.into_iter().for_each(|t| keep(t.result(None).unwrap()));
+        tasks.into_iter().for_each(|t| keep(t.result().unwrap()));
     });
     let procspawn_pool = procspawn::Pool::new(2).unwrap();
     let procspawn_n = (n / 10).max(50);
@@ -316,7 +316,7 @@ fn pools(plan: Plan, report: &mut Report) {
     );
     let rt = plan.n(2000);
     let pp = measure(plan, rt, |n| {
-        (0..n).for_each(|i| keep(pool.submit(add_one, i).unwrap().result(None).unwrap()))
+        (0..n).for_each(|i| keep(pool.submit(add_one, i).unwrap().result().unwrap()))
     });
     let procspawn = measure(plan, (rt / 4).max(20), |n| {
         (0..n).for_each(|i| keep(procspawn_pool.spawn(i, add_one_procspawn).join().unwrap()))
@@ -349,7 +349,7 @@ fn pools(plan: Plan, report: &mut Report) {
     let rayon = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
     let pp = measure(plan, n, |n| {
         let tasks: Vec<_> = (0..n).map(|i| threads.submit(move || add_one(i)).unwrap()).collect();
-        tasks.into_iter().for_each(|t| keep(t.result(None).unwrap()));
+        tasks.into_iter().for_each(|t| keep(t.result().unwrap()));
     });
     let slots: Vec<AtomicU64> = (0..n).map(|_| AtomicU64::new(0)).collect();
     let ray = measure(plan, n, |n| {
@@ -369,7 +369,7 @@ fn pools(plan: Plan, report: &mut Report) {
         ],
     );
     let pp = measure(plan, rt, |n| {
-        (0..n).for_each(|i| keep(threads.submit(move || add_one(i)).unwrap().result(None).unwrap()))
+        (0..n).for_each(|i| keep(threads.submit(move || add_one(i)).unwrap().result().unwrap()))
     });
     let ray = measure(plan, rt, |n| (0..n).for_each(|i| keep(rayon.install(|| add_one(i)))));
     report.add(

@@ -23,7 +23,7 @@ use pp_pool::{ProcessPool, ThreadPool};
 
 const PEER: &str = env!("CARGO_BIN_EXE_pp-bench-peer");
 const TASKS: u64 = 20_000;
-const WAIT: Option<Duration> = Some(Duration::from_secs(600));
+const WAIT: Duration = Duration::from_secs(600);
 
 fn add_one(x: u64) -> u64 {
     x + 1
@@ -47,7 +47,7 @@ fn process_pool(c: &mut Criterion) {
             batches(iters, || {
                 let tasks: Vec<_> = (0..TASKS).map(|i| pool.submit(add_one, i).unwrap()).collect();
                 for task in tasks {
-                    task.result(WAIT).unwrap();
+                    task.result_timeout(WAIT).unwrap();
                 }
             })
         })
@@ -63,7 +63,7 @@ fn process_pool(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("process pool round trip: one task");
     group.bench_function("pp_pool::ProcessPool", |b| {
-        b.iter(|| pool.submit(add_one, 1).unwrap().result(WAIT).unwrap())
+        b.iter(|| pool.submit(add_one, 1).unwrap().result_timeout(WAIT).unwrap())
     });
     if have_python() {
         group.sample_size(10).bench_function("python ProcessPoolExecutor(2)", |b| {
@@ -92,7 +92,7 @@ fn thread_pool(c: &mut Criterion) {
                 let tasks: Vec<_> =
                     (0..TASKS).map(|i| pool.submit(move || add_one(i)).unwrap()).collect();
                 for task in tasks {
-                    task.result(WAIT).unwrap();
+                    task.result_timeout(WAIT).unwrap();
                 }
             })
         })
@@ -120,7 +120,7 @@ fn thread_pool(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("thread pool round trip: one task");
     group.bench_function("pp_pool::ThreadPool", |b| {
-        b.iter(|| pool.submit(|| add_one(1)).unwrap().result(WAIT).unwrap())
+        b.iter(|| pool.submit(|| add_one(1)).unwrap().result_timeout(WAIT).unwrap())
     });
     group.bench_function("rayon install", |b| b.iter(|| rayon.install(|| add_one(1))));
     if have_python() {

@@ -506,7 +506,11 @@ impl ProcessManager {
                 expected: std::any::type_name::<R>(),
             }
         })?;
-        let outcome = handle.result(timeout);
+        // The seed's `timeout=None` blocks for as long as it takes.
+        let outcome = match timeout {
+            None => handle.result(),
+            Some(limit) => handle.result_timeout(limit),
+        };
         if task.status().is_finished() {
             lock(&self.tasks).mark_taken(task_id);
         }

@@ -43,9 +43,9 @@
 //!     pp_pool::init();
 //!     let pool = pp_pool::ProcessPool::new(2)?;
 //!     let task = pool.submit(square, 12)?;
-//!     assert_eq!(task.result(Some(Duration::from_secs(10)))?, 144);
+//!     assert_eq!(task.result_timeout(Duration::from_secs(10))?, 144);
 //!     let closure = pool.submit(|s: String| s.len(), "four".to_owned())?;
-//!     assert_eq!(closure.result(None)?, 4);
+//!     assert_eq!(closure.result()?, 4);
 //!     Ok(())
 //! }
 //! ```

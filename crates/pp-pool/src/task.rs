@@ -317,11 +317,18 @@ impl<R> TaskCell<R> {
         }
     }
 
-    fn wait(&self, timeout: Option<Duration>) -> Result<MutexGuard<'_, State<R>>, TaskError> {
+    /// Waits as `wait` says; `Ok(None)` only for [`Wait::No`] on a task
+    /// that has not finished.
+    fn wait(&self, wait: Wait) -> Result<Option<MutexGuard<'_, State<R>>>, TaskError> {
         let mut state = self.lock();
         if state.status.is_finished() {
-            return Ok(state); // the common case: no clock read
+            return Ok(Some(state)); // the common case: no clock read
         }
+        let (deadline, limit) = match wait {
+            Wait::No => return Ok(None),
+            Wait::Forever => (None, Duration::ZERO),
+            Wait::Until { deadline, limit } => (Some(deadline), limit),
+        };
         // A result often arrives within microseconds: poll briefly before
         // sleeping, since a sleeping waiter costs a wake-up on each side.
         drop(state);
@@ -336,14 +343,10 @@ impl<R> TaskCell<R> {
             }
         }
         state = self.lock();
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         while !state.status.is_finished() {
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
-                return Err(TaskError::Timeout {
-                    task_id: self.id,
-                    waited: timeout.unwrap_or_default(),
-                });
+                return Err(TaskError::Timeout { task_id: self.id, waited: limit });
             }
             state.waiters += 1;
             state = match deadline {
@@ -357,7 +360,32 @@ impl<R> TaskCell<R> {
             };
             state.waiters -= 1;
         }
-        Ok(state)
+        Ok(Some(state))
+    }
+}
+
+/// How long a call on a [`TaskHandle`] waits for the task to finish.
+#[derive(Clone, Copy, Debug)]
+enum Wait {
+    /// Not at all.
+    No,
+    /// Until `deadline`; `limit` is what the caller asked for, for the error.
+    Until { deadline: Instant, limit: Duration },
+    /// As long as it takes.
+    Forever,
+}
+
+impl Wait {
+    /// A timeout too large to add to the clock waits as long as it takes.
+    fn timeout(limit: Duration) -> Wait {
+        match Instant::now().checked_add(limit) {
+            Some(deadline) => Wait::Until { deadline, limit },
+            None => Wait::Forever,
+        }
+    }
+
+    fn deadline(deadline: Instant) -> Wait {
+        Wait::Until { deadline, limit: deadline.saturating_duration_since(Instant::now()) }
     }
 }
 
@@ -427,19 +455,57 @@ impl<R> TaskHandle<R> {
         self.cell().captured.get()
     }
 
-    /// Waits until the task has finished (at most `timeout`; `None`: forever)
-    /// without taking its result.
-    pub fn wait(&self, timeout: Option<Duration>) -> Result<TaskStatus, TaskError> {
-        self.cell().wait(timeout).map(|state| state.status)
+    /// Waits until the task has finished, without taking its result.
+    pub fn wait(&self) -> Result<TaskStatus, TaskError> {
+        self.wait_as(Wait::Forever).and_then(|status| self.finished(status))
     }
 
-    /// Waits at most `timeout` (`None`: forever) and takes the value out; a
-    /// second call is [`TaskError::ResultTaken`]. For values that are `Clone`,
+    /// [`wait`](Self::wait), giving up after `limit` with [`TaskError::Timeout`].
+    pub fn wait_timeout(&self, limit: Duration) -> Result<TaskStatus, TaskError> {
+        self.wait_as(Wait::timeout(limit)).and_then(|status| self.finished(status))
+    }
+
+    /// [`wait`](Self::wait), giving up at `deadline` with [`TaskError::Timeout`].
+    pub fn wait_deadline(&self, deadline: Instant) -> Result<TaskStatus, TaskError> {
+        self.wait_as(Wait::deadline(deadline)).and_then(|status| self.finished(status))
+    }
+
+    /// The value of a wait that finished. (Only a wait that does not wait
+    /// can end without a value; answer as a zero-length timeout anyway.)
+    fn finished<T>(&self, value: Option<T>) -> Result<T, TaskError> {
+        value.ok_or(TaskError::Timeout { task_id: self.cell().id, waited: Duration::ZERO })
+    }
+
+    fn wait_as(&self, wait: Wait) -> Result<Option<TaskStatus>, TaskError> {
+        Ok(self.cell().wait(wait)?.map(|state| state.status))
+    }
+
+    /// Waits for the task and takes its value out; a second call is
+    /// [`TaskError::ResultTaken`]. For values that are `Clone`,
     /// [`result`](Self::result) can be called any number of times.
-    pub fn take_result(&self, timeout: Option<Duration>) -> Result<R, TaskError> {
-        let mut state = self.cell().wait(timeout)?;
+    pub fn take_result(&self) -> Result<R, TaskError> {
+        self.take_as(Wait::Forever).and_then(|value| self.finished(value))
+    }
+
+    /// The value if the task has finished (taken out), `Ok(None)` if it has not.
+    pub fn try_take_result(&self) -> Result<Option<R>, TaskError> {
+        self.take_as(Wait::No)
+    }
+
+    /// [`take_result`](Self::take_result), giving up after `limit` with [`TaskError::Timeout`].
+    pub fn take_result_timeout(&self, limit: Duration) -> Result<R, TaskError> {
+        self.take_as(Wait::timeout(limit)).and_then(|value| self.finished(value))
+    }
+
+    /// [`take_result`](Self::take_result), giving up at `deadline` with [`TaskError::Timeout`].
+    pub fn take_result_deadline(&self, deadline: Instant) -> Result<R, TaskError> {
+        self.take_as(Wait::deadline(deadline)).and_then(|value| self.finished(value))
+    }
+
+    fn take_as(&self, wait: Wait) -> Result<Option<R>, TaskError> {
+        let Some(mut state) = self.cell().wait(wait)? else { return Ok(None) };
         match state.outcome.take() {
-            Some(Ok(value)) => Ok(value),
+            Some(Ok(value)) => Ok(Some(value)),
             Some(Err(e)) => {
                 state.outcome = Some(Err(e.clone()));
                 Err(e)
@@ -450,12 +516,30 @@ impl<R> TaskHandle<R> {
 }
 
 impl<R: Clone> TaskHandle<R> {
-    /// Waits at most `timeout` (`None`: forever) and returns the value or why
-    /// there is none.
-    pub fn result(&self, timeout: Option<Duration>) -> Result<R, TaskError> {
-        let state = self.cell().wait(timeout)?;
+    /// Waits for the task and returns its value (a clone) or why there is none.
+    pub fn result(&self) -> Result<R, TaskError> {
+        self.result_as(Wait::Forever).and_then(|value| self.finished(value))
+    }
+
+    /// The value if the task has finished, `Ok(None)` if it has not.
+    pub fn try_result(&self) -> Result<Option<R>, TaskError> {
+        self.result_as(Wait::No)
+    }
+
+    /// [`result`](Self::result), giving up after `limit` with [`TaskError::Timeout`].
+    pub fn result_timeout(&self, limit: Duration) -> Result<R, TaskError> {
+        self.result_as(Wait::timeout(limit)).and_then(|value| self.finished(value))
+    }
+
+    /// [`result`](Self::result), giving up at `deadline` with [`TaskError::Timeout`].
+    pub fn result_deadline(&self, deadline: Instant) -> Result<R, TaskError> {
+        self.result_as(Wait::deadline(deadline)).and_then(|value| self.finished(value))
+    }
+
+    fn result_as(&self, wait: Wait) -> Result<Option<R>, TaskError> {
+        let Some(state) = self.cell().wait(wait)? else { return Ok(None) };
         match &state.outcome {
-            Some(outcome) => outcome.clone(),
+            Some(outcome) => outcome.clone().map(Some),
             None => Err(TaskError::ResultTaken { task_id: self.cell().id }),
         }
     }

@@ -162,6 +162,16 @@ impl ProcessHandle {
         self.result_of(&state)
     }
 
+    /// The output if the process has finished, `Ok(None)` while it runs
+    /// (the form of [`wait`](Self::wait) that does not wait).
+    pub fn try_wait(&self) -> Result<Option<Arc<ProcessOutput>>> {
+        let state = self.shared.lock();
+        if !state.status.is_finished() {
+            return Ok(None);
+        }
+        self.result_of(&state).map(Some)
+    }
+
     /// Like [`wait`](Self::wait), giving up after `limit`: `Ok(None)` if still running.
     /// A limit too large to add to a clock reading waits as long as it takes.
     pub fn wait_timeout(&self, limit: Duration) -> Result<Option<Arc<ProcessOutput>>> {

@@ -135,7 +135,7 @@ fn the_reexports_reach_each_layer() {
     assert!(out.success());
     // … pp_manager::pool is pp-pool …
     let pool = pp_manager::pool::ThreadPool::new(1).unwrap();
-    assert_eq!(pool.submit(|| 3).unwrap().result(None).unwrap(), 3);
+    assert_eq!(pool.submit(|| 3).unwrap().result().unwrap(), 3);
     // … and pp_manager::ipc is pp-ipc; facade ids convert to and from its ids.
     let event = pp_manager::ipc::Event::create().unwrap();
     let id: pp_manager::EventId = event.id().clone().into();

@@ -19,7 +19,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ("faults::workers_die_with_a_sigkilled_parent", workers_die_with_a_sigkilled_parent),
 ];
 
-const WAIT: Option<Duration> = Some(Duration::from_secs(60));
+const WAIT: Duration = Duration::from_secs(60);
 
 fn double(x: u64) -> u64 {
     x * 2
@@ -34,7 +34,7 @@ fn around<R: Send + 'static>(
     let faulty = fault();
     let after: Vec<_> = (50..100u64).map(|i| pool.submit(double, i).unwrap()).collect();
     for (i, task) in before.iter().chain(&after).enumerate() {
-        assert_eq!(task.result(WAIT).unwrap(), i as u64 * 2, "task {i} around the fault");
+        assert_eq!(task.result_timeout(WAIT).unwrap(), i as u64 * 2, "task {i} around the fault");
     }
     faulty
 }
@@ -47,7 +47,7 @@ fn a_panic_is_reported_and_the_worker_lives_on() {
     let pool = ProcessPool::new(2).unwrap();
     let workers = pool.worker_pids();
     let faulty = around(&pool, || pool.submit(panics, ()).unwrap());
-    let err = faulty.result(WAIT).unwrap_err();
+    let err = faulty.result_timeout(WAIT).unwrap_err();
     assert!(
         matches!(&err, TaskError::Panicked { message, .. } if message == "task panicked on purpose"),
         "{err}"
@@ -61,7 +61,7 @@ fn aborts(_: ()) -> u64 {
 
 fn abort_fails_one_task_with_sigabrt() {
     let pool = ProcessPool::new(2).unwrap();
-    let err = around(&pool, || pool.submit(aborts, ()).unwrap()).result(WAIT).unwrap_err();
+    let err = around(&pool, || pool.submit(aborts, ()).unwrap()).result_timeout(WAIT).unwrap_err();
     assert!(matches!(err, TaskError::WorkerDied { signal: Some(6), .. }), "{err}");
     assert!(err.to_string().contains("signal 6"), "{err}");
 }
@@ -79,7 +79,7 @@ fn segfaults(_: ()) -> u64 {
 fn a_segfault_fails_one_task_with_sigsegv() {
     let pool = ProcessPool::new(2).unwrap();
     let faulty = around(&pool, || pool.submit(segfaults, ()).unwrap());
-    let err = faulty.result(WAIT).unwrap_err();
+    let err = faulty.result_timeout(WAIT).unwrap_err();
     assert!(matches!(err, TaskError::WorkerDied { signal: Some(11), .. }), "{err}");
     assert_eq!(faulty.status(), TaskStatus::WorkerDied);
 }
@@ -90,7 +90,7 @@ fn exits_3(_: ()) -> u64 {
 
 fn exit_3_fails_one_task_with_code_3() {
     let pool = ProcessPool::new(2).unwrap();
-    let err = around(&pool, || pool.submit(exits_3, ()).unwrap()).result(WAIT).unwrap_err();
+    let err = around(&pool, || pool.submit(exits_3, ()).unwrap()).result_timeout(WAIT).unwrap_err();
     assert!(matches!(err, TaskError::WorkerDied { code: Some(3), signal: None, .. }), "{err}");
     assert!(err.to_string().contains("exit code 3"), "{err}");
 }
@@ -114,7 +114,7 @@ fn sigkill_from_outside_fails_one_task() {
         .unwrap();
         task
     });
-    let err = faulty.result(WAIT).unwrap_err();
+    let err = faulty.result_timeout(WAIT).unwrap_err();
     assert!(matches!(err, TaskError::WorkerDied { signal: Some(9), .. }), "{err}");
 }
 
@@ -133,11 +133,11 @@ fn a_running_infinite_loop_is_cancelled() {
     let pid = read_pid(&path);
     assert_eq!(task.status(), TaskStatus::Running);
     assert!(task.cancel(), "cancel() of a running task");
-    let err = task.result(WAIT).unwrap_err();
+    let err = task.result_timeout(WAIT).unwrap_err();
     assert!(matches!(err, TaskError::Cancelled { .. }), "{err}");
     assert!(is_gone(pid), "the worker {pid} still exists");
     assert_eq!(
-        pool.submit(double, 21).unwrap().result(WAIT).unwrap(),
+        pool.submit(double, 21).unwrap().result_timeout(WAIT).unwrap(),
         42,
         "the pool runs the next task"
     );

@@ -29,7 +29,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ),
 ];
 
-const WAIT: Option<Duration> = Some(Duration::from_secs(60));
+const WAIT: Duration = Duration::from_secs(60);
 
 fn add_one(x: u64) -> u64 {
     x + 1
@@ -42,17 +42,17 @@ fn my_pid(_: ()) -> u32 {
 fn functions_and_closures_run_in_workers() {
     let pool = ProcessPool::new(2).unwrap();
     let task = pool.submit(add_one, 41).unwrap();
-    assert_eq!(task.result(WAIT).unwrap(), 42);
+    assert_eq!(task.result_timeout(WAIT).unwrap(), 42);
     assert_eq!(task.status(), TaskStatus::Completed);
     let words =
         pool.submit(|s: String| s.split_whitespace().count(), "one two three".to_owned()).unwrap();
-    assert_eq!(words.result(WAIT).unwrap(), 3);
-    let pid = pool.submit(my_pid, ()).unwrap().result(WAIT).unwrap();
+    assert_eq!(words.result_timeout(WAIT).unwrap(), 3);
+    let pid = pool.submit(my_pid, ()).unwrap().result_timeout(WAIT).unwrap();
     assert_ne!(pid, std::process::id(), "ran in another process");
     assert!(pool.worker_pids().contains(&pid));
     let many: Vec<_> = (0..200u64).map(|i| pool.submit(add_one, i).unwrap()).collect();
     for (i, task) in many.iter().enumerate() {
-        assert_eq!(task.result(WAIT).unwrap(), i as u64 + 1);
+        assert_eq!(task.result_timeout(WAIT).unwrap(), i as u64 + 1);
     }
 }
 
@@ -62,11 +62,11 @@ fn pattern(n: usize) -> Vec<u8> {
 
 fn a_64_mib_result_returns_intact() {
     let pool = ProcessPool::new(1).unwrap();
-    let big = pool.submit(pattern, 64 << 20).unwrap().take_result(WAIT).unwrap();
+    let big = pool.submit(pattern, 64 << 20).unwrap().take_result_timeout(WAIT).unwrap();
     assert_eq!(big.len(), 64 << 20);
     assert!(big == pattern(64 << 20), "the 64 MiB result was corrupted");
     assert_eq!(
-        pool.submit(add_one, 1).unwrap().result(WAIT).unwrap(),
+        pool.submit(add_one, 1).unwrap().result_timeout(WAIT).unwrap(),
         2,
         "the worker is fine afterwards"
     );
@@ -84,7 +84,7 @@ fn a_task_past_its_timeout_is_stopped_and_its_worker_replaced() {
         .submit_with(sleep_ms, 60_000, TaskOptions { timeout: Some(Duration::from_millis(300)) })
         .unwrap();
     let started = std::time::Instant::now();
-    let err = slow.result(WAIT).unwrap_err();
+    let err = slow.result_timeout(WAIT).unwrap_err();
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert!(
         matches!(err, TaskError::TaskTimedOut { limit, .. } if limit == Duration::from_millis(300)),
@@ -93,7 +93,7 @@ fn a_task_past_its_timeout_is_stopped_and_its_worker_replaced() {
     assert_eq!(slow.status(), TaskStatus::TimedOut);
     assert!(before.iter().all(|&pid| is_gone(pid)), "the timed-out worker was stopped");
     assert_eq!(
-        pool.submit(sleep_ms, 1).unwrap().result(WAIT).unwrap(),
+        pool.submit(sleep_ms, 1).unwrap().result_timeout(WAIT).unwrap(),
         1,
         "a new worker runs the next task"
     );
@@ -108,10 +108,10 @@ fn slow_tasks_spread_over_every_worker() {
     let pool = ProcessPool::new(2).unwrap();
     // Quick tasks first, so the supervisors are sending ahead when the slow ones come.
     for i in 0..100 {
-        pool.submit(add_one, i).unwrap().result(WAIT).unwrap();
+        pool.submit(add_one, i).unwrap().result_timeout(WAIT).unwrap();
     }
     let slow: Vec<_> = (0..4).map(|_| pool.submit(pid_after_sleep, 200).unwrap()).collect();
-    let mut pids: Vec<u32> = slow.iter().map(|t| t.result(WAIT).unwrap()).collect();
+    let mut pids: Vec<u32> = slow.iter().map(|t| t.result_timeout(WAIT).unwrap()).collect();
     pids.sort_unstable();
     pids.dedup();
     assert_eq!(pids.len(), 2, "four slow tasks ran on {pids:?} only");
@@ -135,8 +135,9 @@ fn initializer_and_max_tasks_per_child() {
         ..ProcessPoolOptions::default()
     })
     .unwrap();
-    let results: Vec<(bool, u32)> =
-        (0..6).map(|_| pool.submit(was_initialized, ()).unwrap().result(WAIT).unwrap()).collect();
+    let results: Vec<(bool, u32)> = (0..6)
+        .map(|_| pool.submit(was_initialized, ()).unwrap().result_timeout(WAIT).unwrap())
+        .collect();
     assert!(results.iter().all(|(init, _)| *init), "every worker ran the initializer");
     let mut pids: Vec<u32> = results.iter().map(|(_, pid)| *pid).collect();
     pids.dedup();
@@ -187,13 +188,13 @@ fn make_unserializable(_: ()) -> Unserializable {
 fn serialization_failures_are_task_errors() {
     let pool = ProcessPool::new(1).unwrap();
     let task = pool.submit(make_unserializable, ()).unwrap();
-    let err = task.take_result(WAIT).unwrap_err();
+    let err = task.take_result_timeout(WAIT).unwrap_err();
     // postcard reports a custom serializer error without its message.
     assert!(matches!(&err, TaskError::Serialization { what: "result", .. }), "{err}");
     let task = pool.submit(|_: Unserializable| 1, Unserializable).unwrap();
-    let err = task.result(WAIT).unwrap_err();
+    let err = task.result_timeout(WAIT).unwrap_err();
     assert!(matches!(&err, TaskError::Serialization { what: "argument", .. }), "{err}");
-    assert_eq!(pool.submit(add_one, 0).unwrap().result(WAIT).unwrap(), 1);
+    assert_eq!(pool.submit(add_one, 0).unwrap().result_timeout(WAIT).unwrap(), 1);
 }
 
 fn shout(word: String) -> usize {
@@ -205,7 +206,7 @@ fn shout(word: String) -> usize {
 /// Child role: a pool whose task prints; the test reads our output.
 pub(crate) fn printing_parent() {
     let pool = ProcessPool::new(1).unwrap();
-    assert_eq!(pool.submit(shout, "hello".to_owned()).unwrap().result(WAIT).unwrap(), 5);
+    assert_eq!(pool.submit(shout, "hello".to_owned()).unwrap().result_timeout(WAIT).unwrap(), 5);
 }
 
 fn worker_output_reaches_the_parent() {
@@ -234,7 +235,7 @@ fn output_is_captured_per_task() {
     .unwrap();
     let first = pool.submit(shout, "first".to_owned()).unwrap();
     let second = pool.submit(shout, "second".to_owned()).unwrap();
-    assert_eq!(second.result(WAIT).unwrap(), 6);
+    assert_eq!(second.result_timeout(WAIT).unwrap(), 6);
     let captured = first.captured_output().expect("captured");
     assert_eq!(String::from_utf8_lossy(&captured.stdout), "worker says first\n");
     assert_eq!(String::from_utf8_lossy(&captured.stderr), "worker complains first\n");
@@ -246,7 +247,7 @@ fn output_is_captured_per_task() {
     );
     // Far more than a pipe holds: captured whole, nothing blocks.
     let loud = pool.submit(shout_a_lot, 100_000).unwrap();
-    assert_eq!(loud.result(WAIT).unwrap(), 100_000);
+    assert_eq!(loud.result_timeout(WAIT).unwrap(), 100_000);
     assert_eq!(
         String::from_utf8_lossy(&loud.captured_output().unwrap().stdout).lines().count(),
         100_000
@@ -256,7 +257,7 @@ fn output_is_captured_per_task() {
 fn the_default_pool_has_one_worker_per_cpu() {
     let pool = pp_pool::default_process_pool().unwrap();
     assert_eq!(pool.max_workers(), std::thread::available_parallelism().unwrap().get());
-    assert_eq!(pool.submit(add_one, 9).unwrap().result(WAIT).unwrap(), 10);
+    assert_eq!(pool.submit(add_one, 9).unwrap().result_timeout(WAIT).unwrap(), 10);
     assert!(std::ptr::eq(pool, pp_pool::default_process_pool().unwrap()));
 }
 
@@ -272,7 +273,7 @@ fn ten_thousand_tasks_and_a_hundred_replacements_leak_nothing() {
         })
         .unwrap();
         let tasks: Vec<_> = (0..10_000u64).map(|i| pool.submit(add_one, i).unwrap()).collect();
-        let sum: u64 = tasks.iter().map(|t| t.result(WAIT).unwrap()).sum();
+        let sum: u64 = tasks.iter().map(|t| t.result_timeout(WAIT).unwrap()).sum();
         assert_eq!(sum, (1..=10_000).sum::<u64>());
         pool.shutdown(true, false);
     }

@@ -17,28 +17,72 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ("thread::shutdown_cancels_pending_tasks", shutdown_cancels_pending_tasks),
     ("thread::waiting_for_a_result_times_out", waiting_for_a_result_times_out),
     ("thread::the_default_size_follows_python", the_default_size_follows_python),
+    ("thread::task_results_have_the_four_waiting_forms", task_results_have_the_four_waiting_forms),
 ];
+
+/// `x()`, `try_x()`, `x_timeout(d)`, `x_deadline(t)` for `wait`, `result` and
+/// `take_result`, on a task that finishes only when the test lets it.
+fn task_results_have_the_four_waiting_forms() {
+    let pool = ThreadPool::new(1).unwrap();
+    let (go, gate) = std::sync::mpsc::channel::<()>();
+    let gate = std::sync::Mutex::new(gate);
+    let task = pool
+        .submit(move || {
+            let _ = gate.lock().unwrap().recv();
+            String::from("done")
+        })
+        .unwrap();
+    let short = Duration::from_millis(50);
+    // Not finished yet: the try forms say so, the timed ones give up in time.
+    assert_eq!(task.try_result().unwrap(), None);
+    assert_eq!(task.try_take_result().unwrap(), None);
+    for (name, outcome) in [
+        ("result_timeout", task.result_timeout(short).map(drop)),
+        ("wait_timeout", task.wait_timeout(short).map(drop)),
+    ] {
+        assert!(
+            matches!(outcome, Err(TaskError::Timeout { waited, .. }) if waited == short),
+            "{name}: {outcome:?}"
+        );
+    }
+    let started = std::time::Instant::now();
+    let err = task.result_deadline(started + short).unwrap_err();
+    assert!(started.elapsed() >= short, "gave up at the deadline, not before");
+    assert!(matches!(err, TaskError::Timeout { .. }), "{err}");
+    let err = task.take_result_deadline(std::time::Instant::now()).unwrap_err();
+    assert!(matches!(err, TaskError::Timeout { .. }), "a past deadline does not wait: {err}");
+    // Released: the blocking forms return, Duration::MAX is "no deadline".
+    go.send(()).unwrap();
+    assert_eq!(task.wait().unwrap(), TaskStatus::Completed);
+    assert_eq!(task.wait_timeout(Duration::MAX).unwrap(), TaskStatus::Completed);
+    assert_eq!(task.result_timeout(Duration::MAX).unwrap(), "done");
+    assert_eq!(task.result().unwrap(), "done");
+    assert_eq!(task.try_result().unwrap().as_deref(), Some("done"));
+    assert_eq!(task.take_result_timeout(Duration::MAX).unwrap(), "done");
+    assert!(matches!(task.take_result(), Err(TaskError::ResultTaken { .. })));
+    assert!(matches!(task.try_take_result(), Err(TaskError::ResultTaken { .. })));
+}
 
 fn results_come_back() {
     let pool = ThreadPool::new(4).unwrap();
     let tasks: Vec<_> = (0..100u64).map(|i| pool.submit(move || i * 2).unwrap()).collect();
     for (i, task) in tasks.iter().enumerate() {
-        assert_eq!(task.result(Some(Duration::from_secs(10))).unwrap(), i as u64 * 2);
+        assert_eq!(task.result_timeout(Duration::from_secs(10)).unwrap(), i as u64 * 2);
         assert_eq!(task.status(), TaskStatus::Completed);
     }
     let text = pool.submit(|| String::from("not Clone-bound")).unwrap();
-    assert_eq!(text.take_result(None).unwrap(), "not Clone-bound");
-    assert!(matches!(text.take_result(None), Err(TaskError::ResultTaken { .. })));
+    assert_eq!(text.take_result().unwrap(), "not Clone-bound");
+    assert!(matches!(text.take_result(), Err(TaskError::ResultTaken { .. })));
 }
 
 fn a_panic_fails_one_task_and_the_pool_lives_on() {
     let pool = ThreadPool::new(2).unwrap();
     let bad = pool.submit(|| -> u32 { panic!("boom {}", 7) }).unwrap();
-    let err = bad.result(None).unwrap_err();
+    let err = bad.result().unwrap_err();
     assert!(matches!(&err, TaskError::Panicked { message, .. } if message == "boom 7"), "{err}");
     assert_eq!(bad.status(), TaskStatus::Failed);
     let good: Vec<_> = (0..20).map(|i| pool.submit(move || i).unwrap()).collect();
-    assert_eq!(good.iter().map(|t| t.result(None).unwrap()).sum::<i32>(), 190);
+    assert_eq!(good.iter().map(|t| t.result().unwrap()).sum::<i32>(), 190);
 }
 
 fn a_running_task_is_cancelled_through_its_token() {
@@ -54,10 +98,13 @@ fn a_running_task_is_cancelled_through_its_token() {
     assert!(crate::support::eventually(Duration::from_secs(10), || task.status()
         == TaskStatus::Running));
     assert!(task.cancel());
-    assert!(matches!(task.result(Some(Duration::from_secs(10))), Err(TaskError::Cancelled { .. })));
+    assert!(matches!(
+        task.result_timeout(Duration::from_secs(10)),
+        Err(TaskError::Cancelled { .. })
+    ));
     assert_eq!(task.status(), TaskStatus::Cancelled);
     assert!(!task.cancel(), "a finished task cannot be cancelled");
-    assert_eq!(pool.submit(|| 5).unwrap().result(None).unwrap(), 5, "the thread is free again");
+    assert_eq!(pool.submit(|| 5).unwrap().result().unwrap(), 5, "the thread is free again");
 }
 
 fn shutdown_cancels_pending_tasks() {
@@ -68,10 +115,10 @@ fn shutdown_cancels_pending_tasks() {
     let pending: Vec<_> = (0..5).map(|i| pool.submit(move || i).unwrap()).collect();
     assert!(pending[0].cancel(), "a pending task is dropped");
     pool.shutdown(true, true);
-    assert!(blocker.result(None).is_ok(), "the running task finished");
+    assert!(blocker.result().is_ok(), "the running task finished");
     for task in &pending {
         assert!(matches!(
-            task.result(Some(Duration::from_secs(1))),
+            task.result_timeout(Duration::from_secs(1)),
             Err(TaskError::Cancelled { .. })
         ));
     }
@@ -82,10 +129,10 @@ fn waiting_for_a_result_times_out() {
     let pool = ThreadPool::new(1).unwrap();
     let slow = pool.submit(|| std::thread::sleep(Duration::from_millis(500))).unwrap();
     let started = std::time::Instant::now();
-    let err = slow.result(Some(Duration::from_millis(100))).unwrap_err();
+    let err = slow.result_timeout(Duration::from_millis(100)).unwrap_err();
     assert!(matches!(err, TaskError::Timeout { .. }), "{err}");
     assert!(started.elapsed() >= Duration::from_millis(100));
-    assert!(slow.result(None).is_ok(), "the task itself went on");
+    assert!(slow.result().is_ok(), "the task itself went on");
 }
 
 fn the_default_size_follows_python() {

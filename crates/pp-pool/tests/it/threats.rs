@@ -24,7 +24,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ("threats::task_id_parse_errors_are_typed", task_id_parse_errors_are_typed),
 ];
 
-const WAIT: Option<Duration> = Some(Duration::from_secs(60));
+const WAIT: Duration = Duration::from_secs(60);
 /// Generous hang guard for a whole test.
 const HANG_GUARD: Duration = Duration::from_secs(300);
 
@@ -94,7 +94,7 @@ fn a_fake_worker_cannot_take_a_slot() {
             let (_, ppid) = pp_tests::proc_state(pid).expect("the worker is alive");
             assert_eq!(ppid, me, "worker {pid} is not a child of the pool");
         }
-        let pid = pool.submit(my_pid, ()).unwrap().result(WAIT).unwrap();
+        let pid = pool.submit(my_pid, ()).unwrap().result_timeout(WAIT).unwrap();
         assert!(workers.contains(&pid), "the task ran in {pid}, not in the pool's worker");
 
         // PP_POOL_WORKER set by hand, with the pool's pid as the "parent" even:
@@ -116,7 +116,7 @@ fn a_fake_worker_cannot_take_a_slot() {
             );
         }
         assert_eq!(
-            pool.submit(add_one, 41).unwrap().result(WAIT).unwrap(),
+            pool.submit(add_one, 41).unwrap().result_timeout(WAIT).unwrap(),
             42,
             "the pool still works"
         );
@@ -138,41 +138,41 @@ fn duration_max_everywhere_in_the_pool() {
         let forever = TaskOptions { timeout: Some(Duration::MAX) };
         let huge = TaskOptions { timeout: Some(Duration::from_secs(u64::MAX)) };
         let task = pool.submit_with(add_one, 1, forever.clone()).unwrap();
-        assert_eq!(task.result(Some(Duration::MAX)).unwrap(), 2);
-        assert_eq!(task.wait(Some(Duration::MAX)).unwrap(), TaskStatus::Completed);
+        assert_eq!(task.result_timeout(Duration::MAX).unwrap(), 2);
+        assert_eq!(task.wait_timeout(Duration::MAX).unwrap(), TaskStatus::Completed);
         let task = pool.submit_with(add_one, 2, huge).unwrap();
-        assert_eq!(task.take_result(Some(Duration::from_secs(u64::MAX))).unwrap(), 3);
+        assert_eq!(task.take_result_timeout(Duration::from_secs(u64::MAX)).unwrap(), 3);
 
         // Zero: the task is stopped at once (SIGTERM; the grace is "forever",
         // and the worker obeys SIGTERM) and its worker replaced.
         let zero = TaskOptions { timeout: Some(Duration::ZERO) };
         let slow = pool.submit_with(sleep_ms, 60_000, zero).unwrap();
-        let err = slow.result(WAIT).unwrap_err();
+        let err = slow.result_timeout(WAIT).unwrap_err();
         assert!(
             matches!(err, TaskError::TaskTimedOut { limit, .. } if limit == Duration::ZERO),
             "{err}"
         );
-        assert_eq!(pool.submit(add_one, 3).unwrap().result(Some(Duration::MAX)).unwrap(), 4);
+        assert_eq!(pool.submit(add_one, 3).unwrap().result_timeout(Duration::MAX).unwrap(), 4);
 
         // Waiting zero for a task that runs a while: a typed timeout, the task goes on.
         let running = pool.submit_with(sleep_ms, 300, forever.clone()).unwrap();
-        let err = running.result(Some(Duration::ZERO)).unwrap_err();
+        let err = running.result_timeout(Duration::ZERO).unwrap_err();
         assert!(matches!(err, TaskError::Timeout { .. }), "{err}");
-        assert_eq!(running.result(Some(Duration::MAX)).unwrap(), 300);
+        assert_eq!(running.result_timeout(Duration::MAX).unwrap(), 300);
 
         // Cancel a running task: its worker is stopped with a grace of Duration::MAX.
         let spinning = pool.submit_with(sleep_ms, 60_000, forever.clone()).unwrap();
         assert!(eventually(Duration::from_secs(30), || spinning.status() == TaskStatus::Running));
         std::thread::sleep(Duration::from_millis(50));
         assert!(spinning.cancel());
-        let err = spinning.result(WAIT).unwrap_err();
+        let err = spinning.result_timeout(WAIT).unwrap_err();
         assert!(matches!(err, TaskError::Cancelled { .. }), "{err}");
 
         // max_tasks_per_child retires workers (asked to exit, grace MAX) again and again.
         let tasks: Vec<_> =
             (0..10u64).map(|i| pool.submit_with(add_one, i, forever.clone()).unwrap()).collect();
         for (i, task) in tasks.iter().enumerate() {
-            assert_eq!(task.result(Some(Duration::MAX)).unwrap(), i as u64 + 1);
+            assert_eq!(task.result_timeout(Duration::MAX).unwrap(), i as u64 + 1);
         }
         let workers = pool.worker_pids();
         pool.shutdown(true, false);
@@ -181,7 +181,7 @@ fn duration_max_everywhere_in_the_pool() {
         // A thread pool too.
         let threads = pp_pool::ThreadPool::new(1).unwrap();
         let task = threads.submit(|| 5).unwrap();
-        assert_eq!(task.result(Some(Duration::MAX)).unwrap(), 5);
+        assert_eq!(task.result_timeout(Duration::MAX).unwrap(), 5);
 
         // A second process pool, shut down with cancel while a task runs (grace MAX).
         let pool = ProcessPool::with_options(ProcessPoolOptions {
@@ -194,7 +194,7 @@ fn duration_max_everywhere_in_the_pool() {
         assert!(eventually(Duration::from_secs(30), || busy.status() == TaskStatus::Running));
         let workers = pool.worker_pids();
         drop(pool);
-        assert!(matches!(busy.result(WAIT), Err(TaskError::Cancelled { .. })));
+        assert!(matches!(busy.result_timeout(WAIT), Err(TaskError::Cancelled { .. })));
         assert!(workers.iter().all(|&pid| is_gone(pid)), "workers left after drop");
     });
 }
@@ -219,13 +219,14 @@ fn a_pool_made_on_a_short_lived_thread_keeps_its_workers() {
             "worker {} died with the thread that made its pool (state {state:?})",
             first[0]
         );
-        let pids: Vec<u32> =
-            (0..4).map(|_| pool.submit(my_pid, ()).unwrap().result(WAIT).unwrap()).collect();
+        let pids: Vec<u32> = (0..4)
+            .map(|_| pool.submit(my_pid, ()).unwrap().result_timeout(WAIT).unwrap())
+            .collect();
         assert!(pids.contains(&first[0]) || pool.worker_pids().contains(&first[0]), "{pids:?}");
         // Workers started later (by supervisors) live on too.
         let slow: Vec<_> = (0..4).map(|_| pool.submit(sleep_ms, 100).unwrap()).collect();
         for task in &slow {
-            assert_eq!(task.result(WAIT).unwrap(), 100);
+            assert_eq!(task.result_timeout(WAIT).unwrap(), 100);
         }
         let workers = pool.worker_pids();
         assert!(workers.contains(&first[0]), "the first worker was replaced: {workers:?}");
@@ -283,5 +284,5 @@ fn task_id_parse_errors_are_typed() {
     let text = task.id().to_string();
     assert_eq!(text.parse::<TaskId>().unwrap(), *task.id());
     assert_eq!("task-0-0".parse::<TaskId>().unwrap().to_string(), "task-0-0");
-    assert_eq!(task.result(WAIT).unwrap(), 1, "the pool lives on");
+    assert_eq!(task.result_timeout(WAIT).unwrap(), 1, "the pool lives on");
 }

@@ -165,3 +165,19 @@ fn the_exit_callback_runs_once_with_the_output() {
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     });
 }
+
+#[test]
+fn try_wait_does_not_wait() {
+    watchdog(LIMIT, || {
+        let handle = Command::new("sleep").arg("60").spawn().unwrap();
+        assert!(handle.try_wait().unwrap().is_none(), "still running");
+        handle.kill().unwrap();
+        let out = handle.try_wait().unwrap().expect("finished after kill returned");
+        assert_eq!(out.status, ProcessStatus::Killed);
+        // A timed-out process's try_wait is the same Timeout error as wait's.
+        let slow =
+            Command::new("sleep").arg("60").timeout(Duration::from_millis(50)).spawn().unwrap();
+        assert!(matches!(slow.wait(), Err(Error::Timeout { .. })));
+        assert!(matches!(slow.try_wait(), Err(Error::Timeout { .. })));
+    });
+}
