@@ -32,6 +32,12 @@ impl Event {
         Ok(Event { segment: Segment::create(id, Kind::Event, 0, 8, |_| Ok(()))? })
     }
 
+    /// Opens the event `id`, creating it (cleared) if nobody has (see
+    /// [`Queue::open_or_create`](crate::Queue::open_or_create) for who owns the name).
+    pub fn open_or_create(id: &ObjectId) -> Result<Event> {
+        crate::segment::open_or_create(|| Event::create_with_id(id.clone()), || Event::open(id))
+    }
+
     /// Opens an existing event by id.
     pub fn open(id: &ObjectId) -> Result<Event> {
         Ok(Event { segment: Segment::open(id, Kind::Event)? })

@@ -61,6 +61,12 @@ impl Lock {
         Ok(Lock { segment, guard_thread: AtomicU64::new(0) })
     }
 
+    /// Opens the lock `id`, creating it if nobody has (see
+    /// [`Queue::open_or_create`](crate::Queue::open_or_create) for who owns the name).
+    pub fn open_or_create(id: &ObjectId) -> Result<Lock> {
+        crate::segment::open_or_create(|| Lock::create_with_id(id.clone()), || Lock::open(id))
+    }
+
     /// Opens an existing lock by id, from any process of the same user.
     pub fn open(id: &ObjectId) -> Result<Lock> {
         Ok(Lock { segment: Segment::open(id, Kind::Lock)?, guard_thread: AtomicU64::new(0) })

@@ -218,6 +218,19 @@ impl<T> Queue<T> {
         Ok(Queue { segment, capacity, maxsize: maxsize as u32, _items: PhantomData })
     }
 
+    /// Opens the queue `id`, creating it with `options` (their `id` is
+    /// replaced by `id`) if nobody has: what two unrelated processes that
+    /// want the same named queue call. An existing queue keeps its sizes. The
+    /// handle that created the object owns its name and removes it when
+    /// dropped or deleted, as with `create`; a name removed between a failed
+    /// create and the open is created again.
+    pub fn open_or_create(id: &ObjectId, options: QueueOptions) -> Result<Self> {
+        crate::segment::open_or_create(
+            || Self::create_with(QueueOptions { id: Some(id.clone()), ..options.clone() }),
+            || Self::open(id),
+        )
+    }
+
     /// Opens an existing queue by id.
     pub fn open(id: &ObjectId) -> Result<Self> {
         let segment = Segment::open(id, Kind::Queue)?;

@@ -451,6 +451,28 @@ pub fn unlink(id: &ObjectId) -> Result<()> {
     })
 }
 
+/// Opens the object `id` if it exists, else creates it: what two unrelated
+/// processes that want the same named object call. The creating handle owns
+/// the name (removes it when dropped), as with `create`. A name removed
+/// between the failed create and the open is simply created again.
+pub(crate) fn open_or_create<T>(
+    create: impl Fn() -> Result<T>,
+    open: impl Fn() -> Result<T>,
+) -> Result<T> {
+    const ATTEMPTS: usize = 8;
+    for _ in 0..ATTEMPTS {
+        match create() {
+            Err(Error::AlreadyExists { .. }) => {}
+            created => return created,
+        }
+        match open() {
+            Err(Error::NotFound { .. }) => continue,
+            opened => return opened,
+        }
+    }
+    open()
+}
+
 /// What [`sweep`] did: the names it removed and the `pp-` names it left alone.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 #[non_exhaustive]

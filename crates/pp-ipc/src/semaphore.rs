@@ -36,6 +36,16 @@ impl Semaphore {
         Ok(Semaphore { segment })
     }
 
+    /// Opens the semaphore `id`, creating it with `initial` permits if nobody
+    /// has (an existing one keeps its count; see
+    /// [`Queue::open_or_create`](crate::Queue::open_or_create) for who owns the name).
+    pub fn open_or_create(id: &ObjectId, initial: u32) -> Result<Semaphore> {
+        crate::segment::open_or_create(
+            || Semaphore::create_with_id(id.clone(), initial),
+            || Semaphore::open(id),
+        )
+    }
+
     /// Opens an existing semaphore by id.
     pub fn open(id: &ObjectId) -> Result<Semaphore> {
         Ok(Semaphore { segment: Segment::open(id, Kind::Semaphore)? })

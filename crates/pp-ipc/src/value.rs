@@ -98,6 +98,16 @@ impl<T: ValueType> SharedValue<T> {
         Ok(SharedValue { segment, _type: PhantomData })
     }
 
+    /// Opens the value `id`, creating it holding `initial` if nobody has (an
+    /// existing one keeps its value; see
+    /// [`Queue::open_or_create`](crate::Queue::open_or_create) for who owns the name).
+    pub fn open_or_create(id: &ObjectId, initial: T) -> Result<Self> {
+        crate::segment::open_or_create(
+            || Self::create_with_id(id.clone(), initial),
+            || Self::open(id),
+        )
+    }
+
     /// Opens an existing value; [`Error::WrongValueType`] if it holds another type.
     pub fn open(id: &ObjectId) -> Result<Self> {
         let segment = Segment::open(id, Kind::Value)?;

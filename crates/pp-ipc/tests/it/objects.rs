@@ -187,3 +187,48 @@ fn sweep_removes_objects_of_dead_creators_only() {
         assert!(exists(mine.id()), "a live creator's object stays");
     });
 }
+
+#[test]
+fn open_or_create_gives_both_racers_the_same_object() {
+    watchdog(LIMIT, || {
+        for round in 0..50 {
+            let id = ObjectId::new(format!("pp-test-race-{}-{round}", std::process::id())).unwrap();
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+            let racers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (id, barrier) = (id.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        SharedValue::<i64>::open_or_create(&id, 0).unwrap()
+                    })
+                })
+                .collect();
+            let values: Vec<_> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+            values[0].fetch_add(1);
+            values[1].fetch_add(1);
+            assert_eq!(values[0].get(), 2, "both racers hold the same object");
+        }
+        // Every kind has it; an existing object keeps its state.
+        let id = ObjectId::new(format!("pp-test-ooc-{}", std::process::id())).unwrap();
+        let sem = Semaphore::open_or_create(&id, 3).unwrap();
+        assert_eq!(Semaphore::open_or_create(&id, 9).unwrap().value(), 3);
+        drop(sem);
+        let queue = pp_ipc::Queue::<u32>::open_or_create(&id, Default::default()).unwrap();
+        queue.try_put(5).unwrap();
+        let again = pp_ipc::Queue::<u32>::open_or_create(&id, Default::default()).unwrap();
+        assert_eq!(again.try_get().unwrap(), 5);
+        drop((queue, again));
+        let lock = Lock::open_or_create(&id).unwrap();
+        drop(Lock::open_or_create(&id).unwrap());
+        drop(lock);
+        let event = Event::open_or_create(&id).unwrap();
+        event.set();
+        assert!(Event::open_or_create(&id).unwrap().is_set());
+        drop(event);
+        assert!(!exists(&id), "the creating handle removed the name");
+        // Another kind under the name is the wrong kind, not a new object.
+        let event = Event::create_with_id(id.clone()).unwrap();
+        assert!(matches!(Lock::open_or_create(&id), Err(pp_ipc::Error::WrongKind { .. })));
+        drop(event);
+    });
+}
