@@ -455,6 +455,32 @@ impl Command {
     }
 }
 
+/// A pp command from a `std` one: program, arguments, environment changes
+/// and working directory carry over. What std does not let anyone read back
+/// does not: `env_clear`, stdio choices and pre-exec hooks (set them on the
+/// pp command).
+impl From<&std::process::Command> for Command {
+    fn from(std_cmd: &std::process::Command) -> Command {
+        let mut cmd = Command::new(std_cmd.get_program()).args(std_cmd.get_args());
+        for (key, value) in std_cmd.get_envs() {
+            cmd = match value {
+                Some(value) => cmd.env(key, value),
+                None => cmd.env_remove(key),
+            };
+        }
+        if let Some(dir) = std_cmd.get_current_dir() {
+            cmd = cmd.cwd(dir);
+        }
+        cmd
+    }
+}
+
+impl From<std::process::Command> for Command {
+    fn from(std_cmd: std::process::Command) -> Command {
+        Command::from(&std_cmd)
+    }
+}
+
 impl fmt::Debug for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Command")

@@ -113,3 +113,12 @@ fn pathdiff(path: &std::path::Path) -> std::path::PathBuf {
     }
     rel.join(path.strip_prefix("/").unwrap())
 }
+
+#[test]
+fn a_std_command_converts_with_its_program_arguments_environment_and_directory() {
+    let mut std_cmd = std::process::Command::new("sh");
+    std_cmd.args(["-c", "echo \"$PP_FROM_STD $HOME\"; pwd"]).env("PP_FROM_STD", "yes");
+    std_cmd.env_remove("HOME").current_dir("/tmp");
+    let out = Command::from(std_cmd).run().unwrap();
+    assert_eq!(out.stdout_str(), "yes \n/tmp\n");
+}
