@@ -77,7 +77,7 @@ mod wait;
 
 pub use error::{Error, PutError, Result, TryPutError};
 pub use event::Event;
-pub use lock::{Lock, LockGuard};
+pub use lock::{Lock, LockGuard, OwnedLockGuard};
 pub use pipe::{DEFAULT_MAX_MESSAGE, Pipe, PipeListener, pipe_dir};
 pub use queue::{AnyQueue, Queue, QueueOptions, Untyped};
 pub use segment::{ObjectId, Swept, sweep, unlink};

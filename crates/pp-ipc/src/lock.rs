@@ -1,6 +1,7 @@
 //! A named cross-process lock that survives the death of its holder.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -141,6 +142,35 @@ impl Lock {
         self.acquire_with(Wait::deadline(deadline))
     }
 
+    /// [`acquire`](Self::acquire) with a guard that holds the handle itself
+    /// (for keeping the lock in a struct, or past the borrow's scope).
+    pub fn acquire_owned(self: &Arc<Self>) -> Result<OwnedLockGuard> {
+        self.acquire().map(|guard| self.owned(guard))
+    }
+
+    /// [`try_acquire`](Self::try_acquire) with an owned guard.
+    pub fn try_acquire_owned(self: &Arc<Self>) -> Result<Option<OwnedLockGuard>> {
+        Ok(self.try_acquire()?.map(|guard| self.owned(guard)))
+    }
+
+    /// [`acquire_timeout`](Self::acquire_timeout) with an owned guard.
+    pub fn acquire_owned_timeout(self: &Arc<Self>, timeout: Duration) -> Result<OwnedLockGuard> {
+        self.acquire_timeout(timeout).map(|guard| self.owned(guard))
+    }
+
+    /// [`acquire_deadline`](Self::acquire_deadline) with an owned guard.
+    pub fn acquire_owned_deadline(self: &Arc<Self>, deadline: Instant) -> Result<OwnedLockGuard> {
+        self.acquire_deadline(deadline).map(|guard| self.owned(guard))
+    }
+
+    /// Turns a borrowed guard into an owned one; the lock stays held, and
+    /// `release` stays refused while the owned guard lives.
+    fn owned(self: &Arc<Self>, guard: LockGuard<'_>) -> OwnedLockGuard {
+        let previous_owner_died = guard.previous_owner_died;
+        std::mem::forget(guard); // keeps `guard_thread` set: the owned guard holds it now
+        OwnedLockGuard { lock: self.clone(), previous_owner_died, _not_send: PhantomData }
+    }
+
     /// Releases a lock the calling thread holds without a guard (see
     /// [`LockGuard::keep`]); [`Error::NotOwner`] if it does not hold it,
     /// [`Error::GuardAlive`] if it holds it through a live guard of this
@@ -188,6 +218,36 @@ impl LockGuard<'_> {
     pub fn keep(self) {
         self.lock.guard_thread.store(0, Ordering::Relaxed);
         std::mem::forget(self);
+    }
+}
+
+/// A [`LockGuard`] that owns its handle (`Arc<Lock>`): from
+/// [`Lock::acquire_owned`] and its sibling forms. Not `Send`, like the
+/// borrowed guard: the thread that took the lock releases it.
+#[derive(Debug)]
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct OwnedLockGuard {
+    lock: Arc<Lock>,
+    previous_owner_died: bool,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl OwnedLockGuard {
+    /// Whether the previous holder died holding the lock.
+    pub fn previous_owner_died(&self) -> bool {
+        self.previous_owner_died
+    }
+
+    /// The lock this guard holds.
+    pub fn lock(&self) -> &Arc<Lock> {
+        &self.lock
+    }
+}
+
+impl Drop for OwnedLockGuard {
+    fn drop(&mut self) {
+        self.lock.guard_thread.store(0, Ordering::Relaxed);
+        let _ = self.lock.unlock();
     }
 }
 

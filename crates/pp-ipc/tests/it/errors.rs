@@ -119,3 +119,22 @@ fn generated_ids_check_their_kind_and_huge_ids_make_short_messages() {
     assert!(message.len() < 300, "a 1 MB id made a {}-byte message", message.len());
     assert!(message.contains("1000003 bytes"), "{message}");
 }
+
+#[test]
+fn an_owned_guard_holds_the_lock_past_the_borrow_and_releases_on_drop() {
+    let lock = std::sync::Arc::new(Lock::create().unwrap());
+    let guard = lock.acquire_owned().unwrap();
+    assert!(!guard.previous_owner_died());
+    // Held: another handle in another thread cannot take it.
+    let other = Lock::open(lock.id()).unwrap();
+    let taken = std::thread::scope(|s| s.spawn(|| other.try_acquire().unwrap().is_some()).join());
+    assert!(!taken.unwrap(), "the owned guard holds the lock");
+    assert!(matches!(lock.release(), Err(Error::GuardAlive { .. })), "not pulled from under it");
+    assert!(lock.try_acquire_owned().unwrap().is_none(), "this thread holds it already");
+    drop(guard);
+    let again = lock.acquire_owned_timeout(Duration::from_secs(1)).unwrap();
+    drop(again);
+    drop(lock.acquire_owned_deadline(std::time::Instant::now() + Duration::from_secs(1)).unwrap());
+    let free = std::thread::scope(|s| s.spawn(|| other.try_acquire().unwrap().is_some()).join());
+    assert!(free.unwrap(), "dropping the owned guard released the lock");
+}
