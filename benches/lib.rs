@@ -58,7 +58,7 @@ impl Drop for Peer {
 /// A 4 MiB queue, an acknowledgement queue, and a `queue-sink` peer draining
 /// the first and acknowledging each empty item on the second.
 pub fn queue_sink(exe: &str) -> (Peer, pp_ipc::Queue<Vec<u8>>, pp_ipc::Queue<u8>) {
-    let options = pp_ipc::QueueOptions { capacity_bytes: 4 << 20, ..Default::default() };
+    let options = pp_ipc::QueueOptions::default().capacity_bytes(4 << 20);
     let queue = pp_ipc::Queue::<Vec<u8>>::create_with(options).expect("queue");
     let acks = pp_ipc::Queue::<u8>::create(4).expect("ack queue");
     let peer = Peer::start(exe, &["queue-sink", queue.id().as_str(), acks.id().as_str()]);

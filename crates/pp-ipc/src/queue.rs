@@ -71,8 +71,9 @@ struct RingState {
 
 const _: () = assert!(std::mem::size_of::<libc::pthread_mutex_t>() <= CAPACITY);
 
-/// Sizes of a new queue.
+/// Sizes of a new queue: `QueueOptions::default().maxsize(100).capacity_bytes(1 << 16)`.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct QueueOptions {
     /// The most items it holds; 0 means bounded only by `capacity_bytes`.
     pub maxsize: usize,
@@ -83,6 +84,24 @@ pub struct QueueOptions {
 }
 
 impl QueueOptions {
+    /// The most items it holds; 0 means bounded only by the byte capacity.
+    pub fn maxsize(mut self, maxsize: usize) -> Self {
+        self.maxsize = maxsize;
+        self
+    }
+
+    /// Bytes of item storage (each item takes its serialized size plus 4).
+    pub fn capacity_bytes(mut self, capacity_bytes: usize) -> Self {
+        self.capacity_bytes = capacity_bytes;
+        self
+    }
+
+    /// The queue's id (else one is generated).
+    pub fn id(mut self, id: ObjectId) -> Self {
+        self.id = Some(id);
+        self
+    }
+
     /// The default byte capacity: 1 MiB.
     pub const DEFAULT_CAPACITY: usize = 1 << 20;
     /// The largest byte capacity: 1 GiB.

@@ -579,7 +579,7 @@ impl ProcessManager {
 
     /// Creates a queue of at most `maxsize` items (0: bounded by its 1 MiB byte capacity).
     pub fn create_queue(&self, maxsize: usize) -> Result<QueueId> {
-        self.create_queue_with(QueueOptions { maxsize, ..QueueOptions::default() })
+        self.create_queue_with(QueueOptions::default().maxsize(maxsize))
     }
 
     /// Creates a queue with explicit sizes and, optionally, the caller's id.

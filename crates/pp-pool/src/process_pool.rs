@@ -46,8 +46,9 @@ const QUICK: Duration = Duration::from_millis(2);
 /// How much of a worker's refusal an error shows.
 const REASON_SHOWN: usize = 512;
 
-/// How to build a [`ProcessPool`].
+/// How to build a [`ProcessPool`]: `ProcessPoolOptions::default().max_workers(4)`.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ProcessPoolOptions {
     /// Worker processes (default: one per CPU).
     pub max_workers: usize,
@@ -79,6 +80,44 @@ impl Default for ProcessPoolOptions {
     }
 }
 
+impl ProcessPoolOptions {
+    /// Worker processes.
+    pub fn max_workers(mut self, max_workers: usize) -> Self {
+        self.max_workers = max_workers;
+        self
+    }
+
+    /// Replace a worker after it ran this many tasks.
+    pub fn max_tasks_per_child(mut self, tasks: usize) -> Self {
+        self.max_tasks_per_child = Some(tasks);
+        self
+    }
+
+    /// Runs once in every worker before its first task.
+    pub fn initializer(mut self, initializer: fn()) -> Self {
+        self.initializer = Some(initializer);
+        self
+    }
+
+    /// Time between SIGTERM and SIGKILL when a worker is stopped.
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Where what workers print goes.
+    pub fn output(mut self, output: WorkerOutput) -> Self {
+        self.output = output;
+        self
+    }
+
+    /// The worker executable (only this program passes the handshake).
+    pub fn worker_exe(mut self, exe: impl Into<std::path::PathBuf>) -> Self {
+        self.worker_exe = Some(exe.into());
+        self
+    }
+}
+
 /// Where what a worker prints goes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -93,12 +132,21 @@ pub enum WorkerOutput {
     CapturePerTask,
 }
 
-/// Per-task settings for [`ProcessPool::submit_with`].
+/// Per-task settings for [`ProcessPool::submit_with`]: `TaskOptions::default().timeout(d)`.
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct TaskOptions {
     /// Stop the task (and replace its worker) once it has run this long
     /// (`Duration::MAX`: never; zero: at the first check, a few milliseconds in).
     pub timeout: Option<Duration>,
+}
+
+impl TaskOptions {
+    /// Stop the task (and replace its worker) once it has run this long.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
 }
 
 /// The pool's side of a task, with its result type erased.

@@ -70,7 +70,7 @@ proptest! {
         prefix in prop_oneof![Just(0u32), Just(u32::MAX), 0u32..200, any::<u32>()],
         at in 0u64..128,
     ) {
-        let q = Queue::<u32>::create_with(QueueOptions { capacity_bytes: 128, maxsize: 16, ..Default::default() }).unwrap();
+        let q = Queue::<u32>::create_with(QueueOptions::default().capacity_bytes(128).maxsize(16)).unwrap();
         q.try_put(1).unwrap();
         q.try_put(2).unwrap();
         scribble(q.id(), HEADER + 80, &put_state.to_ne_bytes());

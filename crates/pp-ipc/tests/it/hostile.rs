@@ -218,7 +218,7 @@ fn state(offset: u32, count: u32) -> [u8; 8] {
 }
 
 fn small_queue() -> Queue<u32> {
-    Queue::create_with(QueueOptions { capacity_bytes: 64, ..Default::default() }).unwrap()
+    Queue::create_with(QueueOptions::default().capacity_bytes(64)).unwrap()
 }
 
 #[test]

@@ -156,14 +156,12 @@ fn maxsize_len_full_empty_and_clear() {
 #[test]
 fn an_item_larger_than_the_queue_is_refused_naming_both_sizes() {
     let queue =
-        Queue::<Vec<u8>>::create_with(QueueOptions { capacity_bytes: 1024, ..Default::default() })
-            .unwrap();
+        Queue::<Vec<u8>>::create_with(QueueOptions::default().capacity_bytes(1024)).unwrap();
     let err = queue.put_timeout(vec![0u8; 2000], Duration::from_secs(1)).unwrap_err().error;
     assert!(matches!(err, Error::ItemTooLarge { size: 2002, capacity: 1020, .. }), "{err}");
     assert!(err.to_string().contains("2002") && err.to_string().contains("1020"), "{err}");
     assert!(queue.is_empty(), "nothing was half-put");
-    let err = Queue::<u8>::create_with(QueueOptions { capacity_bytes: 2, ..Default::default() })
-        .unwrap_err();
+    let err = Queue::<u8>::create_with(QueueOptions::default().capacity_bytes(2)).unwrap_err();
     assert!(matches!(err, Error::InvalidOptions { .. }), "{err}");
 }
 

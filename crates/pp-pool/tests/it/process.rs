@@ -81,7 +81,7 @@ fn a_task_past_its_timeout_is_stopped_and_its_worker_replaced() {
     let pool = ProcessPool::new(1).unwrap();
     let before = pool.worker_pids();
     let slow = pool
-        .submit_with(sleep_ms, 60_000, TaskOptions { timeout: Some(Duration::from_millis(300)) })
+        .submit_with(sleep_ms, 60_000, TaskOptions::default().timeout(Duration::from_millis(300)))
         .unwrap();
     let started = std::time::Instant::now();
     let err = slow.result_timeout(WAIT).unwrap_err();
@@ -128,12 +128,9 @@ fn was_initialized(_: ()) -> (bool, u32) {
 }
 
 fn initializer_and_max_tasks_per_child() {
-    let pool = ProcessPool::with_options(ProcessPoolOptions {
-        max_workers: 1,
-        max_tasks_per_child: Some(2),
-        initializer: Some(initialize),
-        ..ProcessPoolOptions::default()
-    })
+    let pool = ProcessPool::with_options(
+        ProcessPoolOptions::default().max_workers(1).max_tasks_per_child(2).initializer(initialize),
+    )
     .unwrap();
     let results: Vec<(bool, u32)> = (0..6)
         .map(|_| pool.submit(was_initialized, ()).unwrap().result_timeout(WAIT).unwrap())
@@ -147,20 +144,15 @@ fn initializer_and_max_tasks_per_child() {
 
 fn a_foreign_binary_is_refused_as_a_worker() {
     let foreign = env!("CARGO_BIN_EXE_pp-pool-foreign-worker");
-    let err = ProcessPool::with_options(ProcessPoolOptions {
-        max_workers: 1,
-        worker_exe: Some(foreign.into()),
-        ..ProcessPoolOptions::default()
-    })
-    .unwrap_err();
+    let err =
+        ProcessPool::with_options(ProcessPoolOptions::default().max_workers(1).worker_exe(foreign))
+            .unwrap_err();
     assert!(matches!(err, PoolError::NotSameBinary { .. }), "{err}");
     assert!(err.to_string().contains("pp-pool-foreign-worker"), "{err}");
     // A program that does not call init() never answers the handshake.
-    let err = ProcessPool::with_options(ProcessPoolOptions {
-        max_workers: 1,
-        worker_exe: Some("/bin/true".into()),
-        ..ProcessPoolOptions::default()
-    })
+    let err = ProcessPool::with_options(
+        ProcessPoolOptions::default().max_workers(1).worker_exe("/bin/true"),
+    )
     .unwrap_err();
     assert!(matches!(err, PoolError::NoHandshake { .. }), "{err}");
     assert!(err.to_string().contains("pp_pool::init()"), "{err}");
@@ -227,11 +219,9 @@ fn shout_a_lot(n: usize) -> usize {
 }
 
 fn output_is_captured_per_task() {
-    let pool = ProcessPool::with_options(ProcessPoolOptions {
-        max_workers: 1,
-        output: WorkerOutput::CapturePerTask,
-        ..ProcessPoolOptions::default()
-    })
+    let pool = ProcessPool::with_options(
+        ProcessPoolOptions::default().max_workers(1).output(WorkerOutput::CapturePerTask),
+    )
     .unwrap();
     let first = pool.submit(shout, "first".to_owned()).unwrap();
     let second = pool.submit(shout, "second".to_owned()).unwrap();
@@ -266,11 +256,9 @@ fn ten_thousand_tasks_and_a_hundred_replacements_leak_nothing() {
     drop(ProcessPool::new(1).unwrap());
     let fds_before = open_fds();
     {
-        let pool = ProcessPool::with_options(ProcessPoolOptions {
-            max_workers: 2,
-            max_tasks_per_child: Some(100),
-            ..ProcessPoolOptions::default()
-        })
+        let pool = ProcessPool::with_options(
+            ProcessPoolOptions::default().max_workers(2).max_tasks_per_child(100),
+        )
         .unwrap();
         let tasks: Vec<_> = (0..10_000u64).map(|i| pool.submit(add_one, i).unwrap()).collect();
         let sum: u64 = tasks.iter().map(|t| t.result_timeout(WAIT).unwrap()).sum();

@@ -128,15 +128,15 @@ fn a_fake_worker_cannot_take_a_slot() {
 /// no panic on any thread, the typed outcomes, and the pool keeps working.
 fn duration_max_everywhere_in_the_pool() {
     pp_tests::watchdog(HANG_GUARD, || {
-        let pool = ProcessPool::with_options(ProcessPoolOptions {
-            max_workers: 1,
-            grace: Duration::MAX,
-            max_tasks_per_child: Some(3),
-            ..ProcessPoolOptions::default()
-        })
+        let pool = ProcessPool::with_options(
+            ProcessPoolOptions::default()
+                .max_workers(1)
+                .grace(Duration::MAX)
+                .max_tasks_per_child(3),
+        )
         .unwrap();
-        let forever = TaskOptions { timeout: Some(Duration::MAX) };
-        let huge = TaskOptions { timeout: Some(Duration::from_secs(u64::MAX)) };
+        let forever = TaskOptions::default().timeout(Duration::MAX);
+        let huge = TaskOptions::default().timeout(Duration::from_secs(u64::MAX));
         let task = pool.submit_with(add_one, 1, forever.clone()).unwrap();
         assert_eq!(task.result_timeout(Duration::MAX).unwrap(), 2);
         assert_eq!(task.wait_timeout(Duration::MAX).unwrap(), TaskStatus::Completed);
@@ -145,7 +145,7 @@ fn duration_max_everywhere_in_the_pool() {
 
         // Zero: the task is stopped at once (SIGTERM; the grace is "forever",
         // and the worker obeys SIGTERM) and its worker replaced.
-        let zero = TaskOptions { timeout: Some(Duration::ZERO) };
+        let zero = TaskOptions::default().timeout(Duration::ZERO);
         let slow = pool.submit_with(sleep_ms, 60_000, zero).unwrap();
         let err = slow.result_timeout(WAIT).unwrap_err();
         assert!(
@@ -184,11 +184,9 @@ fn duration_max_everywhere_in_the_pool() {
         assert_eq!(task.result_timeout(Duration::MAX).unwrap(), 5);
 
         // A second process pool, shut down with cancel while a task runs (grace MAX).
-        let pool = ProcessPool::with_options(ProcessPoolOptions {
-            max_workers: 1,
-            grace: Duration::MAX,
-            ..ProcessPoolOptions::default()
-        })
+        let pool = ProcessPool::with_options(
+            ProcessPoolOptions::default().max_workers(1).grace(Duration::MAX),
+        )
         .unwrap();
         let busy = pool.submit(sleep_ms, 60_000).unwrap();
         assert!(eventually(Duration::from_secs(30), || busy.status() == TaskStatus::Running));
