@@ -5,10 +5,10 @@ use std::time::UNIX_EPOCH;
 
 use pp_process::Contained;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The result of [`run_process`](crate::ProcessManager::run_process): the seed's dict.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProcessResult {
     /// The manager's id of the process.
@@ -45,7 +45,7 @@ impl From<pp_process::ProcessOutput> for ProcessResult {
 }
 
 /// A tracked process's status: what [`get_process_status`](crate::ProcessManager::get_process_status) returns.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProcessRecord {
     /// The manager's id of the process.
@@ -64,7 +64,7 @@ pub struct ProcessRecord {
     pub duration: f64,
     /// What a stop reaches: `"cgroup"` (every descendant), `"process group"`
     /// (descendants that left the group escape) or `"none"` (never started).
-    pub containment: &'static str,
+    pub containment: String,
     /// The process's own cgroup, under cgroup containment.
     pub cgroup: Option<String>,
 }
@@ -83,7 +83,8 @@ impl From<pp_process::ProcessInfo> for ProcessRecord {
                 Contained::Cgroup(_) => "cgroup",
                 Contained::ProcessGroup => "process group",
                 _ => "none",
-            },
+            }
+            .to_owned(),
             cgroup: match &info.containment {
                 Contained::Cgroup(path) => Some(path.display().to_string()),
                 _ => None,
@@ -93,7 +94,7 @@ impl From<pp_process::ProcessInfo> for ProcessRecord {
 }
 
 /// A task's status: what [`get_task_status`](crate::ProcessManager::get_task_status) returns.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TaskRecord {
     /// The task's id.
@@ -105,7 +106,7 @@ pub struct TaskRecord {
 }
 
 /// An executor: what [`list_executors`](crate::ProcessManager::list_executors) returns.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ExecutorInfo {
     /// The executor's id.
@@ -117,7 +118,7 @@ pub struct ExecutorInfo {
 }
 
 /// A shared value's content, whatever its type.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Scalar {
     /// A signed integer (typecodes `i`, `l`).
@@ -184,5 +185,43 @@ scalar_from!(i32 => Int as i64, i64 => Int as i64, u32 => UInt as u64, u64 => UI
 impl From<bool> for Scalar {
     fn from(v: bool) -> Self {
         Scalar::Bool(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip<T: Serialize + for<'de> Deserialize<'de> + PartialEq + fmt::Debug>(record: T) {
+        let json = serde_json::to_string(&record).unwrap();
+        let back: T = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, record, "{json}");
+    }
+
+    #[test]
+    fn every_record_round_trips_through_json() {
+        let output = pp_process::Command::new("echo").arg("hi").run().unwrap();
+        let info = pp_process::ProcessTable::new();
+        let handle = info.spawn(&pp_process::Command::new("true")).unwrap();
+        handle.wait().unwrap();
+        let record = ProcessRecord::from(info.get(handle.id().as_str()).unwrap());
+        assert_eq!(serde_json::to_value(&record).unwrap()["status"], "completed");
+        round_trip(record);
+        round_trip(ProcessResult::from(output));
+        round_trip(TaskRecord {
+            task_id: "task-1-2".into(),
+            executor_id: "pool".into(),
+            status: "running".into(),
+        });
+        round_trip(ExecutorInfo {
+            executor_id: "pool".into(),
+            kind: "thread".into(),
+            max_workers: 2,
+        });
+        for scalar in
+            [Scalar::Int(-3), Scalar::UInt(u64::MAX), Scalar::Bool(true), Scalar::Float(0.5)]
+        {
+            round_trip(scalar);
+        }
     }
 }
