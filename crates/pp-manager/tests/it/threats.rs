@@ -197,7 +197,7 @@ fn a_descendant_that_leaves_the_group_is_stopped_through_the_facade() {
     assert!(terminate_process(id.as_str()));
     let _ = std::fs::remove_dir_all(&dir);
     println!("    contained by {} {:?}", record.containment, record.cgroup);
-    match record.containment {
+    match record.containment.as_str() {
         "cgroup" => {
             assert!(record.cgroup.is_some());
             assert!(pp_tests::is_gone(escapee), "the setsid escapee {escapee} survived");
