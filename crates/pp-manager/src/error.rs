@@ -102,26 +102,16 @@ impl ManagerError {
     }
 }
 
+// pp-ipc and pp-process shorten the ids they echo themselves.
 impl From<pp_ipc::Error> for ManagerError {
     fn from(e: pp_ipc::Error) -> Self {
-        ManagerError::Ipc(match e {
-            pp_ipc::Error::InvalidId { id, reason } => {
-                pp_ipc::Error::InvalidId { id: shorten(&id), reason }
-            }
-            other => other,
-        })
+        ManagerError::Ipc(e)
     }
 }
 
 impl From<pp_process::Error> for ManagerError {
     fn from(e: pp_process::Error) -> Self {
-        ManagerError::Process(match e {
-            // A caller-chosen process id (`Command::id`) is checked only at spawn.
-            pp_process::Error::InvalidProcessId { id, reason } => {
-                pp_process::Error::InvalidProcessId { id: shorten(&id), reason }
-            }
-            other => other,
-        })
+        ManagerError::Process(e)
     }
 }
 

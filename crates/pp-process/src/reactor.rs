@@ -173,7 +173,8 @@ enum Callbacks {
 
 pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
-/// Runs `job` on the background thread (exit callbacks, removing cgroups):
+/// Runs `job` on the background thread (exit callbacks; it also removes
+/// spare cgroups left unused):
 /// work no caller should wait for, nor the reactor be held up by. Inline
 /// if that thread cannot start.
 pub(crate) fn in_background(job: Job) {

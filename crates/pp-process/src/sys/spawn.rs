@@ -140,7 +140,8 @@ const STEP_LIMITS: i32 = 5;
 const STEP_PARENT: i32 = 6;
 const STEP_EXEC: i32 = 7;
 
-/// Why a spawn failed: in the parent (`step` 0) or at a step of the child.
+/// Why a spawn failed: `step` names what failed, in the parent
+/// ("preparing") or in the child (`step_name`).
 #[derive(Debug)]
 pub(crate) struct SpawnError {
     pub(crate) step: &'static str,

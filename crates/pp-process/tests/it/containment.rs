@@ -13,7 +13,7 @@ use pp_process::{
     StoppedBy, TerminateOutcome,
 };
 
-use crate::support::{TempDir, eventually, is_gone, watchdog};
+use crate::support::{TempDir, eventually, is_gone, kill_pid, watchdog};
 
 const LIMIT: Duration = Duration::from_secs(120);
 const GRACE: Duration = Duration::from_millis(500);
@@ -48,10 +48,6 @@ fn read_pids(path: &std::path::Path, at_least: usize) -> Vec<u32> {
         "the tree never wrote its {at_least} pids"
     );
     pids
-}
-
-fn kill_pid(pid: u32) {
-    let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
 }
 
 fn cgroup_in_effect() -> bool {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use pp_process::{Command, Error, ProcessStatus, ProcessTable, TerminateOutcome};
 
-use crate::support::{TempDir, eventually, is_gone, watchdog};
+use crate::support::{TempDir, eventually, is_gone, kill_pid, watchdog};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -16,10 +16,6 @@ const LIMIT: Duration = Duration::from_secs(60);
 fn still_works() {
     let out = Command::new("echo").arg("alive").spawn().unwrap().wait().unwrap();
     assert_eq!(out.stdout_str().trim(), "alive");
-}
-
-fn kill_pid(pid: u32) {
-    let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
 }
 
 #[test]

@@ -25,6 +25,11 @@ pub(crate) fn isolated(name: &str) -> bool {
     false
 }
 
+/// SIGKILL to one process (an escapee a test reaches by pid).
+pub(crate) fn kill_pid(pid: u32) {
+    let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+}
+
 /// A fresh empty directory under the system temp dir, removed on drop.
 pub(crate) struct TempDir(pub(crate) PathBuf);
 
