@@ -260,7 +260,7 @@ fn processes(plan: Plan, report: &mut Report) {
     // Scale: 1,000 concurrent short processes, started then reaped.
     let count = plan.n(1000).max(100);
     let table = ProcessTable::new();
-    let quiet = Command::new("/bin/true").capture(false);
+    let quiet = Command::new("/bin/true").discard_output();
     let threads_before = pp_process::thread_count().unwrap_or(0);
     let mut threads_during = 0;
     let pp = measure(Plan { reps: plan.reps.min(5), ..plan }, 1, |_| {

@@ -43,6 +43,7 @@ mod ids;
 mod interrupt;
 mod manager;
 mod records;
+mod status;
 
 #[doc = include_str!("../../../docs/process-management.md")]
 pub mod guide {}
@@ -53,6 +54,7 @@ pub use ids::{EventId, ExecutorId, LockId, ProcessId, QueueId, TaskId, ValueId};
 pub use interrupt::shutdown_on_interrupt;
 pub use manager::{ManagedLockGuard, ProcessManager, TAKEN_TASKS_KEPT};
 pub use records::{ExecutorInfo, ProcessRecord, ProcessResult, Scalar, TaskRecord};
+pub use status::{ContainmentKind, ExecutorKind, ProcessState, TaskState};
 
 #[doc(inline)]
 pub use pp_ipc as ipc;
@@ -68,7 +70,7 @@ pub mod prelude {
     pub use crate::global::*;
     pub use crate::{
         Command, EventId, ExecutorId, ExecutorInfo, LockId, ManagerError, ProcessId,
-        ProcessManager, ProcessRecord, ProcessResult, QueueId, Scalar, TaskId, TaskRecord, ValueId,
-        init, shutdown_on_interrupt,
+        ProcessManager, ProcessRecord, ProcessResult, ProcessState, QueueId, Scalar, TaskId,
+        TaskRecord, TaskState, ValueId, init, shutdown_on_interrupt,
     };
 }

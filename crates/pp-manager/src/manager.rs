@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{ManagerError, Result, shorten};
 use crate::ids::{CachedId, EventId, ExecutorId, LockId, QueueId, ValueId};
 use crate::records::{ExecutorInfo, ProcessRecord, ProcessResult, Scalar, TaskRecord};
+use crate::status::ExecutorKind;
 
 /// The grace period `terminate_process` gives before SIGKILL.
 const TERMINATE_GRACE: Duration = Duration::from_secs(5);
@@ -536,7 +537,7 @@ impl ProcessManager {
         Some(TaskRecord {
             task_id: task_id.to_string(),
             executor_id: entry.executor.to_string(),
-            status: entry.handle.status().to_string(),
+            status: entry.handle.status().into(),
         })
     }
 
@@ -565,10 +566,10 @@ impl ProcessManager {
             .iter()
             .map(|(id, executor)| {
                 let (kind, max_workers) = match executor {
-                    Executor::Process(pool) => ("process", pool.max_workers()),
-                    Executor::Thread(pool) => ("thread", pool.max_workers()),
+                    Executor::Process(pool) => (ExecutorKind::Process, pool.max_workers()),
+                    Executor::Thread(pool) => (ExecutorKind::Thread, pool.max_workers()),
                 };
-                ExecutorInfo { executor_id: id.to_string(), kind: kind.into(), max_workers }
+                ExecutorInfo { executor_id: id.to_string(), kind, max_workers }
             })
             .collect();
         list.sort_by(|a, b| a.executor_id.cmp(&b.executor_id));

@@ -4,8 +4,9 @@ use std::fmt;
 use std::time::UNIX_EPOCH;
 
 use pp_process::Contained;
-
 use serde::{Deserialize, Serialize};
+
+use crate::status::{ContainmentKind, ExecutorKind, ProcessState, TaskState, returncode};
 
 /// The result of [`run_process`](crate::ProcessManager::run_process): the seed's dict.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -18,7 +19,7 @@ pub struct ProcessResult {
     /// The command line.
     pub command: Vec<String>,
     /// `completed`, `timeout`, `terminated` or `killed`.
-    pub status: String,
+    pub status: ProcessState,
     /// Exit code, or minus the signal number (Python's convention).
     pub returncode: i32,
     /// Captured standard output (lossy UTF-8).
@@ -35,8 +36,9 @@ impl From<pp_process::ProcessOutput> for ProcessResult {
             process_id: out.process_id.to_string(),
             pid: out.pid,
             command: out.command.clone(),
-            status: out.status.to_string(),
-            returncode: out.returncode(),
+            status: out.status.into(),
+            // -1 only if neither is known, which pp-process never reports for a finished process.
+            returncode: returncode(out.code, out.signal).unwrap_or(-1),
             stdout: out.stdout_str().into_owned(),
             stderr: out.stderr_str().into_owned(),
             duration: out.duration.as_secs_f64(),
@@ -55,7 +57,7 @@ pub struct ProcessRecord {
     /// The command line.
     pub command: Vec<String>,
     /// `running`, `completed`, `failed`, `timeout`, `terminated` or `killed`.
-    pub status: String,
+    pub status: ProcessState,
     /// Exit code (or minus the signal), once finished.
     pub returncode: Option<i32>,
     /// Start time, seconds since the Unix epoch.
@@ -64,7 +66,7 @@ pub struct ProcessRecord {
     pub duration: f64,
     /// What a stop reaches: `"cgroup"` (every descendant), `"process group"`
     /// (descendants that left the group escape) or `"none"` (never started).
-    pub containment: String,
+    pub containment: ContainmentKind,
     /// The process's own cgroup, under cgroup containment.
     pub cgroup: Option<String>,
 }
@@ -74,17 +76,12 @@ impl From<pp_process::ProcessInfo> for ProcessRecord {
         ProcessRecord {
             process_id: info.process_id.to_string(),
             pid: info.pid,
-            returncode: info.returncode(),
+            returncode: returncode(info.code, info.signal),
             command: info.command,
-            status: info.status.to_string(),
+            status: info.status.into(),
             start_time: info.started_at.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
             duration: info.duration.as_secs_f64(),
-            containment: match &info.containment {
-                Contained::Cgroup(_) => "cgroup",
-                Contained::ProcessGroup => "process group",
-                _ => "none",
-            }
-            .to_owned(),
+            containment: ContainmentKind::from(&info.containment),
             cgroup: match &info.containment {
                 Contained::Cgroup(path) => Some(path.display().to_string()),
                 _ => None,
@@ -102,7 +99,7 @@ pub struct TaskRecord {
     /// The executor running it.
     pub executor_id: String,
     /// `pending`, `running`, `completed`, `failed`, `cancelled`, `timeout` or `worker_died`.
-    pub status: String,
+    pub status: TaskState,
 }
 
 /// An executor: what [`list_executors`](crate::ProcessManager::list_executors) returns.
@@ -112,7 +109,7 @@ pub struct ExecutorInfo {
     /// The executor's id.
     pub executor_id: String,
     /// `process` or `thread`.
-    pub kind: String,
+    pub kind: ExecutorKind,
     /// Its workers.
     pub max_workers: usize,
 }
@@ -211,11 +208,11 @@ mod tests {
         round_trip(TaskRecord {
             task_id: "task-1-2".into(),
             executor_id: "pool".into(),
-            status: "running".into(),
+            status: TaskState::Running,
         });
         round_trip(ExecutorInfo {
             executor_id: "pool".into(),
-            kind: "thread".into(),
+            kind: ExecutorKind::Thread,
             max_workers: 2,
         });
         for scalar in

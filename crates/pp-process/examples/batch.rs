@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use pp_process::{Command, Error, ProcessTable};
+use pp_process::{Command, Error, ProcessOutput, ProcessTable};
 
 fn main() {
     let table = ProcessTable::new();
@@ -24,25 +24,34 @@ fn main() {
     let started: Vec<_> =
         jobs.into_iter().map(|(id, cmd)| (id, table.spawn(&cmd.id(id)))).collect();
 
-    println!("{:<12} {:<10} {:>4} {:>9}  output", "id", "status", "code", "duration");
+    println!("{:<12} {:<10} {:>7} {:>9}  output", "id", "status", "exit", "duration");
     for (id, spawned) in started {
         let row = match spawned.and_then(|handle| handle.wait()) {
             Ok(out) => {
                 let text = if out.stdout.is_empty() { out.stderr_str() } else { out.stdout_str() };
                 let first_line = text.lines().next().unwrap_or_default().to_owned();
-                (out.status.to_string(), out.returncode().to_string(), out.duration, first_line)
+                (out.status.to_string(), exit(&out), out.duration, first_line)
             }
             Err(Error::Timeout { output, limit, .. }) => (
                 output.status.to_string(),
-                output.returncode().to_string(),
+                exit(&output),
                 output.duration,
                 format!("stopped with its process group after {limit:?}"),
             ),
             Err(e) => ("failed".into(), "-".into(), Duration::ZERO, e.to_string()),
         };
         let (status, code, duration, text) = row;
-        println!("{id:<12} {status:<10} {code:>4} {:>7.1}ms  {text}", duration.as_secs_f64() * 1e3);
+        println!("{id:<12} {status:<10} {code:>7} {:>7.1}ms  {text}", duration.as_secs_f64() * 1e3);
     }
     let tracked = table.len();
     println!("\n{tracked} processes tracked, {} finished entries cleaned up", table.cleanup());
+}
+
+/// How the process ended: its exit code, or the signal that ended it.
+fn exit(out: &ProcessOutput) -> String {
+    match (out.code, out.signal) {
+        (Some(code), _) => code.to_string(),
+        (None, Some(signal)) => format!("signal {signal}"),
+        (None, None) => "-".into(),
+    }
 }

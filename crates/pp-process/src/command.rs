@@ -12,13 +12,15 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::{Error, Result, shorten};
+use crate::error::{Error, Result};
+use crate::id::ProcessId;
 use crate::limits::{Limit, validate_nice};
 use crate::sys;
 use crate::sys::child::ChildSetup;
 use crate::sys::spawn::{self, ChildStdio, Plan};
+use crate::text::shorten;
+use crate::types::ProcessOutput;
 use crate::types::{Containment, Leftovers};
-use crate::types::{ProcessId, ProcessOutput};
 
 /// What the child reads on stdin.
 #[derive(Clone, Debug, Default)]
@@ -189,10 +191,14 @@ impl Command {
         self
     }
 
-    /// Turns capture of both stdout and stderr on (`Capture`) or off (`Null`).
-    pub fn capture(self, on: bool) -> Self {
-        let out = if on { Output::Capture } else { Output::Null };
-        self.stdout(out.clone()).stderr(out)
+    /// Captures both stdout and stderr (the default).
+    pub fn capture_output(self) -> Self {
+        self.stdout(Output::Capture).stderr(Output::Capture)
+    }
+
+    /// Discards both stdout and stderr (`/dev/null`).
+    pub fn discard_output(self) -> Self {
+        self.stdout(Output::Null).stderr(Output::Null)
     }
 
     /// Stops the whole process group once the process has run this long.
@@ -296,7 +302,7 @@ impl Command {
     /// The caller's id, validated, or a generated one.
     pub(crate) fn process_id(&self) -> Result<ProcessId> {
         match &self.id {
-            Some(id) => ProcessId::new(id.clone()),
+            Some(id) => Ok(ProcessId::new(id.clone())?),
             None => Ok(ProcessId::generate()),
         }
     }

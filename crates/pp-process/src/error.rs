@@ -4,7 +4,8 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::{ProcessId, ProcessOutput};
+use crate::id::{ProcessId, ProcessIdError};
+use crate::types::ProcessOutput;
 
 /// Everything that can go wrong when running, tracking or stopping a process.
 ///
@@ -51,13 +52,8 @@ pub enum Error {
     },
 
     /// A caller-chosen process id is not acceptable.
-    #[error("invalid process id {id:?}: {reason}")]
-    InvalidProcessId {
-        /// The id as given.
-        id: String,
-        /// Why it was refused.
-        reason: &'static str,
-    },
+    #[error(transparent)]
+    InvalidProcessId(#[from] ProcessIdError),
 
     /// A resource limit or niceness with a value it cannot have.
     #[error("invalid {limit} limit {value}: {reason}")]
@@ -153,14 +149,3 @@ pub enum Error {
 
 /// `Result` with pp-process's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// `text` for an error message: as it is when short, else its first 64
-/// characters, an ellipsis and its length, so a huge input never makes a
-/// huge message.
-pub(crate) fn shorten(text: &str) -> String {
-    const KEEP: usize = 64;
-    match text.char_indices().nth(KEEP) {
-        None => text.to_owned(),
-        Some((end, _)) => format!("{}…({} bytes)", &text[..end], text.len()),
-    }
-}

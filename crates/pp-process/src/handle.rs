@@ -1,118 +1,21 @@
 //! Starting a process and the handle to it: status, wait, terminate, kill.
 
-use std::borrow::Borrow;
 use std::fs::File;
 use std::os::fd::OwnedFd;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::command::{Command, Input};
 use crate::error::{Error, Result};
+use crate::id::ProcessId;
 use crate::limits::Limit;
 use crate::reactor::{Inbox, Mailbox, Proc, drive_here, reactor};
+use crate::shared::{Shared, State};
 use crate::spawner;
 use crate::sys::spawn::Child;
 use crate::sys::{self, child::ChildSetup};
 use crate::tree::Tree;
-use crate::types::{
-    Contained, Leftovers, ProcessId, ProcessInfo, ProcessOutput, ProcessStatus, TerminateOutcome,
-};
-
-/// What the reactor and every handle share about one process.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) id: ProcessId,
-    pub(crate) pid: Option<u32>,
-    pub(crate) command: Vec<String>,
-    pub(crate) started_at: SystemTime,
-    pub(crate) started: Instant,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) grace: Duration,
-    /// What happens to descendants still running when the leader exits.
-    pub(crate) leftovers: Leftovers,
-    /// What contains its tree.
-    pub(crate) contained: Contained,
-    /// Whether it runs under an `RLIMIT_CPU` (to report a kill by the kernel).
-    pub(crate) cpu_limited: bool,
-    /// Whether its cgroup has `memory.max` (only then is an OOM kill looked for).
-    pub(crate) memory_limited: bool,
-    /// The event loop's key for this process (0: never registered).
-    pub(crate) key: u64,
-    /// The mailbox of the local event loop watching it, when not the reactor.
-    pub(crate) local: Option<Mailbox>,
-    state: Mutex<State>,
-    finished: Condvar,
-}
-
-#[derive(Debug)]
-pub(crate) struct State {
-    pub(crate) status: ProcessStatus,
-    /// Whether stopping it took SIGKILL.
-    pub(crate) forced: bool,
-    pub(crate) code: Option<i32>,
-    pub(crate) signal: Option<i32>,
-    pub(crate) duration: Option<Duration>,
-    pub(crate) output: Option<Arc<ProcessOutput>>,
-}
-
-impl Shared {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic elsewhere never leaves State half-written: every write is one assignment.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Records the final state and wakes every waiter. Called once, by the reactor.
-    pub(crate) fn finish(&self, output: Arc<ProcessOutput>, forced: bool) {
-        let mut state = self.lock();
-        state.status = output.status;
-        state.forced = forced;
-        state.code = output.code;
-        state.signal = output.signal;
-        state.duration = Some(output.duration);
-        state.output = Some(output);
-        drop(state);
-        self.finished.notify_all();
-    }
-
-    fn wait_finished(&self) -> MutexGuard<'_, State> {
-        let mut state = self.lock();
-        while !state.status.is_finished() {
-            state = self.finished.wait(state).unwrap_or_else(PoisonError::into_inner);
-        }
-        state
-    }
-
-    fn wait_finished_until(&self, deadline: Instant) -> Option<MutexGuard<'_, State>> {
-        let mut state = self.lock();
-        while !state.status.is_finished() {
-            let now = Instant::now();
-            if now >= deadline {
-                return None;
-            }
-            state = self
-                .finished
-                .wait_timeout(state, deadline - now)
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
-        }
-        Some(state)
-    }
-
-    pub(crate) fn info(&self) -> ProcessInfo {
-        let state = self.lock();
-        ProcessInfo {
-            process_id: self.id.clone(),
-            pid: self.pid,
-            command: self.command.clone(),
-            status: state.status,
-            started_at: self.started_at,
-            duration: state.duration.unwrap_or_else(|| self.started.elapsed()),
-            code: state.code,
-            signal: state.signal,
-            containment: self.contained.clone(),
-        }
-    }
-}
+use crate::types::{Contained, ProcessInfo, ProcessOutput, ProcessStatus, TerminateOutcome};
 
 /// A handle to a started process. Clones refer to the same process.
 ///
@@ -120,6 +23,8 @@ impl Shared {
 #[derive(Clone, Debug)]
 pub struct ProcessHandle {
     pub(crate) shared: Arc<Shared>,
+    /// The mailbox of the local event loop watching it, when not the reactor.
+    local: Option<Arc<Mailbox>>,
 }
 
 impl ProcessHandle {
@@ -222,7 +127,7 @@ impl ProcessHandle {
         if self.status().is_finished() {
             return Ok(());
         }
-        match &self.shared.local {
+        match &self.local {
             // A closed local mailbox means its loop has just finished the process.
             Some(mailbox) => drop(mailbox.stop(self.shared.key, grace)),
             None => reactor()?.stop(self.shared.key, grace)?,
@@ -351,7 +256,6 @@ pub(crate) fn start(
         memory_limited: cmd.limits.iter().any(|l| matches!(l, Limit::Memory(_))),
         // A local event loop watches only this process: any key will do.
         key: reactor.map_or(1, |r| r.next_key()),
-        local: mailbox,
         state: Mutex::new(State {
             status: ProcessStatus::Running,
             forced: false,
@@ -374,7 +278,7 @@ pub(crate) fn start(
         cmd.on_exit.clone(),
         tree,
     );
-    let handle = ProcessHandle { shared };
+    let handle = ProcessHandle { shared, local: mailbox.map(Arc::new) };
     match (reactor, inbox) {
         (_, Some(inbox)) => Ok((handle, Some((proc, inbox)))),
         (Some(reactor), None) => reactor.register(proc).map(|()| (handle, None)),
@@ -449,7 +353,6 @@ pub(crate) fn failed_record(cmd: &Command, id: ProcessId) -> ProcessHandle {
             cpu_limited: false,
             memory_limited: false,
             key: 0,
-            local: None,
             state: Mutex::new(State {
                 status: ProcessStatus::FailedToStart,
                 forced: false,
@@ -460,6 +363,7 @@ pub(crate) fn failed_record(cmd: &Command, id: ProcessId) -> ProcessHandle {
             }),
             finished: Condvar::new(),
         }),
+        local: None,
     }
 }
 
@@ -467,10 +371,4 @@ fn nonblocking(pipe: impl Into<OwnedFd>) -> std::io::Result<File> {
     let fd: OwnedFd = pipe.into();
     sys::set_nonblocking(&fd)?;
     Ok(File::from(fd))
-}
-
-impl Borrow<str> for ProcessId {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
 }

@@ -32,7 +32,7 @@
 //!
 //! let out = Command::new("echo").arg("hello").run()?;
 //! assert_eq!(out.stdout_str(), "hello\n");
-//! assert_eq!(out.returncode(), 0);
+//! assert_eq!(out.code, Some(0));
 //!
 //! // A timeout stops the child and everything it started.
 //! let slow = Command::shell("sleep 30 & sleep 30").timeout(Duration::from_millis(200));
@@ -40,35 +40,41 @@
 //! # Ok::<(), pp_process::Error>(())
 //! ```
 
+mod background;
 mod command;
 mod error;
 mod handle;
+mod id;
 mod limits;
 mod orphans;
 mod reactor;
+mod shared;
 mod spawner;
 mod sys;
 mod table;
+mod text;
 mod tree;
 mod types;
 
 pub use command::{Callback, Command, Input, Output, normalize_cwd};
 pub use error::{Error, Result};
 pub use handle::ProcessHandle;
+pub use id::{ProcessId, ProcessIdError};
 pub use limits::Limit;
 pub use orphans::become_subreaper;
 pub use sys::cgroup::release_spare_cgroups;
 pub use sys::thread_count;
 pub use table::ProcessTable;
 pub use types::{
-    Contained, Containment, Leftovers, ProcessId, ProcessInfo, ProcessOutput, ProcessStatus,
-    StoppedBy, TerminateOutcome,
+    Contained, Containment, Leftovers, ProcessInfo, ProcessOutput, ProcessStatus, StoppedBy,
+    TerminateOutcome,
 };
 
 impl Command {
     /// Runs the command to completion and returns its output.
     ///
-    /// A non-zero exit is not an error (check [`ProcessOutput::returncode`]);
+    /// A non-zero exit is not an error (check [`ProcessOutput::code`] or
+    /// [`ProcessOutput::success`]);
     /// a timeout is [`Error::Timeout`], after the whole process group was stopped.
     ///
     /// The calling thread watches the process itself (no hand-off to the

@@ -18,11 +18,11 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::background::in_background;
 use crate::command::Callback;
 use crate::error::{Error, Result};
-use crate::handle::Shared;
 use crate::orphans;
-use crate::sys::cgroup;
+use crate::shared::Shared;
 use crate::sys::spawn::Child;
 use crate::sys::{self, EventFlags};
 use crate::tree::Tree;
@@ -169,67 +169,6 @@ enum Callbacks {
     /// On the background thread, so a callback that waits for another process
     /// (which needs the reactor) cannot stall the reactor.
     Elsewhere,
-}
-
-pub(crate) type Job = Box<dyn FnOnce() + Send>;
-
-/// Runs `job` on the background thread (exit callbacks; it also removes
-/// spare cgroups left unused):
-/// work no caller should wait for, nor the reactor be held up by. Inline
-/// if that thread cannot start.
-pub(crate) fn in_background(job: Job) {
-    match background_thread() {
-        Some(jobs) => {
-            let sent = jobs.lock().unwrap_or_else(|e| e.into_inner()).send(job);
-            if let Err(unsent) = sent {
-                (unsent.0)();
-            }
-        }
-        None => job(),
-    }
-}
-
-/// The background thread, started on first use; `None` if it cannot start.
-fn background_thread() -> Option<&'static Mutex<Sender<Job>>> {
-    static JOBS: OnceLock<Option<Mutex<Sender<Job>>>> = OnceLock::new();
-    JOBS.get_or_init(|| {
-        let (tx, rx) = channel::<Job>();
-        let started = std::thread::Builder::new()
-            .name("pp-process-background".into())
-            .spawn(move || {
-                loop {
-                    // While empty cgroups are kept for reuse, wake up to
-                    // remove those left unused (`in_background` is called
-                    // when the first one is kept, so this loop sees it).
-                    let job = if cgroup::has_spares() {
-                        match rx.recv_timeout(cgroup::SPARE_IDLE) {
-                            Ok(job) => Some(job),
-                            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
-                            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-                        }
-                    } else {
-                        match rx.recv() {
-                            Ok(job) => Some(job),
-                            Err(_) => break,
-                        }
-                    };
-                    // A job never takes this thread down (callbacks catch
-                    // their own panics; this is for the rest).
-                    let _ = catch_unwind(AssertUnwindSafe(|| match job {
-                        Some(job) => job(),
-                        None => cgroup::remove_idle_spares(),
-                    }));
-                }
-            });
-        match started {
-            Ok(_) => Some(Mutex::new(tx)),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot start the background thread; its work runs inline");
-                None
-            }
-        }
-    })
-    .as_ref()
 }
 
 /// A pipe the child writes and we capture.
@@ -871,7 +810,7 @@ mod tests {
     use super::*;
     use crate::command::Command;
     use crate::handle::{Driver, start};
-    use crate::types::ProcessId;
+    use crate::id::ProcessId;
 
     #[test]
     fn a_process_whose_event_loop_is_gone_is_reported_lost_not_stranded() {

@@ -5,9 +5,10 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use crate::command::Command;
-use crate::error::{Error, Result, shorten};
+use crate::error::{Error, Result};
 use crate::handle::{Driver, Local, ProcessHandle, failed_record, start};
 use crate::reactor::drive_here;
+use crate::text::shorten;
 use crate::types::{ProcessInfo, ProcessOutput, TerminateOutcome};
 
 /// Tracks processes by id: status, start time, duration, return code.

@@ -132,7 +132,7 @@ impl Drop for Tree {
         if cgroup.reusable() && !cgroup.populated() {
             let base = cgroup.path().parent().map(Path::to_owned).unwrap_or_default();
             if cgroup::give_back(&base, cgroup) {
-                crate::reactor::in_background(Box::new(|| {}));
+                crate::background::in_background(Box::new(|| {}));
             }
         } else {
             cgroup::remove_when_empty(cgroup.path().to_owned());

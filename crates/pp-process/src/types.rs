@@ -1,98 +1,14 @@
 //! Plain data: process ids, statuses, outputs and table records.
 
 use std::fmt;
-use std::str::FromStr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use crate::error::{Error, shorten};
+use crate::id::ProcessId;
 
-/// The id of a process in pp: chosen by the caller or generated.
-///
-/// It prints and parses as a plain string.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ProcessId(Arc<str>);
-
-impl ProcessId {
-    /// The longest id accepted, in bytes.
-    pub const MAX_LEN: usize = 255;
-
-    /// Validates a caller-chosen id: non-empty, at most [`Self::MAX_LEN`] bytes,
-    /// no control characters.
-    pub fn new(id: impl Into<String>) -> Result<Self, Error> {
-        let id = id.into();
-        let reason = if id.is_empty() {
-            Some("it is empty")
-        } else if id.len() > Self::MAX_LEN {
-            Some("it is longer than 255 bytes")
-        } else if id.chars().any(char::is_control) {
-            Some("it contains a control character")
-        } else {
-            None
-        };
-        match reason {
-            Some(reason) => Err(Error::InvalidProcessId { id: shorten(&id), reason }),
-            None => Ok(ProcessId(id.into())),
-        }
-    }
-
-    /// A fresh id, unique within this OS process: `proc-<our pid>-<n>`.
-    pub fn generate() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        ProcessId(format!("proc-{}-{n}", std::process::id()).into())
-    }
-
-    /// The id as a string slice.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ProcessId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for ProcessId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
-    }
-}
-
-impl FromStr for ProcessId {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        ProcessId::new(s)
-    }
-}
-
-/// Serialized as its string; deserializing checks it as [`ProcessId::new`] does.
-#[cfg(feature = "serde")]
-impl serde::Serialize for ProcessId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-#[cfg(feature = "serde")]
-impl<'de> serde::Deserialize<'de> for ProcessId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        ProcessId::new(text).map_err(serde::de::Error::custom)
-    }
-}
-
-impl AsRef<str> for ProcessId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Where a process is in its life.
+/// Where a process is in its life. With the `serde` feature it serializes
+/// as the variant's name (`"TimedOut"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum ProcessStatus {
     /// Started and not yet finished.
@@ -110,19 +26,6 @@ pub enum ProcessStatus {
 }
 
 impl ProcessStatus {
-    /// The status as the seed's string: `running`, `completed`, `failed`,
-    /// `timeout`, `terminated`, `killed`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProcessStatus::Running => "running",
-            ProcessStatus::Completed => "completed",
-            ProcessStatus::FailedToStart => "failed",
-            ProcessStatus::TimedOut => "timeout",
-            ProcessStatus::Terminated => "terminated",
-            ProcessStatus::Killed => "killed",
-        }
-    }
-
     /// Whether the process has finished (or never started).
     pub fn is_finished(self) -> bool {
         self != ProcessStatus::Running
@@ -131,13 +34,21 @@ impl ProcessStatus {
 
 impl fmt::Display for ProcessStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(match self {
+            ProcessStatus::Running => "running",
+            ProcessStatus::Completed => "completed",
+            ProcessStatus::FailedToStart => "failed to start",
+            ProcessStatus::TimedOut => "timed out",
+            ProcessStatus::Terminated => "terminated",
+            ProcessStatus::Killed => "killed",
+        })
     }
 }
 
 /// What happens to descendants still running when the process itself exits
 /// ([`Command::leftovers`](crate::Command::leftovers)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Leftovers {
     /// Stop them with the tree (SIGTERM, the grace period, SIGKILL) as soon
@@ -154,6 +65,7 @@ pub enum Leftovers {
 
 /// How pp reaches every descendant of a command ([`Command::containment`](crate::Command::containment)).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Containment {
     /// A cgroup v2 of its own where this process can create one (below its
@@ -170,6 +82,7 @@ pub enum Containment {
 
 /// What contains a started process: which mechanism a stop goes through.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum Contained {
     /// Its own cgroup v2 (this directory): a stop kills every member, those
@@ -186,6 +99,7 @@ pub enum Contained {
 
 /// A limit that ended a process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[non_exhaustive]
 pub enum StoppedBy {
     /// The kernel's OOM killer, at the cgroup's `memory.max`.
@@ -196,6 +110,7 @@ pub enum StoppedBy {
 
 /// How a request to stop a process ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum TerminateOutcome {
     /// The process had already exited by itself; nothing was sent.
     ExitedByItself,
@@ -245,16 +160,6 @@ pub struct ProcessOutput {
 }
 
 impl ProcessOutput {
-    /// The return code as Python's subprocess reports it: the exit code, or
-    /// minus the signal number when a signal ended the process.
-    pub fn returncode(&self) -> i32 {
-        match (self.code, self.signal) {
-            (Some(code), _) => code,
-            (None, Some(signal)) => -signal,
-            (None, None) => -1,
-        }
-    }
-
     /// Whether the process exited by itself with code 0.
     pub fn success(&self) -> bool {
         self.status == ProcessStatus::Completed && self.code == Some(0)
@@ -295,35 +200,15 @@ pub struct ProcessInfo {
     pub containment: Contained,
 }
 
-impl ProcessInfo {
-    /// The return code in Python's convention, once finished (see [`ProcessOutput::returncode`]).
-    pub fn returncode(&self) -> Option<i32> {
-        match (self.code, self.signal) {
-            (Some(code), _) => Some(code),
-            (None, Some(signal)) => Some(-signal),
-            _ => None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_validated() {
-        assert!(ProcessId::new("job-1").is_ok());
-        assert!(matches!(ProcessId::new(""), Err(Error::InvalidProcessId { .. })));
-        assert!(matches!(ProcessId::new("a\nb"), Err(Error::InvalidProcessId { .. })));
-        assert!(matches!(ProcessId::new("x".repeat(256)), Err(Error::InvalidProcessId { .. })));
-        assert_ne!(ProcessId::generate(), ProcessId::generate());
-        assert_eq!("abc".parse::<ProcessId>().unwrap().to_string(), "abc");
-    }
-
-    #[test]
-    fn statuses_print_as_the_seed() {
-        assert_eq!(ProcessStatus::TimedOut.to_string(), "timeout");
-        assert_eq!(ProcessStatus::FailedToStart.as_str(), "failed");
+    fn statuses_print_in_words() {
+        assert_eq!(ProcessStatus::TimedOut.to_string(), "timed out");
+        assert_eq!(ProcessStatus::FailedToStart.to_string(), "failed to start");
         assert!(!ProcessStatus::Running.is_finished());
+        assert!(ProcessStatus::Killed.is_finished());
     }
 }

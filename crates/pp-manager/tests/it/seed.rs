@@ -127,7 +127,7 @@ fn default_pools() {
     );
     let cpus = std::thread::available_parallelism().unwrap().get();
     let kinds: HashMap<String, usize> =
-        pm.list_executors().into_iter().map(|e| (e.kind, e.max_workers)).collect();
+        pm.list_executors().into_iter().map(|e| (e.kind.to_string(), e.max_workers)).collect();
     assert_eq!(kinds["process"], cpus);
     assert_eq!(kinds["thread"], (cpus + 4).min(32));
 }

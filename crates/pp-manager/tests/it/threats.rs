@@ -85,8 +85,8 @@ fn a_one_megabyte_process_id_makes_a_short_error() {
     assert!(
         matches!(
             &err,
-            ManagerError::Process(pp_manager::process::Error::InvalidProcessId { id, .. })
-                if id.len() < 100
+            ManagerError::Process(pp_manager::process::Error::InvalidProcessId(invalid))
+                if invalid.id().len() < 100
         ),
         "{err:?}"
     );

@@ -84,7 +84,6 @@ fn a_tree_that_ignores_sigterm_is_killed_after_the_grace_period() {
         let output = handle.wait().unwrap();
         assert_eq!(output.status, ProcessStatus::Killed);
         assert_eq!(output.signal, Some(9));
-        assert_eq!(output.returncode(), -9);
         assert!(is_gone(grandchild));
     });
 }
@@ -138,10 +137,10 @@ fn async_timeout_is_reported_by_wait() {
 fn exit_codes_and_signals_are_reported() {
     watchdog(LIMIT, || {
         let out = Command::shell("exit 3").run().unwrap();
-        assert_eq!((out.code, out.signal, out.returncode()), (Some(3), None, 3));
+        assert_eq!((out.code, out.signal), (Some(3), None));
         assert!(!out.success());
         let out = Command::shell("kill -9 $$").run().unwrap();
-        assert_eq!((out.code, out.signal, out.returncode()), (None, Some(9), -9));
+        assert_eq!((out.code, out.signal), (None, Some(9)));
         assert_eq!(out.status, ProcessStatus::Completed, "a signal pp did not send");
         let out = Command::new("true").run().unwrap();
         assert!(out.success());

@@ -22,8 +22,8 @@ fn the_table_tracks_lists_and_cleans_up() {
 
         let quick = table.get("quick").unwrap();
         assert_eq!(
-            (quick.status, quick.code, quick.returncode()),
-            (ProcessStatus::Completed, Some(0), Some(0))
+            (quick.status, quick.code, quick.signal),
+            (ProcessStatus::Completed, Some(0), None)
         );
         assert_eq!(quick.command, ["echo", "hi"]);
         let listed = table.list();
