@@ -151,7 +151,7 @@ object_id!(
     /// The id of a shared value.
     ValueId,
     "shared value",
-    crate::manager::AnyValue
+    crate::values::AnyValue
 );
 object_id!(
     /// The id of an event.

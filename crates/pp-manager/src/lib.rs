@@ -43,7 +43,9 @@ mod ids;
 mod interrupt;
 mod manager;
 mod records;
+mod registry;
 mod status;
+mod values;
 
 #[doc = include_str!("../../../docs/process-management.md")]
 pub mod guide {}

@@ -1,0 +1,185 @@
+//! Tasks: submitted to an executor, looked up by id, results taken, kept
+//! within [`TAKEN_TASKS_KEPT`].
+
+use std::any::Any;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pp_pool::{TaskHandle, TaskId, TaskStatus};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::executors::Executor;
+use super::{ProcessManager, lock};
+use crate::error::{ManagerError, Result};
+use crate::ids::ExecutorId;
+use crate::records::TaskRecord;
+
+/// How many finished tasks whose result was taken stay known (status, result
+/// again); older ones are forgotten, so memory stays flat however many run.
+pub const TAKEN_TASKS_KEPT: usize = 1024;
+
+/// A task whose result type is known only to whoever asks for it.
+trait AnyTask: Send + Sync {
+    fn status(&self) -> TaskStatus;
+    fn cancel(&self) -> bool;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<R: Send + 'static> AnyTask for TaskHandle<R> {
+    fn status(&self) -> TaskStatus {
+        TaskHandle::status(self)
+    }
+    fn cancel(&self) -> bool {
+        TaskHandle::cancel(self)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+struct TaskEntry {
+    executor: ExecutorId,
+    handle: Arc<dyn AnyTask>,
+    /// Its result (or why there is none) was returned by `get_task_result`.
+    taken: bool,
+}
+
+/// The tasks a manager knows, and which finished ones were taken, oldest first.
+#[derive(Default)]
+pub(super) struct TaskTable {
+    entries: HashMap<TaskId, TaskEntry>,
+    taken: VecDeque<TaskId>,
+}
+
+impl TaskTable {
+    pub(super) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Notes that `task_id`'s result was taken; forgets the oldest taken
+    /// tasks beyond [`TAKEN_TASKS_KEPT`].
+    fn mark_taken(&mut self, task_id: &TaskId) {
+        let Some(entry) = self.entries.get_mut(task_id) else { return };
+        if entry.taken {
+            return;
+        }
+        entry.taken = true;
+        self.taken.push_back(*task_id);
+        while self.taken.len() > TAKEN_TASKS_KEPT {
+            if let Some(oldest) = self.taken.pop_front() {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.shrink_if_sparse();
+    }
+
+    /// Gives back the memory of a burst of tasks once they are forgotten.
+    fn shrink_if_sparse(&mut self) {
+        if self.entries.capacity() > 4 * self.entries.len() + 4 * TAKEN_TASKS_KEPT {
+            self.entries.shrink_to_fit();
+        }
+    }
+}
+
+impl ProcessManager {
+    /// Runs `f(arg)` on executor `executor_id` (default: the default process
+    /// pool); returns the task's id. `f` is a plain function or a
+    /// non-capturing closure.
+    pub fn submit_task<A, R>(
+        &self,
+        f: fn(A) -> R,
+        arg: A,
+        executor_id: Option<&ExecutorId>,
+    ) -> Result<TaskId>
+    where
+        A: Serialize + DeserializeOwned + Send + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        let executor_id = match executor_id {
+            Some(id) => id.clone(),
+            None => self.get_default_process_pool()?,
+        };
+        let handle: TaskHandle<R> = match &*self.executor(&executor_id)? {
+            Executor::Process(pool) => pool.submit(f, arg)?,
+            Executor::Thread(pool) => pool.submit(move || f(arg))?,
+        };
+        let task_id = *handle.id();
+        tracing::debug!(%task_id, %executor_id, "submit_task");
+        lock(&self.tasks).entries.insert(
+            task_id,
+            TaskEntry { executor: executor_id, handle: Arc::new(handle), taken: false },
+        );
+        Ok(task_id)
+    }
+
+    fn task(&self, task_id: &TaskId) -> Result<Arc<dyn AnyTask>> {
+        lock(&self.tasks)
+            .entries
+            .get(task_id)
+            .map(|entry| entry.handle.clone())
+            .ok_or_else(|| ManagerError::not_found("task", &task_id.to_string()))
+    }
+
+    /// Waits at most `timeout` (`None`: forever) for task `task_id` and returns
+    /// its value as an `R` (the type its function returns).
+    ///
+    /// Once a finished task's result (or its error) was returned, the task
+    /// stays known (its status, its result again) until
+    /// [`TAKEN_TASKS_KEPT`](crate::TAKEN_TASKS_KEPT) results of later tasks
+    /// were taken; then it is forgotten (`NotFound`, status `None`), so a
+    /// program running millions of tasks keeps flat memory. Results never
+    /// taken stay until [`cleanup_tasks`](Self::cleanup_tasks).
+    pub fn get_task_result<R: Clone + Send + 'static>(
+        &self,
+        task_id: &TaskId,
+        timeout: Option<Duration>,
+    ) -> Result<R> {
+        let task = self.task(task_id)?;
+        let handle = task.as_any().downcast_ref::<TaskHandle<R>>().ok_or_else(|| {
+            ManagerError::WrongResultType {
+                task_id: task_id.to_string(),
+                expected: std::any::type_name::<R>(),
+            }
+        })?;
+        // The seed's `timeout=None` blocks for as long as it takes.
+        let outcome = match timeout {
+            None => handle.result(),
+            Some(limit) => handle.result_timeout(limit),
+        };
+        if task.status().is_finished() {
+            lock(&self.tasks).mark_taken(task_id);
+        }
+        Ok(outcome?)
+    }
+
+    /// Forgets every finished task, its result taken or not; returns how many.
+    /// Pending and running tasks stay.
+    pub fn cleanup_tasks(&self) -> usize {
+        let mut tasks = lock(&self.tasks);
+        let before = tasks.entries.len();
+        tasks.entries.retain(|_, entry| !entry.handle.status().is_finished());
+        let TaskTable { entries, taken } = &mut *tasks;
+        taken.retain(|id| entries.contains_key(id));
+        tasks.shrink_if_sparse();
+        before - tasks.entries.len()
+    }
+
+    /// The status of task `task_id`; `None` if unknown.
+    pub fn get_task_status(&self, task_id: &TaskId) -> Option<TaskRecord> {
+        let tasks = lock(&self.tasks);
+        let entry = tasks.entries.get(task_id)?;
+        Some(TaskRecord {
+            task_id: task_id.to_string(),
+            executor_id: entry.executor.to_string(),
+            status: entry.handle.status().into(),
+        })
+    }
+
+    /// Cancels task `task_id`: a pending task is dropped, a running process
+    /// task is stopped with its worker. False if unknown or already finished.
+    pub fn cancel_task(&self, task_id: &TaskId) -> bool {
+        self.task(task_id).is_ok_and(|task| task.cancel())
+    }
+}
