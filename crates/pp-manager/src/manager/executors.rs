@@ -1,5 +1,6 @@
 //! Executors: process and thread pools by id, and the default ones.
 
+use std::ops::Deref;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -14,8 +15,79 @@ use crate::status::ExecutorKind;
 /// An executor: a process pool or a thread pool.
 #[derive(Debug)]
 pub(super) enum Executor {
-    Process(ProcessPool),
-    Thread(ThreadPool),
+    Process(Pool<ProcessPool>),
+    Thread(Pool<ThreadPool>),
+}
+
+/// A pool this manager made, or pp-pool's process-wide default of its kind
+/// (shared with every other user of `pp_pool::default_*_pool` in the program,
+/// so there is one default pool per kind).
+#[derive(Debug)]
+pub(super) enum Pool<P: 'static> {
+    Own(P),
+    Default(&'static P),
+}
+
+impl<P> Deref for Pool<P> {
+    type Target = P;
+    fn deref(&self) -> &P {
+        match self {
+            Pool::Own(pool) => pool,
+            Pool::Default(pool) => pool,
+        }
+    }
+}
+
+impl<P> Pool<P> {
+    fn is_default(&self) -> bool {
+        matches!(self, Pool::Default(_))
+    }
+}
+
+impl Executor {
+    fn is_default(&self) -> bool {
+        match self {
+            Executor::Process(pool) => pool.is_default(),
+            Executor::Thread(pool) => pool.is_default(),
+        }
+    }
+
+    /// The seed's `shutdown(wait)` of one executor. The program-wide default
+    /// pools are not shut down (others may use them): they are only forgotten.
+    fn shut_down(&self, wait: bool) {
+        match self {
+            _ if self.is_default() => {}
+            Executor::Process(pool) => pool.shutdown(wait, !wait),
+            Executor::Thread(pool) => pool.shutdown(wait, !wait),
+        }
+    }
+
+    /// The manager's own shutdown: pending tasks cancelled, running ones
+    /// stopped (process pools) or waited for (thread pools). Default pools
+    /// are only forgotten, as in [`shut_down`](Self::shut_down).
+    pub(super) fn stop(&self) {
+        match self {
+            _ if self.is_default() => {}
+            Executor::Process(pool) => pool.shutdown(true, true),
+            Executor::Thread(pool) => pool.shutdown(true, true),
+        }
+    }
+
+    /// Shutdown as the program exits: default pools too; running thread-pool
+    /// tasks are not waited for (they end with the process).
+    pub(super) fn stop_exiting(&self) {
+        match self {
+            Executor::Process(pool) => pool.shutdown(true, true),
+            Executor::Thread(pool) => pool.shutdown(false, true),
+        }
+    }
+
+    fn kind_and_size(&self) -> (ExecutorKind, usize) {
+        match self {
+            Executor::Process(pool) => (ExecutorKind::Process, pool.max_workers()),
+            Executor::Thread(pool) => (ExecutorKind::Thread, pool.max_workers()),
+        }
+    }
 }
 
 impl ProcessManager {
@@ -29,7 +101,7 @@ impl ProcessManager {
     pub fn create_process_pool(&self, max_workers: usize) -> Result<ExecutorId> {
         let pool = ProcessPool::new(max_workers)?;
         let id = self.new_executor_id("process");
-        self.executors.insert(id.clone(), Arc::new(Executor::Process(pool)));
+        self.executors.insert(id.clone(), Arc::new(Executor::Process(Pool::Own(pool))));
         Ok(id)
     }
 
@@ -37,29 +109,36 @@ impl ProcessManager {
     pub fn create_thread_pool(&self, max_workers: usize) -> Result<ExecutorId> {
         let pool = ThreadPool::new(max_workers)?;
         let id = self.new_executor_id("thread");
-        self.executors.insert(id.clone(), Arc::new(Executor::Thread(pool)));
+        self.executors.insert(id.clone(), Arc::new(Executor::Thread(Pool::Own(pool))));
         Ok(id)
     }
 
-    /// The default process pool (one worker per CPU), created on first use.
+    /// The default process pool: pp-pool's program-wide one
+    /// ([`pp_pool::default_process_pool`], one worker per CPU), created on
+    /// first use and shared with every other user of it in this program.
     pub fn get_default_process_pool(&self) -> Result<ExecutorId> {
         let mut default = lock(&self.default_process_pool);
         if let Some(id) = default.as_ref().filter(|id| self.executors.contains(id)) {
             return Ok(id.clone());
         }
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let id = self.create_process_pool(cpus)?;
+        let pool = Pool::Default(pp_pool::default_process_pool()?);
+        let id = self.new_executor_id("process");
+        self.executors.insert(id.clone(), Arc::new(Executor::Process(pool)));
         *default = Some(id.clone());
         Ok(id)
     }
 
-    /// The default thread pool (min(32, cpus + 4) threads), created on first use.
+    /// The default thread pool: pp-pool's program-wide one
+    /// ([`pp_pool::default_thread_pool`]), created on first use and shared
+    /// with every other user of it in this program.
     pub fn get_default_thread_pool(&self) -> Result<ExecutorId> {
         let mut default = lock(&self.default_thread_pool);
         if let Some(id) = default.as_ref().filter(|id| self.executors.contains(id)) {
             return Ok(id.clone());
         }
-        let id = self.create_thread_pool(pp_pool::default_thread_count())?;
+        let pool = Pool::Default(pp_pool::default_thread_pool()?);
+        let id = self.new_executor_id("thread");
+        self.executors.insert(id.clone(), Arc::new(Executor::Thread(pool)));
         *default = Some(id.clone());
         Ok(id)
     }
@@ -70,15 +149,14 @@ impl ProcessManager {
 
     /// Shuts executor `id` down: with `wait`, lets submitted tasks finish and
     /// waits for its workers; without, cancels what has not run and returns at once.
+    /// The default pools are shared by the whole program: for them this only
+    /// forgets the id (their tasks go on; the next `get_default_*` gives a new id).
     pub fn shutdown_executor(&self, id: &ExecutorId, wait: bool) -> Result<()> {
         let executor = self
             .executors
             .remove(id)
             .ok_or_else(|| ManagerError::not_found("executor", id.as_str()))?;
-        match &*executor {
-            Executor::Process(pool) => pool.shutdown(wait, !wait),
-            Executor::Thread(pool) => pool.shutdown(wait, !wait),
-        }
+        executor.shut_down(wait);
         Ok(())
     }
 
@@ -89,10 +167,7 @@ impl ProcessManager {
             .snapshot()
             .into_iter()
             .map(|(id, executor)| {
-                let (kind, max_workers) = match &*executor {
-                    Executor::Process(pool) => (ExecutorKind::Process, pool.max_workers()),
-                    Executor::Thread(pool) => (ExecutorKind::Thread, pool.max_workers()),
-                };
+                let (kind, max_workers) = executor.kind_and_size();
                 ExecutorInfo { executor_id: id.to_string(), kind, max_workers }
             })
             .collect();

@@ -116,10 +116,7 @@ impl ProcessManager {
     /// exits: see [`shutdown`](crate::shutdown).
     pub fn shutdown(&self) {
         for (_, executor) in self.executors.drain() {
-            match &*executor {
-                Executor::Process(pool) => pool.shutdown(true, true),
-                Executor::Thread(pool) => pool.shutdown(true, true),
-            }
+            executor.stop();
         }
         *lock(&self.tasks) = TaskTable::default();
         self.processes.terminate_all(TERMINATE_GRACE);
@@ -152,10 +149,7 @@ impl ProcessManager {
         pp_process::release_spare_cgroups();
         // The pools stay in the map: dropping a thread pool waits for its running tasks.
         for (_, executor) in self.executors.snapshot() {
-            match &*executor {
-                Executor::Process(pool) => pool.shutdown(true, true),
-                Executor::Thread(pool) => pool.shutdown(false, true),
-            }
+            executor.stop_exiting();
         }
     }
 

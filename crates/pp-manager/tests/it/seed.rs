@@ -129,7 +129,22 @@ fn default_pools() {
     let kinds: HashMap<String, usize> =
         pm.list_executors().into_iter().map(|e| (e.kind.to_string(), e.max_workers)).collect();
     assert_eq!(kinds["process"], cpus);
-    assert_eq!(kinds["thread"], (cpus + 4).min(32));
+    assert_eq!(kinds["thread"], pp_manager::pool::default_thread_pool().unwrap().max_workers());
+
+    // One default pool per kind in the program: the facade's is pp-pool's.
+    let worker_pid = pm.submit_task(worker_pid, (), None).unwrap();
+    let worker_pid: u32 = pm.get_task_result(&worker_pid, WAIT).unwrap();
+    let pp_pool_default = pp_manager::pool::default_process_pool().unwrap();
+    assert!(pp_pool_default.worker_pids().contains(&worker_pid), "ran on pp-pool's default pool");
+    // Shutting the shared default down through the facade only forgets its id.
+    pm.shutdown_executor(&process_pool_id, true).unwrap();
+    let again = pp_pool_default.submit(|x: u32| x + 1, 1).unwrap();
+    assert_eq!(again.result_timeout(Duration::from_secs(60)).unwrap(), 2);
+    assert_ne!(pm.get_default_process_pool().unwrap(), process_pool_id, "a new id");
+}
+
+fn worker_pid((): ()) -> u32 {
+    std::process::id()
 }
 
 fn sleep_ms(ms: u64) -> u64 {
