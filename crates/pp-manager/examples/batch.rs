@@ -23,18 +23,15 @@ use serde::{Deserialize, Serialize};
 /// How long gzip may take on one file.
 const GZIP_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// A hashing job: the file, and where to report progress.
+/// A hashing job: the file, and where to report progress. The ids travel to
+/// the worker process as they are (they serialize as their names) and are
+/// used there: that is all it takes to share a queue or a value.
 #[derive(Serialize, Deserialize)]
 struct Job {
     path: String,
-    progress: QueueIdText,
-    done: ValueIdText,
+    progress: QueueId,
+    done: ValueId,
 }
-
-/// Ids travel to workers as text and are parsed there: that is all it takes
-/// to use a queue or a value from another process.
-type QueueIdText = String;
-type ValueIdText = String;
 
 #[derive(Clone, Serialize, Deserialize)]
 struct Hashed {
@@ -52,10 +49,8 @@ fn hash_file(job: Job) -> Result<Hashed, String> {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     let hashed = Hashed { bytes: data.len() as u64, lines: bytecount_lines(&data), fnv1a: hash };
-    let progress: QueueId = job.progress.parse().map_err(|e: ManagerError| e.to_string())?;
-    let done: ValueId = job.done.parse().map_err(|e: ManagerError| e.to_string())?;
-    add_shared_value(&done, 1).map_err(|e| e.to_string())?;
-    put_queue_item(&progress, &file_name(&job.path), true, Some(Duration::from_secs(10)))
+    add_shared_value(&job.done, 1).map_err(|e| e.to_string())?;
+    put_queue_item(&job.progress, &file_name(&job.path), true, Some(Duration::from_secs(10)))
         .map_err(|e| e.to_string())?;
     Ok(hashed)
 }
@@ -91,8 +86,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if path.is_file() {
             let job = Job {
                 path: path.display().to_string(),
-                progress: progress.to_string(),
-                done: done.to_string(),
+                progress: progress.clone(),
+                done: done.clone(),
             };
             hashing.push((path.clone(), Some(submit_task(hash_file, job, Some(&pool))?)));
         } else {

@@ -4,10 +4,29 @@ use std::time::Duration;
 
 use pp_manager::prelude::*;
 
-pub(crate) const TESTS: &[crate::Test] = &[(
-    "cross_process::an_unrelated_helper_uses_our_ids_through_the_free_functions",
-    an_unrelated_helper_uses_our_ids_through_the_free_functions,
-)];
+pub(crate) const TESTS: &[crate::Test] = &[
+    (
+        "cross_process::an_unrelated_helper_uses_our_ids_through_the_free_functions",
+        an_unrelated_helper_uses_our_ids_through_the_free_functions,
+    ),
+    (
+        "cross_process::a_typed_id_sent_through_a_queue_is_used_by_another_process",
+        a_typed_id_sent_through_a_queue_is_used_by_another_process,
+    ),
+];
+
+fn a_typed_id_sent_through_a_queue_is_used_by_another_process() {
+    let queue = create_queue(0).unwrap();
+    let event = create_event().unwrap();
+    // The id itself is the item: it serializes as its name.
+    put_queue_item(&queue, &event, false, None).unwrap();
+    let out = crate::helper::command(["event-from-queue", queue.as_str()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("set {event}"));
+    assert!(is_event_set(&event).unwrap(), "the other process set our event");
+    delete_queue(&queue).unwrap();
+    get_process_manager().delete_event(&event).unwrap();
+}
 
 const PER_HELPER: usize = 300;
 
@@ -16,7 +35,7 @@ fn an_unrelated_helper_uses_our_ids_through_the_free_functions() {
     let value = create_shared_value("l", 0).unwrap();
     let event = create_event().unwrap();
     let lock = create_lock().unwrap();
-    let helper = env!("CARGO_BIN_EXE_pp-manager-helper");
+    let helper = crate::helper::path();
     // Two helpers at once, started through the facade itself; the ids travel on argv.
     let ids = [
         queue.to_string(),
@@ -27,8 +46,8 @@ fn an_unrelated_helper_uses_our_ids_through_the_free_functions() {
     ];
     let helpers: Vec<ProcessId> = (0..2)
         .map(|_| {
-            run_process_async(&Command::new(helper).args(&ids).timeout(Duration::from_secs(120)))
-                .unwrap()
+            let command = Command::new(&helper).env(crate::helper::HELPER_ENV, "1").args(&ids);
+            run_process_async(&command.timeout(Duration::from_secs(120))).unwrap()
         })
         .collect();
     assert!(

@@ -34,10 +34,7 @@ fn process_exit_from_a_pool_thread_leaves_nothing() {
 }
 
 fn a_forked_child_exiting_does_not_remove_its_parents_objects() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pp-manager-helper"))
-        .arg("fork-child-exits")
-        .output()
-        .unwrap();
+    let out = crate::helper::command(["fork-child-exits"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "kept", "the child's exit hook ran");
 }
@@ -46,10 +43,7 @@ fn a_forked_child_exiting_does_not_remove_its_parents_objects() {
 /// pid it printed.
 fn run_helper(mode: &str) -> (Option<i32>, Vec<String>, u32) {
     let started = Instant::now();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pp-manager-helper"))
-        .arg(mode)
-        .output()
-        .unwrap();
+    let out = crate::helper::command([mode]).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("    helper {mode} exited {} after {:.2?}: {stdout}", out.status, started.elapsed());
     let mut fields: Vec<String> = stdout.split_whitespace().map(str::to_owned).collect();

@@ -46,19 +46,16 @@ const EXIT_LIMIT: Duration = Duration::from_secs(30);
 /// any), checks that `ignored` changes nothing, then that signal `name`
 /// (`number`) stops every process it started, removes its queue and ends it.
 fn signal_stops_every_child_tree(ignored: Option<&str>, name: &str, number: i32) {
-    let helper_path = env!("CARGO_BIN_EXE_pp-manager-helper");
+    let helper_path = crate::helper::path();
     let mut command = match ignored {
         // `trap ''` sets SIG_IGN, which survives the exec.
         Some(ignored) => {
             let mut sh = std::process::Command::new("sh");
-            sh.args(["-c", &format!("trap '' {ignored}; exec \"$0\" stop-on-signal"), helper_path]);
+            sh.args(["-c", &format!("trap '' {ignored}; exec \"$0\" stop-on-signal")]);
+            sh.arg(&helper_path).env(crate::helper::HELPER_ENV, "1");
             sh
         }
-        None => {
-            let mut helper = std::process::Command::new(helper_path);
-            helper.arg("stop-on-signal");
-            helper
-        }
+        None => crate::helper::command(["stop-on-signal"]),
     };
     let mut helper = command.stdout(Stdio::piped()).spawn().unwrap();
     let line = first_line(&mut helper);

@@ -11,6 +11,7 @@
 mod cross_process;
 mod errors;
 mod exit;
+mod helper;
 mod interrupt;
 mod seed;
 mod tasks;
@@ -28,6 +29,9 @@ fn eventually(cond: impl FnMut() -> bool) -> bool {
 
 fn main() -> ExitCode {
     pp_manager::init();
+    if let Some(code) = helper::run_if_asked() {
+        return code;
+    }
     let tests: Vec<Test> = seed::TESTS
         .iter()
         .chain(cross_process::TESTS)

@@ -1,5 +1,7 @@
-//! Test helper: an unrelated process that uses a queue, a value, an event and
-//! a lock whose ids it gets on its command line, through the free functions.
+//! The helper role of this test binary: started with [`HELPER_ENV`] set (see
+//! [`command`]), it is an unrelated process that uses a queue, a value, an
+//! event and a lock whose ids it gets on its command line, through the free
+//! functions, instead of running the tests. No helper binary ships with pp-manager.
 //!
 //! `pp-manager-helper <queue> <value> <event> <lock> <n>`: puts `n` items on
 //! the queue, increments the value `n` times under the lock (a deliberately
@@ -24,18 +26,51 @@
 //! queue's id, then the pids of both children and of the shell's children,
 //! on one line, and sleeps until a signal ends it.
 
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use pp_manager::prelude::*;
 
+/// Set (to `1`) in the environment of this binary started as the helper.
+pub(crate) const HELPER_ENV: &str = "PP_MANAGER_TEST_HELPER";
+
+/// This test binary.
+pub(crate) fn path() -> PathBuf {
+    std::env::current_exe().expect("the test binary's path")
+}
+
+/// A command that starts this binary as the helper, with `args`.
+pub(crate) fn command<I, S>(args: I) -> std::process::Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut command = std::process::Command::new(path());
+    command.env(HELPER_ENV, "1").args(args);
+    command
+}
+
+/// Runs the helper role if this process was started as the helper.
+pub(crate) fn run_if_asked() -> Option<ExitCode> {
+    std::env::var_os(HELPER_ENV)?;
+    Some(match main() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("helper: {e}");
+            ExitCode::FAILURE
+        }
+    })
+}
+
 fn main() -> Result<(), ManagerError> {
-    init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("leave-at-exit") => return leave_at_exit(),
         Some("exit-from-task") => return exit_from_task(),
         Some("fork-child-exits") => return fork_child_exits(),
         Some("stop-on-signal") => return stop_on_signal(),
+        Some("event-from-queue") => return event_from_queue(&args[1..]),
         _ => {}
     }
     let [queue, value, event, lock, n] = args.as_slice() else {
@@ -54,6 +89,20 @@ fn main() -> Result<(), ManagerError> {
     }
     set_event(&event)?;
     println!("done");
+    Ok(())
+}
+
+/// `event-from-queue <queue>`: takes an [`EventId`] off the queue (sent there
+/// as a typed id by another process) and sets that event.
+fn event_from_queue(args: &[String]) -> Result<(), ManagerError> {
+    let [queue] = args else {
+        eprintln!("usage: event-from-queue <queue>");
+        std::process::exit(2);
+    };
+    let queue: QueueId = queue.parse()?;
+    let event: EventId = get_queue_item(&queue, true, Some(Duration::from_secs(30)))?;
+    set_event(&event)?;
+    println!("set {event}");
     Ok(())
 }
 
