@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::Result;
-use crate::ids::{EventId, ExecutorId, LockId, QueueId, ValueId};
+use crate::ids::{EventId, ExecutorId, LockId, QueueId, TypedTaskId, ValueId};
 use crate::manager::{ManagedLockGuard, ProcessManager};
 use crate::records::{ExecutorInfo, ProcessRecord, ProcessResult, Scalar, TaskRecord};
 
@@ -163,6 +163,25 @@ pub fn get_task_result<R: Clone + Send + 'static>(
     timeout: Option<Duration>,
 ) -> Result<R> {
     get_process_manager().get_task_result(task_id, timeout)
+}
+/// Forwards to [`ProcessManager::submit_typed_task`].
+pub fn submit_typed_task<A, R>(
+    f: fn(A) -> R,
+    arg: A,
+    executor_id: Option<&ExecutorId>,
+) -> Result<TypedTaskId<R>>
+where
+    A: Serialize + DeserializeOwned + Send + 'static,
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    get_process_manager().submit_typed_task(f, arg, executor_id)
+}
+/// Forwards to [`ProcessManager::take_task_result`].
+pub fn take_task_result<R: Send + 'static>(
+    task: &TypedTaskId<R>,
+    timeout: Option<Duration>,
+) -> Result<R> {
+    get_process_manager().take_task_result(task, timeout)
 }
 /// Forwards to [`ProcessManager::get_task_status`].
 pub fn get_task_status(task_id: &TaskId) -> Option<TaskRecord> {

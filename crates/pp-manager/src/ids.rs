@@ -1,6 +1,7 @@
 //! Typed ids: each prints and parses as a string, and may be chosen by the caller.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::str::FromStr;
 use std::sync::{Arc, OnceLock, Weak};
 
@@ -166,6 +167,75 @@ object_id!(
     pp_ipc::Lock
 );
 
+/// A task's id that knows the type `R` its function returns
+/// ([`submit_typed_task`](crate::ProcessManager::submit_typed_task)). It
+/// prints, parses and serializes as the plain [`TaskId`].
+pub struct TypedTaskId<R> {
+    id: TaskId,
+    result: PhantomData<fn() -> R>,
+}
+
+impl<R> TypedTaskId<R> {
+    pub(crate) fn new(id: TaskId) -> Self {
+        TypedTaskId { id, result: PhantomData }
+    }
+
+    /// The plain task id, for the functions that take one.
+    pub fn id(&self) -> &TaskId {
+        &self.id
+    }
+}
+
+// By hand: derives would require `R: Clone` etc., which the id does not need.
+impl<R> Clone for TypedTaskId<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<R> Copy for TypedTaskId<R> {}
+impl<R> PartialEq for TypedTaskId<R> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+impl<R> Eq for TypedTaskId<R> {}
+impl<R> std::hash::Hash for TypedTaskId<R> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+impl<R> fmt::Display for TypedTaskId<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.id, f)
+    }
+}
+impl<R> fmt::Debug for TypedTaskId<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TypedTaskId<{}>({})", std::any::type_name::<R>(), self.id)
+    }
+}
+impl<R> From<TypedTaskId<R>> for TaskId {
+    fn from(typed: TypedTaskId<R>) -> TaskId {
+        typed.id
+    }
+}
+impl<R> FromStr for TypedTaskId<R> {
+    type Err = pp_pool::TaskIdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(TypedTaskId::new)
+    }
+}
+impl<R> serde::Serialize for TypedTaskId<R> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.id.serialize(s)
+    }
+}
+impl<'de, R> serde::Deserialize<'de> for TypedTaskId<R> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        TaskId::deserialize(d).map(TypedTaskId::new)
+    }
+}
+
 /// The id of an executor (a process or thread pool) in one manager: at most
 /// [`ExecutorId::MAX_LEN`] bytes, non-empty, without control characters.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -254,6 +324,7 @@ mod serde_tests {
         round_trip::<ExecutorId>("my-pool".parse().unwrap());
         round_trip::<ProcessId>("job-1".parse().unwrap());
         round_trip::<TaskId>("task-12-34".parse().unwrap());
+        round_trip::<TypedTaskId<String>>("task-12-35".parse().unwrap());
         round_trip::<pp_ipc::ObjectId>("pp-any".parse().unwrap());
         // Deserializing checks as parsing does: the error says why.
         let err = serde_json::from_str::<QueueId>("\"no-prefix\"").unwrap_err().to_string();

@@ -52,7 +52,7 @@ pub mod guide {}
 
 pub use error::{ManagerError, Result};
 pub use global::*;
-pub use ids::{EventId, ExecutorId, LockId, ProcessId, QueueId, TaskId, ValueId};
+pub use ids::{EventId, ExecutorId, LockId, ProcessId, QueueId, TaskId, TypedTaskId, ValueId};
 pub use interrupt::shutdown_on_interrupt;
 pub use manager::{ManagedLockGuard, ProcessManager, TAKEN_TASKS_KEPT};
 pub use records::{ExecutorInfo, ProcessRecord, ProcessResult, Scalar, TaskRecord};
@@ -73,6 +73,6 @@ pub mod prelude {
     pub use crate::{
         Command, EventId, ExecutorId, ExecutorInfo, LockId, ManagerError, ProcessId,
         ProcessManager, ProcessRecord, ProcessResult, ProcessState, QueueId, Scalar, TaskId,
-        TaskRecord, TaskState, ValueId, init, shutdown_on_interrupt,
+        TaskRecord, TaskState, TypedTaskId, ValueId, init, shutdown_on_interrupt,
     };
 }

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use super::executors::Executor;
 use super::{ProcessManager, lock};
 use crate::error::{ManagerError, Result};
-use crate::ids::ExecutorId;
+use crate::ids::{ExecutorId, TypedTaskId};
 use crate::records::TaskRecord;
 
 /// How many finished tasks whose result was taken stay known (status, result
@@ -114,6 +114,58 @@ impl ProcessManager {
         Ok(task_id)
     }
 
+    /// [`submit_task`](Self::submit_task), returning an id that knows the
+    /// result's type: [`take_task_result`](Self::take_task_result) then needs
+    /// no type annotation, cannot ask for another type, and needs no `Clone`.
+    pub fn submit_typed_task<A, R>(
+        &self,
+        f: fn(A) -> R,
+        arg: A,
+        executor_id: Option<&ExecutorId>,
+    ) -> Result<TypedTaskId<R>>
+    where
+        A: Serialize + DeserializeOwned + Send + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.submit_task(f, arg, executor_id).map(TypedTaskId::new)
+    }
+
+    /// Waits at most `timeout` (`None`: forever) for task `task` and moves
+    /// its value out: no `Clone` needed. Asked again, the task's result is
+    /// gone (`TaskError` with kind `ResultTaken`); its status stays, kept as
+    /// [`get_task_result`](Self::get_task_result) keeps it.
+    pub fn take_task_result<R: Send + 'static>(
+        &self,
+        task: &TypedTaskId<R>,
+        timeout: Option<Duration>,
+    ) -> Result<R> {
+        self.finish_with(task.id(), |handle: &TaskHandle<R>| match timeout {
+            None => handle.take_result(),
+            Some(limit) => handle.take_result_timeout(limit),
+        })
+    }
+
+    /// Runs `outcome` on task `task_id`'s handle, typed `R`; marks the task
+    /// taken once it has finished.
+    fn finish_with<R: Send + 'static>(
+        &self,
+        task_id: &TaskId,
+        outcome: impl FnOnce(&TaskHandle<R>) -> std::result::Result<R, pp_pool::TaskError>,
+    ) -> Result<R> {
+        let task = self.task(task_id)?;
+        let handle = task.as_any().downcast_ref::<TaskHandle<R>>().ok_or_else(|| {
+            ManagerError::WrongResultType {
+                task_id: task_id.to_string(),
+                expected: std::any::type_name::<R>(),
+            }
+        })?;
+        let outcome = outcome(handle);
+        if task.status().is_finished() {
+            lock(&self.tasks).mark_taken(task_id);
+        }
+        Ok(outcome?)
+    }
+
     fn task(&self, task_id: &TaskId) -> Result<Arc<dyn AnyTask>> {
         lock(&self.tasks)
             .entries
@@ -136,22 +188,11 @@ impl ProcessManager {
         task_id: &TaskId,
         timeout: Option<Duration>,
     ) -> Result<R> {
-        let task = self.task(task_id)?;
-        let handle = task.as_any().downcast_ref::<TaskHandle<R>>().ok_or_else(|| {
-            ManagerError::WrongResultType {
-                task_id: task_id.to_string(),
-                expected: std::any::type_name::<R>(),
-            }
-        })?;
         // The seed's `timeout=None` blocks for as long as it takes.
-        let outcome = match timeout {
+        self.finish_with(task_id, |handle: &TaskHandle<R>| match timeout {
             None => handle.result(),
             Some(limit) => handle.result_timeout(limit),
-        };
-        if task.status().is_finished() {
-            lock(&self.tasks).mark_taken(task_id);
-        }
-        Ok(outcome?)
+        })
     }
 
     /// Forgets every finished task, its result taken or not; returns how many.

@@ -13,7 +13,43 @@ pub(crate) const TESTS: &[crate::Test] = &[
         a_taken_result_stays_queryable_until_newer_ones_push_it_out,
     ),
     ("tasks::cleanup_tasks_forgets_finished_tasks_only", cleanup_tasks_forgets_finished_tasks_only),
+    (
+        "tasks::a_typed_task_id_takes_a_result_that_is_not_clone",
+        a_typed_task_id_takes_a_result_that_is_not_clone,
+    ),
 ];
+
+/// A result type without `Clone`: only the typed path can return it.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Report {
+    lines: Vec<String>,
+}
+
+fn report(n: u32) -> Report {
+    Report { lines: (0..n).map(|i| format!("line {i}")).collect() }
+}
+
+fn a_typed_task_id_takes_a_result_that_is_not_clone() {
+    let threads = create_thread_pool(2).unwrap();
+    let processes = create_process_pool(1).unwrap();
+    for pool in [&threads, &processes] {
+        let task: TypedTaskId<Report> = submit_typed_task(report, 3, Some(pool)).unwrap();
+        // The id travels as the plain task id's text and keeps its type.
+        let back: TypedTaskId<Report> =
+            serde_json::from_str(&serde_json::to_string(&task).unwrap()).unwrap();
+        assert_eq!(back, task);
+        assert_eq!(take_task_result(&back, WAIT).unwrap().lines, ["line 0", "line 1", "line 2"]);
+        // Taken: its status stays, its value is gone.
+        assert_eq!(get_task_status(task.id()).unwrap().status, "completed");
+        let again = take_task_result(&task, WAIT).unwrap_err();
+        assert!(again.to_string().contains("already taken"), "{again}");
+        // The untyped id still refuses another type without losing anything.
+        let wrong = get_task_result::<u64>(task.id(), WAIT).unwrap_err();
+        assert!(matches!(wrong, ManagerError::WrongResultType { .. }), "{wrong}");
+    }
+    shutdown_executor(&threads, true).unwrap();
+    shutdown_executor(&processes, true).unwrap();
+}
 
 const WAIT: Option<Duration> = Some(Duration::from_secs(60));
 
