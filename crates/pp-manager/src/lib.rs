@@ -47,6 +47,11 @@ mod registry;
 mod status;
 mod values;
 
+/// The README's example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme {}
+
 #[doc = include_str!("../../../docs/process-management.md")]
 pub mod guide {}
 
