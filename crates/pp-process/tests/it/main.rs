@@ -12,3 +12,4 @@ mod io;
 mod lifecycle;
 mod support;
 mod table;
+mod waiting;
