@@ -17,7 +17,8 @@
 //! re-exports of its own submodules (lib.rs's `pub use b::Name`: the crate
 //! root is the map); paths into the same file (`use super::*` in a test
 //! module); visibilities (`pub(crate)`); doc comments and strings, which
-//! are no paths to the parser.
+//! are no paths to the parser. Test code counts like any other: a test
+//! module's `use crate::b::X` is an edge.
 //!
 //! A circle is a strongly connected component of more than one file; each
 //! is reported with its files and the lines that make each edge inside it.
