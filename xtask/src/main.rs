@@ -2,8 +2,12 @@
 //!
 //! - `ci`: format check, clippy and rustdoc with warnings denied, tests, doc
 //!   tests, checks that the tests left no `pp-` object in `/dev/shm` and no
-//!   `pp-` cgroup, the layering check, the MSRV check.
+//!   `pp-` cgroup, the layering check, the import-circle check, the MSRV
+//!   check.
 //! - `layering`: only the layering check.
+//! - `circles`: fails on any import circle between the files of one crate
+//!   (files that reach each other through `use`s and paths), printing each
+//!   with the lines that make it; `circles/mod.rs` says what counts as an edge.
 //! - `msrv`: checks the library crates and binaries with the workspace's
 //!   declared `rust-version` toolchain (installed through rustup), so the
 //!   declared minimum stays true. Also part of `ci`.
@@ -12,8 +16,12 @@
 //!   procspawn, rayon, raw floors) in one run; writes `target/bench/report.md`
 //!   and `target/bench/ratios.svg`.
 //!
-//! Kept free of dependencies so it builds in seconds on a fresh machine.
+//! Its only dependency is `syn` (with `proc-macro2` for line numbers), so
+//! the circle check reads Rust as Rust.
 
+mod circles;
+
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 /// Which workspace crates each crate may depend on (normal dependencies).
@@ -30,10 +38,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("layering") => layering(),
+        Some("circles") => circles::check(&workspace_root()),
         Some("msrv") => msrv(),
         Some("bench") => bench(args.iter().any(|a| a == "--quick")),
         _ => {
-            eprintln!("usage: cargo xtask <ci|layering|msrv|bench [--quick]>");
+            eprintln!("usage: cargo xtask <ci|layering|circles|msrv|bench [--quick]>");
             return ExitCode::from(2);
         }
     };
@@ -68,9 +77,15 @@ fn ci() -> Result<(), String> {
     }
     println!("leaks: no pp- cgroup left by the tests");
     layering()?;
+    circles::check(&workspace_root())?;
     msrv()?;
     println!("xtask ci: all checks passed");
     Ok(())
+}
+
+/// The workspace's root directory (xtask lives one level below it).
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap_or(Path::new("..")).to_owned()
 }
 
 /// The `pp-` objects in `/dev/shm` now (every OS-level name pp creates starts with `pp-`).
@@ -129,7 +144,7 @@ fn layering() -> Result<(), String> {
 
 /// The workspace's declared minimum Rust version, from the root Cargo.toml.
 fn declared_msrv() -> Result<String, String> {
-    let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
+    let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml"))
         .map_err(|e| format!("cannot read the workspace Cargo.toml: {e}"))?;
     manifest
         .lines()

@@ -5,9 +5,17 @@
 //! warm-up), with its min–max; each row puts a pp figure beside one peer's,
 //! measured in this run, and their ratio (peer ÷ pp: above 1, pp is faster).
 //! Writes `target/bench/report.md` and `target/bench/ratios.svg`.
+//!
+//! This file holds what is measured, in order; `measure.rs` how (repetitions,
+//! medians, the Python peers), `report.rs` the rows and `report.md`,
+//! `plot.rs` the SVG, `machine.rs` the machine's description.
 
-use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+mod machine;
+mod measure;
+mod plot;
+mod report;
+
+use std::path::PathBuf;
 use std::process::Command as StdCommand;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -19,154 +27,9 @@ use pp_ipc::{Event, Lock, Queue, SharedValue};
 use pp_pool::{ProcessPool, ThreadPool};
 use pp_process::{Command, Contained, Containment, ProcessTable};
 
-/// How much to measure.
-#[derive(Clone, Copy)]
-struct Plan {
-    reps: usize,
-    /// Multiplies every operation count.
-    scale: f64,
-}
-
-impl Plan {
-    fn n(&self, full: u64) -> u64 {
-        ((full as f64 * self.scale) as u64).max(1)
-    }
-}
-
-/// A median with its spread, in seconds per operation.
-#[derive(Clone, Copy, Debug)]
-struct Figure {
-    median: f64,
-    min: f64,
-    max: f64,
-}
-
-impl Figure {
-    fn from_batches(mut per_op: Vec<f64>) -> Option<Figure> {
-        if per_op.is_empty() {
-            return None;
-        }
-        per_op.sort_by(f64::total_cmp);
-        let mid = per_op.len() / 2;
-        let median =
-            if per_op.len() % 2 == 1 { per_op[mid] } else { (per_op[mid - 1] + per_op[mid]) / 2.0 };
-        Some(Figure { median, min: per_op[0], max: per_op[per_op.len() - 1] })
-    }
-}
-
-/// Times `batch` (which runs `n` operations) after one warm-up run.
-fn measure(plan: Plan, n: u64, mut batch: impl FnMut(u64)) -> Figure {
-    batch(n);
-    let per_op = (0..plan.reps)
-        .map(|_| {
-            let started = Instant::now();
-            batch(n);
-            started.elapsed().as_secs_f64() / n as f64
-        })
-        .collect();
-    Figure::from_batches(per_op).expect("at least one repetition")
-}
-
-/// Runs a Python peer measurement; `None` (and a line saying why) without python3.
-fn python(plan: Plan, measurement: &str, n: u64) -> Option<Figure> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/peers.py");
-    let out = StdCommand::new("python3")
-        .args([script, "--reps", &plan.reps.to_string(), measurement, &n.to_string()])
-        .output();
-    let out = match out {
-        Ok(out) if out.status.success() => out,
-        Ok(out) => {
-            eprintln!(
-                "python peer {measurement} failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-            return None;
-        }
-        Err(e) => {
-            eprintln!("skipping python peer {measurement}: cannot run python3 ({e})");
-            return None;
-        }
-    };
-    let per_op = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().parse::<f64>().ok())
-        .map(|s| s / n as f64)
-        .collect();
-    Figure::from_batches(per_op)
-}
-
-struct Row {
-    operation: String,
-    pp_name: String,
-    pp: Figure,
-    peer_name: String,
-    peer: Option<Figure>,
-}
-
-#[derive(Default)]
-struct Report {
-    rows: Vec<Row>,
-    notes: Vec<String>,
-}
-
-impl Report {
-    fn add(
-        &mut self,
-        operation: &str,
-        pp_name: &str,
-        pp: Figure,
-        peers: Vec<(&str, Option<Figure>)>,
-    ) {
-        for (peer_name, peer) in peers {
-            let row = Row {
-                operation: operation.into(),
-                pp_name: pp_name.into(),
-                pp,
-                peer_name: peer_name.into(),
-                peer,
-            };
-            print_row(&row);
-            self.rows.push(row);
-        }
-    }
-}
-
-fn fmt_time(seconds: f64) -> String {
-    if seconds >= 1e-3 {
-        format!("{:.2} ms", seconds * 1e3)
-    } else if seconds >= 1e-6 {
-        format!("{:.2} µs", seconds * 1e6)
-    } else {
-        format!("{:.1} ns", seconds * 1e9)
-    }
-}
-
-fn fmt_figure(f: &Figure) -> String {
-    format!("{} ({}–{})", fmt_time(f.median), fmt_time(f.min), fmt_time(f.max))
-}
-
-fn ratio(row: &Row) -> Option<f64> {
-    row.peer.map(|peer| peer.median / row.pp.median)
-}
-
-fn print_row(row: &Row) {
-    let peer = row.peer.as_ref().map_or("skipped".to_owned(), fmt_figure);
-    let ratio = ratio(row).map_or("-".to_owned(), |r| format!("{r:.2}×"));
-    println!(
-        "{:<44} {:<24} {:>30} | {:<34} {:>30} | {:>8}",
-        row.operation,
-        row.pp_name,
-        fmt_figure(&row.pp),
-        row.peer_name,
-        peer,
-        ratio
-    );
-}
-
-/// Uses a result so the optimizer cannot skip computing it.
-fn keep<T>(value: T) {
-    std::hint::black_box(value);
-}
+use machine::machine;
+use measure::{Figure, Plan, keep, measure, python};
+use report::{Report, fmt_time, print_header, write_report};
 
 fn add_one(x: u64) -> u64 {
     x + 1
@@ -537,124 +400,6 @@ fn values_locks_events(plan: Plan, report: &mut Report) {
     );
 }
 
-fn machine() -> Vec<(String, String)> {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-        .unwrap_or_else(|| "unknown".into());
-    let kernel =
-        std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned();
-    let python = StdCommand::new("python3")
-        .arg("--version")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_else(|_| "not found".into());
-    let date = StdCommand::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    vec![
-        ("date".into(), date),
-        ("cpu".into(), model),
-        ("cores".into(), std::thread::available_parallelism().map_or(1, |n| n.get()).to_string()),
-        ("kernel".into(), format!("Linux {kernel}")),
-        ("python".into(), python),
-    ]
-}
-
-fn write_report(
-    dir: &Path,
-    report: &Report,
-    machine: &[(String, String)],
-    command: &str,
-) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let mut md = String::new();
-    let _ = writeln!(md, "# pp benchmark report\n\n`{command}`\n");
-    for (k, v) in machine {
-        let _ = writeln!(md, "- {k}: {v}");
-    }
-    let _ = writeln!(
-        md,
-        "\nTime per operation: median over the repetitions (min–max). Ratio = peer ÷ pp: above 1× pp is faster. \
-         Every figure in a row was measured in this run.\n"
-    );
-    let _ = writeln!(
-        md,
-        "| operation | pp | pp time | peer | peer time | peer ÷ pp |\n|---|---|---|---|---|---|"
-    );
-    for row in &report.rows {
-        let _ = writeln!(
-            md,
-            "| {} | `{}` | {} | {} | {} | {} |",
-            row.operation,
-            row.pp_name,
-            fmt_figure(&row.pp),
-            row.peer_name,
-            row.peer.as_ref().map_or("skipped".to_owned(), fmt_figure),
-            ratio(row).map_or("-".to_owned(), |r| format!("{r:.2}×"))
-        );
-    }
-    for note in &report.notes {
-        let _ = writeln!(md, "\n{note}");
-    }
-    let _ = writeln!(md, "\n![ratios](ratios.svg)");
-    std::fs::write(dir.join("report.md"), md)?;
-    std::fs::write(dir.join("ratios.svg"), svg(report))
-}
-
-/// A horizontal bar per row: log10 of peer ÷ pp, with the 1× line.
-fn svg(report: &Report) -> String {
-    let rows: Vec<(&Row, f64)> =
-        report.rows.iter().filter_map(|r| ratio(r).map(|x| (r, x))).collect();
-    let (label_w, bar_w, row_h) = (560.0, 420.0, 22.0);
-    let max_log = rows.iter().map(|(_, r)| r.log10().abs()).fold(1.0f64, f64::max).ceil();
-    let scale = bar_w / 2.0 / max_log;
-    let origin = label_w + bar_w / 2.0;
-    let height = 40.0 + row_h * rows.len() as f64;
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n",
-        label_w + bar_w + 90.0
-    );
-    let _ = writeln!(
-        s,
-        "<text x=\"{origin}\" y=\"14\" text-anchor=\"middle\">peer ÷ pp (log scale; right of the line: pp faster)</text>"
-    );
-    for (i, (row, r)) in rows.iter().enumerate() {
-        let y = 24.0 + row_h * i as f64;
-        let w = r.log10() * scale;
-        let (x, width, color) =
-            if w >= 0.0 { (origin, w, "#2a9d8f") } else { (origin + w, -w, "#e76f51") };
-        let label = format!("{} — vs {}", row.operation, row.peer_name)
-            .replace('&', "&amp;")
-            .replace('<', "&lt;");
-        let _ = writeln!(
-            s,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{label}</text>",
-            label_w - 6.0,
-            y + 14.0
-        );
-        let _ = writeln!(
-            s,
-            "<rect x=\"{x:.1}\" y=\"{}\" width=\"{:.1}\" height=\"{}\" fill=\"{color}\"/>",
-            y + 3.0,
-            width.max(1.0),
-            row_h - 6.0
-        );
-        let _ =
-            writeln!(s, "<text x=\"{}\" y=\"{}\">{r:.2}×</text>", label_w + bar_w + 6.0, y + 14.0);
-    }
-    let _ = writeln!(
-        s,
-        "<line x1=\"{origin}\" y1=\"20\" x2=\"{origin}\" y2=\"{height}\" stroke=\"black\"/>\n</svg>"
-    );
-    s
-}
-
 fn main() {
     pp_pool::init();
     procspawn::init();
@@ -672,10 +417,7 @@ fn main() {
     for (k, v) in &machine {
         println!("{k}: {v}");
     }
-    println!(
-        "\n{:<44} {:<24} {:>30} | {:<34} {:>30} | {:>8}",
-        "operation", "pp", "median (min–max)", "peer", "median (min–max)", "peer÷pp"
-    );
+    print_header();
     let started = Instant::now();
     let mut report = Report::default();
     processes(plan, &mut report);
