@@ -372,3 +372,23 @@ fn nonblocking(pipe: impl Into<OwnedFd>) -> std::io::Result<File> {
     sys::set_nonblocking(&fd)?;
     Ok(File::from(fd))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reactor::abandon;
+
+    #[test]
+    fn a_process_whose_event_loop_is_gone_is_reported_lost_not_stranded() {
+        // What happens to every watched process when epoll fails or a loop
+        // gives up: the loop is dropped with its processes.
+        let cmd = Command::new("sleep").arg("60");
+        let (handle, local) = start(&cmd, ProcessId::generate(), Driver::Here).unwrap();
+        let (proc, inbox) = local.expect("a local driver");
+        abandon(proc, inbox);
+        let status =
+            handle.wait_timeout(Duration::from_secs(30)).unwrap().expect("finished").status;
+        assert_eq!(status, ProcessStatus::Killed);
+        assert_eq!(handle.info().signal, Some(9), "its group was killed, not left running");
+    }
+}

@@ -6,10 +6,12 @@
 //! [`Registry`], so a manager's maps share one set of rules.
 
 mod events;
+mod executor;
 mod executors;
 mod locks;
 mod processes;
 mod queues;
+mod task_table;
 mod tasks;
 mod values;
 
@@ -26,10 +28,10 @@ use crate::registry::Registry;
 use crate::values::AnyValue;
 
 pub use locks::ManagedLockGuard;
-pub use tasks::TAKEN_TASKS_KEPT;
+pub use task_table::TAKEN_TASKS_KEPT;
 
-use executors::Executor;
-use tasks::TaskTable;
+use executor::Executor;
+use task_table::TaskTable;
 
 /// The grace period `terminate_process` gives before SIGKILL.
 const TERMINATE_GRACE: Duration = Duration::from_secs(5);

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use pp_manager::prelude::*;
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[pp_tests::Test] = &[
     (
         "cross_process::an_unrelated_helper_uses_our_ids_through_the_free_functions",
         an_unrelated_helper_uses_our_ids_through_the_free_functions,
@@ -55,7 +55,9 @@ fn an_unrelated_helper_uses_our_ids_through_the_free_functions() {
         "a helper set the event"
     );
     for id in &helpers {
-        assert!(crate::eventually(|| get_process_status(id.as_str()).unwrap().status != "running"));
+        assert!(crate::support::eventually(
+            || get_process_status(id.as_str()).unwrap().status != "running"
+        ));
         let status = get_process_status(id.as_str()).unwrap();
         assert_eq!(
             (status.status.as_str(), status.returncode),

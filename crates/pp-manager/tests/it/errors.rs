@@ -5,7 +5,7 @@ use std::time::Duration;
 use pp_manager::prelude::*;
 use pp_manager::{QueueId, TaskId};
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[pp_tests::Test] = &[
     (
         "errors::unknown_process_and_task_ids_have_no_status",
         unknown_process_and_task_ids_have_no_status,

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[pp_tests::Test] = &[
     (
         "exit::a_program_returning_from_main_without_shutdown_leaves_nothing",
         a_program_returning_from_main_without_shutdown_leaves_nothing,
@@ -62,7 +62,7 @@ fn assert_nothing_left(objects: &[String], pid: u32) {
     for id in &left_objects {
         let _ = std::fs::remove_file(Path::new("/dev/shm").join(id));
     }
-    let sleep_left = !crate::eventually(|| pp_tests::is_gone(pid));
+    let sleep_left = !crate::support::eventually(|| pp_tests::is_gone(pid));
     if sleep_left {
         let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
     }

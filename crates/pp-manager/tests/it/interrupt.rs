@@ -9,7 +9,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[pp_tests::Test] = &[
     (
         "interrupt::sigint_stops_every_child_tree_then_the_program_dies_by_it",
         sigint_stops_every_child_tree_then_the_program_dies_by_it,
@@ -94,7 +94,7 @@ fn signal_stops_every_child_tree(ignored: Option<&str>, name: &str, number: i32)
     // Judge only after removing whatever was left, so a failure leaks nothing.
     // All at once: polled one after another, they could outlive the polls and
     // end by themselves.
-    crate::eventually(|| pids.iter().all(|&p| pp_tests::is_gone(p)));
+    crate::support::eventually(|| pids.iter().all(|&p| pp_tests::is_gone(p)));
     let left: Vec<u32> = pids.iter().copied().filter(|&p| !pp_tests::is_gone(p)).collect();
     let queue_left = queue_path.exists();
     end(&mut helper, &left, queue_left.then_some(queue_path.as_path()));

@@ -14,6 +14,7 @@ mod exit;
 mod helper;
 mod interrupt;
 mod seed;
+mod support;
 mod tasks;
 mod threats;
 
@@ -21,11 +22,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use pp_tests::Test;
-
-/// Polls `cond` every 10 ms for up to 30 s.
-fn eventually(cond: impl FnMut() -> bool) -> bool {
-    pp_tests::eventually(Duration::from_secs(30), cond)
-}
 
 fn main() -> ExitCode {
     pp_manager::init();

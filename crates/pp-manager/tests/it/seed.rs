@@ -6,7 +6,7 @@ use std::time::Duration;
 use pp_manager::prelude::*;
 use pp_manager::{Scalar, TaskId};
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[pp_tests::Test] = &[
     ("seed::getting_the_process_manager", getting_the_process_manager),
     ("seed::running_processes", running_processes),
     ("seed::managing_processes", managing_processes),
@@ -48,7 +48,7 @@ fn running_processes() {
     let process_id = run_process_async(&Command::new("sleep").arg("0.2").cwd(&dir)).unwrap();
     let status = get_process_status(process_id.as_str()).unwrap();
     assert_eq!(status.status, "running");
-    assert!(crate::eventually(
+    assert!(crate::support::eventually(
         || get_process_status(process_id.as_str()).unwrap().status == "completed"
     ));
 }
@@ -64,7 +64,7 @@ fn managing_processes() {
     assert!(!pm.terminate_process(sleeper.as_str()), "already finished");
     assert!(!pm.terminate_process("no-such-process"), "not found");
 
-    assert!(crate::eventually(
+    assert!(crate::support::eventually(
         || pm.get_process_status(quick.as_str()).unwrap().status == "completed"
     ));
     let processes = pm.list_processes();
@@ -157,7 +157,9 @@ fn task_management() {
     let pool = pm.create_process_pool(1).unwrap();
     let running = pm.submit_task(sleep_ms, 60_000, Some(&pool)).unwrap();
     let pending = pm.submit_task(sleep_ms, 1, Some(&pool)).unwrap();
-    assert!(crate::eventually(|| pm.get_task_status(&running).unwrap().status == "running"));
+    assert!(crate::support::eventually(
+        || pm.get_task_status(&running).unwrap().status == "running"
+    ));
     assert_eq!(pm.get_task_status(&pending).unwrap().status, "pending");
     assert!(pm.cancel_task(&pending), "Task cancelled");
     assert_eq!(pm.get_task_status(&pending).unwrap().status, "cancelled");
@@ -304,7 +306,7 @@ fn shutdown_leaves_nothing() {
     let pid = pm.get_process_status(sleeper.as_str()).unwrap().pid.unwrap();
     let pool = pm.create_process_pool(1).unwrap();
     let task = pm.submit_task(sleep_ms, 60_000, Some(&pool)).unwrap();
-    assert!(crate::eventually(|| pm.get_task_status(&task).unwrap().status == "running"));
+    assert!(crate::support::eventually(|| pm.get_task_status(&task).unwrap().status == "running"));
     pm.shutdown();
     assert!(pm.list_executors().is_empty());
     assert!(pm.list_processes().is_empty());

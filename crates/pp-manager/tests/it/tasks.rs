@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use pp_manager::prelude::*;
 use pp_manager::{TAKEN_TASKS_KEPT, TaskId};
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[pp_tests::Test] = &[
     ("tasks::a_million_taken_results_keep_memory_flat", a_million_taken_results_keep_memory_flat),
     (
         "tasks::a_taken_result_stays_queryable_until_newer_ones_push_it_out",
@@ -125,10 +125,14 @@ fn cleanup_tasks_forgets_finished_tasks_only() {
     let pm = ProcessManager::new();
     let pool = pm.create_thread_pool(1).unwrap();
     let untaken = pm.submit_task(add_one, 1, Some(&pool)).unwrap();
-    assert!(crate::eventually(|| pm.get_task_status(&untaken).unwrap().status == "completed"));
+    assert!(crate::support::eventually(
+        || pm.get_task_status(&untaken).unwrap().status == "completed"
+    ));
     let running = pm.submit_task(sleep_ms, 500, Some(&pool)).unwrap();
     let pending = pm.submit_task(add_one, 2, Some(&pool)).unwrap();
-    assert!(crate::eventually(|| pm.get_task_status(&running).unwrap().status == "running"));
+    assert!(crate::support::eventually(
+        || pm.get_task_status(&running).unwrap().status == "running"
+    ));
     assert_eq!(pm.cleanup_tasks(), 1, "only the finished task");
     assert!(pm.get_task_status(&untaken).is_none());
     assert_eq!(pm.get_task_result::<u64>(&running, WAIT).unwrap(), 500);

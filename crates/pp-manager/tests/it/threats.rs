@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use pp_manager::prelude::*;
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[pp_tests::Test] = &[
     (
         "threats::a_one_megabyte_executor_id_is_refused_with_a_short_error",
         a_one_megabyte_executor_id_is_refused_with_a_short_error,
@@ -187,7 +187,7 @@ fn a_descendant_that_leaves_the_group_is_stopped_through_the_facade() {
     let script = format!("setsid sleep 300 & echo $! > {}; sleep 300", pid_file.display());
     let id = run_process_async(&Command::shell(script)).unwrap();
     let mut escapee = None;
-    assert!(crate::eventually(|| {
+    assert!(crate::support::eventually(|| {
         escapee =
             std::fs::read_to_string(&pid_file).ok().and_then(|p| p.trim().parse::<u32>().ok());
         escapee.is_some()

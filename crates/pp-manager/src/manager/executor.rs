@@ -1,0 +1,86 @@
+//! `Executor`: a process or thread pool of a manager — its own, or pp-pool's
+//! program-wide default — and how each kind is shut down.
+
+use std::ops::Deref;
+
+use pp_pool::{ProcessPool, ThreadPool};
+
+use crate::status::ExecutorKind;
+
+/// An executor: a process pool or a thread pool.
+#[derive(Debug)]
+pub(super) enum Executor {
+    Process(Pool<ProcessPool>),
+    Thread(Pool<ThreadPool>),
+}
+
+/// A pool this manager made, or pp-pool's process-wide default of its kind
+/// (shared with every other user of `pp_pool::default_*_pool` in the program,
+/// so there is one default pool per kind).
+#[derive(Debug)]
+pub(super) enum Pool<P: 'static> {
+    Own(P),
+    Default(&'static P),
+}
+
+impl<P> Deref for Pool<P> {
+    type Target = P;
+    fn deref(&self) -> &P {
+        match self {
+            Pool::Own(pool) => pool,
+            Pool::Default(pool) => pool,
+        }
+    }
+}
+
+impl<P> Pool<P> {
+    fn is_default(&self) -> bool {
+        matches!(self, Pool::Default(_))
+    }
+}
+
+impl Executor {
+    fn is_default(&self) -> bool {
+        match self {
+            Executor::Process(pool) => pool.is_default(),
+            Executor::Thread(pool) => pool.is_default(),
+        }
+    }
+
+    /// The seed's `shutdown(wait)` of one executor. The program-wide default
+    /// pools are not shut down (others may use them): they are only forgotten.
+    pub(super) fn shut_down(&self, wait: bool) {
+        match self {
+            _ if self.is_default() => {}
+            Executor::Process(pool) => pool.shutdown(wait, !wait),
+            Executor::Thread(pool) => pool.shutdown(wait, !wait),
+        }
+    }
+
+    /// The manager's own shutdown: pending tasks cancelled, running ones
+    /// stopped (process pools) or waited for (thread pools). Default pools
+    /// are only forgotten, as in [`shut_down`](Self::shut_down).
+    pub(super) fn stop(&self) {
+        match self {
+            _ if self.is_default() => {}
+            Executor::Process(pool) => pool.shutdown(true, true),
+            Executor::Thread(pool) => pool.shutdown(true, true),
+        }
+    }
+
+    /// Shutdown as the program exits: default pools too; running thread-pool
+    /// tasks are not waited for (they end with the process).
+    pub(super) fn stop_exiting(&self) {
+        match self {
+            Executor::Process(pool) => pool.shutdown(true, true),
+            Executor::Thread(pool) => pool.shutdown(false, true),
+        }
+    }
+
+    pub(super) fn kind_and_size(&self) -> (ExecutorKind, usize) {
+        match self {
+            Executor::Process(pool) => (ExecutorKind::Process, pool.max_workers()),
+            Executor::Thread(pool) => (ExecutorKind::Thread, pool.max_workers()),
+        }
+    }
+}
