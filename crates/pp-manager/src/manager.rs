@@ -435,7 +435,7 @@ impl ProcessManager {
         if let Some(id) = default.as_ref().filter(|id| lock(&self.executors).contains_key(*id)) {
             return Ok(id.clone());
         }
-        let id = self.create_thread_pool(pp_pool::default_thread_count())?;
+        let id = self.create_thread_pool(crate::vocabulary::default_thread_count())?;
         *default = Some(id.clone());
         Ok(id)
     }
@@ -536,7 +536,7 @@ impl ProcessManager {
         Some(TaskRecord {
             task_id: task_id.to_string(),
             executor_id: entry.executor.to_string(),
-            status: entry.handle.status().to_string(),
+            status: crate::vocabulary::task_status_name(entry.handle.status()).to_owned(),
         })
     }
 
@@ -553,8 +553,10 @@ impl ProcessManager {
             .remove(id)
             .ok_or_else(|| ManagerError::not_found("executor", id.as_str()))?;
         match executor {
-            Executor::Process(pool) => pool.shutdown(wait, !wait),
-            Executor::Thread(pool) => pool.shutdown(wait, !wait),
+            Executor::Process(pool) if wait => pool.shutdown(),
+            Executor::Thread(pool) if wait => pool.shutdown(),
+            Executor::Process(pool) => pool.abort(),
+            Executor::Thread(pool) => pool.abort(),
         }
         Ok(())
     }
@@ -870,8 +872,8 @@ impl ProcessManager {
         let executors: Vec<Executor> = lock(&self.executors).drain().map(|(_, e)| e).collect();
         for executor in executors {
             match executor {
-                Executor::Process(pool) => pool.shutdown(true, true),
-                Executor::Thread(pool) => pool.shutdown(true, true),
+                Executor::Process(pool) => pool.shutdown_now(),
+                Executor::Thread(pool) => pool.shutdown_now(),
             }
         }
         *lock(&self.tasks) = TaskTable::default();
@@ -907,8 +909,8 @@ impl ProcessManager {
         let executors: Vec<Executor> = lock(&self.executors).values().cloned().collect();
         for executor in executors {
             match executor {
-                Executor::Process(pool) => pool.shutdown(true, true),
-                Executor::Thread(pool) => pool.shutdown(false, true),
+                Executor::Process(pool) => pool.shutdown_now(),
+                Executor::Thread(pool) => pool.abort(),
             }
         }
     }

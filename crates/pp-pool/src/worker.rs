@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::shorten;
 use crate::remote::{Closed, Forgery, Gate, Identity, Key, Sealed, WireOutcome};
+use crate::shorten::{SHOWN, shorten};
 use crate::task::CapturedOutput;
 use crate::transport::{Channel, FrameError};
 
@@ -99,10 +99,8 @@ pub fn is_worker() -> bool {
 
 /// The channel to the pool this process was started by, checked.
 fn connect(value: &str) -> Result<Channel, WorkerError> {
-    let refuse = |reason: String| WorkerError::NotStartedByPool {
-        value: shorten(value, crate::error::SHOWN),
-        reason,
-    };
+    let refuse =
+        |reason: String| WorkerError::NotStartedByPool { value: shorten(value, SHOWN), reason };
     // A descriptor number, in canonical decimal.
     let fd: i32 = match value.parse() {
         Ok(fd) if value.bytes().all(|b| b.is_ascii_digit()) => fd,
@@ -116,7 +114,7 @@ fn connect(value: &str) -> Result<Channel, WorkerError> {
     if named.as_deref().and_then(|p| p.parse::<i32>().ok()) != Some(parent) {
         return Err(refuse(format!(
             "{PARENT_ENV} is {:?}, not our parent's pid {parent} (or the pool is gone)",
-            named.as_deref().map(|p| shorten(p, crate::error::SHOWN))
+            named.as_deref().map(|p| shorten(p, SHOWN))
         )));
     }
     let socket = crate::sys::adopt_inherited_socket(fd).map_err(refuse)?;

@@ -8,6 +8,7 @@
 
 mod faults;
 mod process;
+mod shutdown;
 mod support;
 mod thread;
 mod threats;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
     let tests: Vec<Test> = thread::TESTS
         .iter()
         .chain(process::TESTS)
+        .chain(shutdown::TESTS)
         .chain(faults::TESTS)
         .chain(threats::TESTS)
         .copied()
