@@ -159,9 +159,10 @@ pub enum PoolError {
     },
 
     /// The worker never answered: most likely `pp_pool::init()` is not the
-    /// first thing `main` calls, so the worker ran the program instead.
+    /// first thing `main` calls (in a test binary: `pp_pool::enable_test_support!()`
+    /// is missing), so the worker ran the program instead.
     #[error(
-        "worker {exe:?} did not answer within {waited:?}: call pp_pool::init() at the top of main"
+        "worker {exe:?} did not answer within {waited:?}: call pp_pool::init() at the top of main (in a libtest test binary: pp_pool::enable_test_support!())"
     )]
     NoHandshake {
         /// The executable.

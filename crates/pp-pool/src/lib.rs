@@ -6,7 +6,7 @@
 //!   running tasks get a [`CancelToken`].
 //! - [`ProcessPool`]: `fn(A) -> R` tasks in worker processes that are fresh
 //!   copies of this program (exec, never a bare fork). [`init`] must be the
-//!   first call in `main`.
+//!   first call in `main` (in a libtest test binary: [`enable_test_support!`]).
 //!   A worker that panics reports it and lives on; one
 //!   that aborts, segfaults, exits or is killed fails only its own task
 //!   ([`TaskErrorKind::WorkerDied`]) and is replaced. Cancel and per-task
@@ -38,17 +38,44 @@
 //!
 //! Source files: `id.rs` (task ids), `task.rs` (statuses, handles, a task's
 //! shared cell), `error.rs`, `thread_pool.rs`, `process_pool.rs` (pool,
-//! supervisors), `worker.rs` (the worker side, `init`), `remote.rs` (sealed
-//! function pointers), `transport.rs` (framed socket pair), `sys.rs`
-//! (descriptor inheritance), and small helpers `next_job.rs`,
-//! `panic_message.rs`, `shorten.rs`.
+//! supervisors), `launch.rs` (a worker's argv and environment), `worker.rs`
+//! (the worker side, `init`), `remote.rs` (sealed function pointers),
+//! `transport.rs` (framed socket pair), `sys.rs` (descriptor inheritance),
+//! `test_support.rs` ([`enable_test_support!`]), and small helpers
+//! `next_job.rs`, `panic_message.rs`, `shorten.rs`.
 //!
 //! # Using process pools from `cargo test`
-//! Workers re-execute the current binary, whose `main` must call [`init`]
-//! first. libtest's generated `main` does not, so give the integration test
-//! its own `main`: in `Cargo.toml`, `[[test]] name = "it"`, `harness = false`,
-//! and in the test file `fn main() { pp_pool::init(); /* run the tests */ }`
-//! (pp-pool's own `tests/it/main.rs` is an example).
+//! Workers are fresh copies of the current executable; in a test binary that
+//! is libtest's, whose `main` runs the tests. Write
+//! `pp_pool::enable_test_support!();` once at the top of the test crate and
+//! use pools from ordinary `#[test]` functions, under `cargo test` and
+//! `cargo nextest` alike:
+//!
+//! ```no_run
+//! // tests/pools.rs (default harness)
+//! pp_pool::enable_test_support!();
+//!
+//! fn double(x: i32) -> i32 {
+//!     x * 2
+//! }
+//!
+//! #[test]
+//! fn doubles_in_a_worker() {
+//!     let pool = pp_pool::ProcessPool::new(2).unwrap();
+//!     assert_eq!(pool.submit(double, 21).unwrap().result().unwrap(), 42);
+//! }
+//! ```
+//!
+//! The macro adds a hidden test, `__pp_pool_worker`; workers start this
+//! binary with `--exact __pp_pool_worker --nocapture --test-threads=1`, so
+//! libtest runs only that test, which turns the process into a worker (in
+//! the tests' own process it does nothing). Workers' stdout is dropped unless
+//! the tests run with `--nocapture` or `--show-output` (libtest cannot
+//! capture another process's output). pp-pool's `tests/plain_test.rs` is an
+//! example. A test binary with `harness = false` and a `main` that calls
+//! [`init`] first also works, and is only needed for what libtest cannot do
+//! (pp-pool's `tests/it` runs each test alone to count process-wide
+//! descriptors and zombies).
 //!
 //! # Example
 //! ```no_run
@@ -76,6 +103,7 @@
 mod counting_allocator;
 mod error;
 mod id;
+mod launch;
 mod next_job;
 mod panic_message;
 mod process_pool;
@@ -83,6 +111,7 @@ mod remote;
 mod shorten;
 mod sys;
 mod task;
+mod test_support;
 mod thread_pool;
 mod transport;
 mod worker;
@@ -93,6 +122,8 @@ pub use error::{PoolError, TaskError, TaskErrorKind};
 pub use id::{TaskId, TaskIdError};
 pub use process_pool::{ProcessPool, ProcessPoolOptions, TaskOptions, WorkerOutput};
 pub use task::{CancelToken, CapturedOutput, TaskHandle, TaskStatus};
+#[doc(hidden)]
+pub use test_support::register_test_worker as __register_test_worker;
 pub use thread_pool::ThreadPool;
 pub use transport::FrameError;
 pub use worker::{init, is_worker};

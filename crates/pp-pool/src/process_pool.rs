@@ -32,10 +32,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{PoolError, TaskError, TaskErrorKind};
+use crate::launch::worker_launch;
 use crate::remote::{Identity, Key, RemoteFn, WireOutcome};
 use crate::task::{CapturedOutput, TaskCell, TaskHandle};
 use crate::transport::{Channel, FrameError, deadline_after};
-use crate::worker::{FromWorker, HANDSHAKE, PARENT_ENV, ToWorker, WORKER_ENV};
+use crate::worker::{FromWorker, HANDSHAKE, ToWorker};
 
 /// How often a supervisor waiting for a result checks for cancel and timeout.
 const SLICE: Duration = Duration::from_millis(20);
@@ -419,18 +420,21 @@ impl Worker {
         let (mut channel, theirs) = crate::transport::pair()
             .map_err(|e| start_error(format!("cannot create the worker's socket pair: {e}")))?;
         let key = Key::random().map_err(|e| start_error(format!("no random key: {e}")))?;
-        let mut command = Command::new(&shared.exe);
+        let launch = worker_launch(shared.options.worker_exe.as_deref(), theirs.as_raw_fd());
+        let mut command = Command::new(&launch.program);
         command
-            .env(WORKER_ENV, theirs.as_raw_fd().to_string())
-            .env(PARENT_ENV, std::process::id().to_string())
+            .args(&launch.args)
+            .envs(launch.env)
             .stdin(Stdio::null())
             // A group of its own: stopping a worker stops what its task started.
             .process_group(0);
-        if let Ok(name) = std::env::current_exe() {
+        if let Some(name) = launch.arg0 {
             command.arg0(name);
         }
         if shared.options.output == WorkerOutput::Discard {
             command.stdout(Stdio::null()).stderr(Stdio::null());
+        } else if launch.quiet_stdout {
+            command.stdout(Stdio::null());
         }
         crate::sys::inherit(&mut command, &theirs);
         let spawned = command.spawn();

@@ -1,5 +1,6 @@
 //! The worker side: `init()` turns a re-executed copy of the program into a
-//! pool worker before `main` does anything else.
+//! pool worker before `main` does anything else (or, in a libtest binary,
+//! from the hidden test `enable_test_support!` defines).
 //!
 //! A worker trusts nothing it did not check: `PP_POOL_WORKER` must name an
 //! inherited descriptor that is a Unix stream socket made by our parent (the
@@ -72,7 +73,9 @@ enum WorkerError {
 
 /// Turns this process into a pool worker if it was started as one; returns
 /// at once otherwise. Call it first thing in `main` (code before it runs in
-/// every worker too).
+/// every worker too). In a test binary with libtest's `main`,
+/// [`enable_test_support!`](crate::enable_test_support) calls it from a
+/// hidden test instead.
 ///
 /// ```no_run
 /// fn main() {
