@@ -144,12 +144,17 @@ fn initializer_and_max_tasks_per_child() {
 }
 
 fn a_foreign_binary_is_refused_as_a_worker() {
-    let foreign = env!("CARGO_BIN_EXE_pp-pool-foreign-worker");
-    let err =
-        ProcessPool::with_options(ProcessPoolOptions::default().max_workers(1).worker_exe(foreign))
-            .unwrap_err();
+    // A copy of this test binary is another executable (its own inode and
+    // mtime) whose `main` calls pp_pool::init() too.
+    let foreign = crate::support::temp_path("foreign-worker");
+    std::fs::copy(std::env::current_exe().unwrap(), &foreign).unwrap();
+    let refused = ProcessPool::with_options(
+        ProcessPoolOptions::default().max_workers(1).worker_exe(&foreign),
+    );
+    let _ = std::fs::remove_file(&foreign);
+    let err = refused.unwrap_err();
     assert!(matches!(err, PoolError::NotSameBinary { .. }), "{err}");
-    assert!(err.to_string().contains("pp-pool-foreign-worker"), "{err}");
+    assert!(err.to_string().contains(&*foreign.to_string_lossy()), "{err}");
     // A program that does not call init() never answers the handshake.
     let err = ProcessPool::with_options(
         ProcessPoolOptions::default().max_workers(1).worker_exe("/bin/true"),
