@@ -41,8 +41,9 @@
 //! supervisors), `launch.rs` (a worker's argv and environment), `worker.rs`
 //! (the worker side, `init`), `remote.rs` (sealed function pointers),
 //! `transport.rs` (framed socket pair), `sys.rs` (descriptor inheritance),
-//! `test_support.rs` ([`enable_test_support!`]), and small helpers
-//! `next_job.rs`, `panic_message.rs`, `shorten.rs`.
+//! `test_support.rs` ([`enable_test_support!`]), small helpers
+//! `next_job.rs`, `panic_message.rs`, `shorten.rs`, and for unit tests only
+//! `counting_allocator.rs`.
 //!
 //! # Using process pools from `cargo test`
 //! Workers are fresh copies of the current executable; in a test binary that
