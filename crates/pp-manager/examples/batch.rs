@@ -16,6 +16,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use pp_manager::pool::{TaskError, TaskErrorKind};
 use pp_manager::prelude::*;
 use pp_manager::process::Output;
 use serde::{Deserialize, Serialize};
@@ -149,8 +150,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (hash_cols, hash_ok) = match hashed {
             Some(Ok(Ok(h))) => (format!("{:>9} {:>7} {:>18x}", h.bytes, h.lines, h.fnv1a), true),
             Some(Ok(Err(e)))
-            | Some(Err(ManagerError::Task(pp_manager::pool::TaskError::Panicked {
-                message: e,
+            | Some(Err(ManagerError::Task(TaskError {
+                kind: TaskErrorKind::Panicked { message: e },
                 ..
             }))) => (format!("{:>36}", truncate(&e, 36)), false),
             Some(Err(e)) => (format!("{:>36}", truncate(&e.to_string(), 36)), false),

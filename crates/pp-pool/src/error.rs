@@ -1,44 +1,55 @@
 //! The errors of pp-pool: why a task has no result, and why a pool failed.
 
+use std::fmt;
 use std::time::Duration;
 
-use crate::task::TaskId;
+use crate::id::TaskId;
+use crate::transport::FrameError;
 
-/// Why a task gave no value.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+/// Why a task gave no value: which task, and what happened to it.
+///
+/// ```
+/// # fn check(error: pp_pool::TaskError) {
+/// use pp_pool::{TaskError, TaskErrorKind};
+/// match error {
+///     TaskError { kind: TaskErrorKind::Panicked { message }, task_id, .. } => {
+///         eprintln!("{task_id} panicked: {message}")
+///     }
+///     other => eprintln!("{other}"),
+/// }
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum TaskError {
-    /// `result` gave up waiting; the task goes on.
-    #[error("task {task_id} has no result after waiting {waited:?}")]
+pub struct TaskError {
+    /// The task.
+    pub task_id: TaskId,
+    /// What happened to it.
+    pub kind: TaskErrorKind,
+}
+
+/// What happened to a task that gave no value (see [`TaskError`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TaskErrorKind {
+    /// A wait for the result gave up; the task goes on.
     Timeout {
-        /// The task.
-        task_id: TaskId,
-        /// How long `result` waited.
+        /// How long the wait lasted.
         waited: Duration,
     },
 
     /// The task was cancelled (before it ran, or stopped while running).
-    #[error("task {task_id} was cancelled")]
-    Cancelled {
-        /// The task.
-        task_id: TaskId,
-    },
+    Cancelled,
 
     /// The task panicked; its worker lives on.
-    #[error("task {task_id} panicked: {message}")]
     Panicked {
-        /// The task.
-        task_id: TaskId,
         /// The panic message.
         message: String,
     },
 
     /// The worker process running the task died (abort, segfault, exit, a
     /// signal from outside); only this task failed, and the worker was replaced.
-    #[error("the worker running task {task_id} died ({})", describe_exit(*code, *signal))]
     WorkerDied {
-        /// The task.
-        task_id: TaskId,
         /// The worker's exit code, if it exited.
         code: Option<i32>,
         /// The signal that killed the worker, if one did.
@@ -46,19 +57,13 @@ pub enum TaskError {
     },
 
     /// The task ran past its own timeout; its worker was stopped and replaced.
-    #[error("task {task_id} ran past its timeout of {limit:?} and was stopped")]
     TaskTimedOut {
-        /// The task.
-        task_id: TaskId,
         /// The task's timeout.
         limit: Duration,
     },
 
     /// The argument or the result could not be (de)serialized.
-    #[error("task {task_id}: cannot (de)serialize its {what}: {reason}")]
     Serialization {
-        /// The task.
-        task_id: TaskId,
         /// `"argument"` or `"result"`.
         what: &'static str,
         /// What the serializer said.
@@ -66,36 +71,64 @@ pub enum TaskError {
     },
 
     /// The pool shut down before the task ran.
-    #[error("task {task_id} was not run: its pool has shut down")]
-    PoolShutDown {
-        /// The task.
-        task_id: TaskId,
-    },
+    PoolShutDown,
 
     /// The result was already taken by an earlier `take_result`.
-    #[error("the result of task {task_id} was already taken")]
-    ResultTaken {
-        /// The task.
-        task_id: TaskId,
-    },
+    ResultTaken,
 
     /// The pool could not start a worker for this task.
-    #[error("task {task_id}: no worker could be started: {reason}")]
     NoWorker {
-        /// The task.
-        task_id: TaskId,
         /// Why.
         reason: String,
     },
 }
 
-fn describe_exit(code: Option<i32>, signal: Option<i32>) -> String {
-    match (code, signal) {
-        (Some(code), _) => format!("exit code {code}"),
-        (None, Some(signal)) => format!("killed by signal {signal}"),
-        (None, None) => "exit status unknown".into(),
+impl TaskError {
+    /// Task `task_id` failed as `kind` says. (Cheap: a task id is a small
+    /// `Copy` value, so the errors of the waiting calls never allocate.)
+    pub(crate) fn new(task_id: TaskId, kind: TaskErrorKind) -> TaskError {
+        TaskError { task_id, kind }
     }
 }
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let task_id = self.task_id;
+        match &self.kind {
+            TaskErrorKind::Timeout { waited } => {
+                write!(f, "task {task_id} has no result after waiting {waited:?}")
+            }
+            TaskErrorKind::Cancelled => write!(f, "task {task_id} was cancelled"),
+            TaskErrorKind::Panicked { message } => write!(f, "task {task_id} panicked: {message}"),
+            TaskErrorKind::WorkerDied { code, signal } => {
+                write!(f, "the worker running task {task_id} died (")?;
+                match (code, signal) {
+                    (Some(code), _) => write!(f, "exit code {code}")?,
+                    (None, Some(signal)) => write!(f, "killed by signal {signal}")?,
+                    (None, None) => f.write_str("exit status unknown")?,
+                }
+                f.write_str(")")
+            }
+            TaskErrorKind::TaskTimedOut { limit } => {
+                write!(f, "task {task_id} ran past its timeout of {limit:?} and was stopped")
+            }
+            TaskErrorKind::Serialization { what, reason } => {
+                write!(f, "task {task_id}: cannot (de)serialize its {what}: {reason}")
+            }
+            TaskErrorKind::PoolShutDown => {
+                write!(f, "task {task_id} was not run: its pool has shut down")
+            }
+            TaskErrorKind::ResultTaken => {
+                write!(f, "the result of task {task_id} was already taken")
+            }
+            TaskErrorKind::NoWorker { reason } => {
+                write!(f, "task {task_id}: no worker could be started: {reason}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}
 
 /// Why a pool could not be created or used.
 #[derive(Debug, thiserror::Error)]
@@ -126,9 +159,10 @@ pub enum PoolError {
     },
 
     /// The worker never answered: most likely `pp_pool::init()` is not the
-    /// first thing `main` calls, so the worker ran the program instead.
+    /// first thing `main` calls (in a test binary: `pp_pool::enable_test_support!()`
+    /// is missing), so the worker ran the program instead.
     #[error(
-        "worker {exe:?} did not answer within {waited:?}: call pp_pool::init() at the top of main"
+        "worker {exe:?} did not answer within {waited:?}: call pp_pool::init() at the top of main (in a libtest test binary: pp_pool::enable_test_support!())"
     )]
     NoHandshake {
         /// The executable.
@@ -163,29 +197,6 @@ pub enum PoolError {
         pid: u32,
         /// What went wrong.
         #[source]
-        error: crate::transport::FrameError,
+        error: FrameError,
     },
-}
-
-/// At most `max` characters of `text`, then `…` if it was longer: for
-/// values echoed into error messages (a 1 MB input must not make a 2 MB message).
-pub(crate) fn shorten(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_owned(),
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-    }
-}
-
-/// How much of an input an error message shows.
-pub(crate) const SHOWN: usize = 64;
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn shorten_keeps_short_text_and_cuts_long_text_on_a_char_boundary() {
-        assert_eq!(super::shorten("abc", 3), "abc");
-        assert_eq!(super::shorten("abcd", 3), "abc…");
-        assert_eq!(super::shorten("ééé", 2), "éé…");
-        assert_eq!(super::shorten(&"x".repeat(1 << 20), 64).chars().count(), 65);
-    }
 }

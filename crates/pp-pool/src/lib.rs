@@ -2,13 +2,14 @@
 //!
 //! # Map
 //! - [`ThreadPool`]: closures on a fixed set of threads (crossbeam channels);
-//!   a panic becomes [`TaskError::Panicked`] and the thread lives on; running
-//!   tasks get a [`CancelToken`].
+//!   a panic becomes [`TaskErrorKind::Panicked`] and the thread lives on;
+//!   running tasks get a [`CancelToken`].
 //! - [`ProcessPool`]: `fn(A) -> R` tasks in worker processes that are fresh
 //!   copies of this program (exec, never a bare fork). [`init`] must be the
-//!   first call in `main`. A worker that panics reports it and lives on; one
+//!   first call in `main` (in a libtest test binary: [`enable_test_support!`]).
+//!   A worker that panics reports it and lives on; one
 //!   that aborts, segfaults, exits or is killed fails only its own task
-//!   ([`TaskError::WorkerDied`]) and is replaced. Cancel and per-task
+//!   ([`TaskErrorKind::WorkerDied`]) and is replaced. Cancel and per-task
 //!   timeouts ([`TaskOptions`]) stop the worker (SIGTERM, grace, SIGKILL).
 //!   Workers die with the pool's process, even if it is SIGKILLed (and not
 //!   with the thread that created the pool).
@@ -17,19 +18,65 @@
 //!   process can connect); it calls a function it is sent only if the pool
 //!   sealed it with the worker's key and its address lies in this program's
 //!   own code. Frames over 1 GiB or that do not decode are a [`FrameError`].
-//! - [`TaskHandle`]: id ([`TaskId`]), [`TaskStatus`], `result(timeout)`, `cancel()`.
+//! - Ending a pool (both kinds): [`close`](ProcessPool::close) (no new
+//!   tasks, the queue still runs; returns at once), [`abort`](ProcessPool::abort)
+//!   (no new tasks, the queue is cancelled, running process tasks are
+//!   stopped; returns at once), [`shutdown`](ProcessPool::shutdown) and
+//!   [`shutdown_now`](ProcessPool::shutdown_now) (the same, then wait for
+//!   the workers to exit). Dropping a thread pool is `shutdown`, a process
+//!   pool `shutdown_now`.
+//! - [`TaskHandle`]: id ([`TaskId`]), [`TaskStatus`], the result (`result`,
+//!   `try_result`, `result_timeout`, `result_deadline`, and `take_result`
+//!   in the same four forms), `cancel()`.
 //! - Worker output ([`WorkerOutput`]): forwarded to ours (default),
 //!   discarded, or captured per task ([`TaskHandle::captured_output`]).
-//! - [`default_process_pool`], [`default_thread_pool`]: created on first use.
-//! - Errors: [`TaskError`] (why a task has no value), [`PoolError`],
-//!   [`TaskIdError`] (a text that is not a task id), [`FrameError`].
+//! - [`default_process_pool`], [`default_thread_pool`]: one worker per CPU,
+//!   created on first use.
+//! - Errors: [`TaskError`] (which task had no value, and the
+//!   [`TaskErrorKind`] why), [`PoolError`], [`TaskIdError`] (a text that is
+//!   not a task id), [`FrameError`].
+//!
+//! Source files: `id.rs` (task ids), `task.rs` (statuses, handles, a task's
+//! shared cell), `error.rs`, `thread_pool.rs`, `process_pool.rs` (pool,
+//! supervisors), `launch.rs` (a worker's argv and environment), `worker.rs`
+//! (the worker side, `init`), `remote.rs` (sealed function pointers),
+//! `transport.rs` (framed socket pair), `sys.rs` (descriptor inheritance),
+//! `test_support.rs` ([`enable_test_support!`]), small helpers
+//! `next_job.rs`, `panic_message.rs`, `shorten.rs`, and for unit tests only
+//! `counting_allocator.rs`.
 //!
 //! # Using process pools from `cargo test`
-//! Workers re-execute the current binary, whose `main` must call [`init`]
-//! first. libtest's generated `main` does not, so give the integration test
-//! its own `main`: in `Cargo.toml`, `[[test]] name = "it"`, `harness = false`,
-//! and in the test file `fn main() { pp_pool::init(); /* run the tests */ }`
-//! (pp-pool's own `tests/it/main.rs` is an example).
+//! Workers are fresh copies of the current executable; in a test binary that
+//! is libtest's, whose `main` runs the tests. Write
+//! `pp_pool::enable_test_support!();` once at the top of the test crate and
+//! use pools from ordinary `#[test]` functions, under `cargo test` and
+//! `cargo nextest` alike:
+//!
+//! ```no_run
+//! // tests/pools.rs (default harness)
+//! pp_pool::enable_test_support!();
+//!
+//! fn double(x: i32) -> i32 {
+//!     x * 2
+//! }
+//!
+//! #[test]
+//! fn doubles_in_a_worker() {
+//!     let pool = pp_pool::ProcessPool::new(2).unwrap();
+//!     assert_eq!(pool.submit(double, 21).unwrap().result().unwrap(), 42);
+//! }
+//! ```
+//!
+//! The macro adds a hidden test, `__pp_pool_worker`; workers start this
+//! binary with `--exact __pp_pool_worker --nocapture --test-threads=1`, so
+//! libtest runs only that test, which turns the process into a worker (in
+//! the tests' own process it does nothing). Workers' stdout is dropped unless
+//! the tests run with `--nocapture` or `--show-output` (libtest cannot
+//! capture another process's output). pp-pool's `tests/plain_test.rs` is an
+//! example. A test binary with `harness = false` and a `main` that calls
+//! [`init`] first also works, and is only needed for what libtest cannot do
+//! (pp-pool's `tests/it` runs each test alone to count process-wide
+//! descriptors and zombies).
 //!
 //! # Example
 //! ```no_run
@@ -53,21 +100,32 @@
 // reason: the examples are about what goes at the top of `main`.
 #![allow(clippy::needless_doctest_main)]
 
+#[cfg(test)]
+mod counting_allocator;
 mod error;
+mod id;
+mod launch;
+mod next_job;
+mod panic_message;
 mod process_pool;
 mod remote;
+mod shorten;
 mod sys;
 mod task;
+mod test_support;
 mod thread_pool;
 mod transport;
 mod worker;
 
 use std::sync::OnceLock;
 
-pub use error::{PoolError, TaskError};
+pub use error::{PoolError, TaskError, TaskErrorKind};
+pub use id::{TaskId, TaskIdError};
 pub use process_pool::{ProcessPool, ProcessPoolOptions, TaskOptions, WorkerOutput};
-pub use task::{CancelToken, CapturedOutput, TaskHandle, TaskId, TaskIdError, TaskStatus};
-pub use thread_pool::{ThreadPool, default_thread_count};
+pub use task::{CancelToken, CapturedOutput, TaskHandle, TaskStatus};
+#[doc(hidden)]
+pub use test_support::register_test_worker as __register_test_worker;
+pub use thread_pool::ThreadPool;
 pub use transport::FrameError;
 pub use worker::{init, is_worker};
 
@@ -81,12 +139,13 @@ pub fn default_process_pool() -> Result<&'static ProcessPool, PoolError> {
     Ok(POOL.get_or_init(|| pool))
 }
 
-/// The process-wide thread pool: [`default_thread_count`] threads, started on first use.
+/// The process-wide thread pool: one thread per CPU
+/// ([`std::thread::available_parallelism`]), started on first use.
 pub fn default_thread_pool() -> Result<&'static ThreadPool, PoolError> {
     static POOL: OnceLock<ThreadPool> = OnceLock::new();
     if let Some(pool) = POOL.get() {
         return Ok(pool);
     }
-    let pool = ThreadPool::new(default_thread_count())?;
+    let pool = ThreadPool::new(std::thread::available_parallelism().map_or(1, |n| n.get()))?;
     Ok(POOL.get_or_init(|| pool))
 }

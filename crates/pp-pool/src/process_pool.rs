@@ -31,11 +31,12 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, unbounded};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{PoolError, TaskError};
+use crate::error::{PoolError, TaskError, TaskErrorKind};
+use crate::launch::worker_launch;
 use crate::remote::{Identity, Key, RemoteFn, WireOutcome};
 use crate::task::{CapturedOutput, TaskCell, TaskHandle};
 use crate::transport::{Channel, FrameError, deadline_after};
-use crate::worker::{FromWorker, HANDSHAKE, PARENT_ENV, ToWorker, WORKER_ENV};
+use crate::worker::{FromWorker, HANDSHAKE, ToWorker};
 
 /// How often a supervisor waiting for a result checks for cancel and timeout.
 const SLICE: Duration = Duration::from_millis(20);
@@ -155,7 +156,7 @@ trait JobCell: Send + Sync {
     fn cancelled(&self) -> bool;
     fn timeout(&self) -> Option<Duration>;
     fn finish_wire(&self, outcome: WireOutcome, captured: Option<CapturedOutput>);
-    fn fail_dyn(&self, error: &dyn Fn(crate::TaskId) -> TaskError);
+    fn fail_kind(&self, kind: TaskErrorKind);
 }
 
 impl<R: DeserializeOwned + Send> JobCell for TaskCell<R> {
@@ -178,19 +179,24 @@ impl<R: DeserializeOwned + Send> JobCell for TaskCell<R> {
         let task_id = self.id;
         self.finish(match outcome {
             WireOutcome::Value(bytes) => postcard::from_bytes(&bytes).map_err(|e| {
-                TaskError::Serialization { task_id, what: "result", reason: e.to_string() }
+                let reason = e.to_string();
+                TaskError::new(task_id, TaskErrorKind::Serialization { what: "result", reason })
             }),
-            WireOutcome::Panicked(message) => Err(TaskError::Panicked { task_id, message }),
-            WireOutcome::Serialization { what, reason } => Err(TaskError::Serialization {
+            WireOutcome::Panicked(message) => {
+                Err(TaskError::new(task_id, TaskErrorKind::Panicked { message }))
+            }
+            WireOutcome::Serialization { what, reason } => Err(TaskError::new(
                 task_id,
-                what: if what == "argument" { "argument" } else { "result" },
-                reason,
-            }),
+                TaskErrorKind::Serialization {
+                    what: if what == "argument" { "argument" } else { "result" },
+                    reason,
+                },
+            )),
         });
     }
 
-    fn fail_dyn(&self, error: &dyn Fn(crate::TaskId) -> TaskError) {
-        self.finish(Err(error(self.id)));
+    fn fail_kind(&self, kind: TaskErrorKind) {
+        self.fail(kind);
     }
 }
 
@@ -203,7 +209,7 @@ struct Job {
 
 impl Drop for Job {
     fn drop(&mut self) {
-        self.cell.fail_dyn(&|task_id| TaskError::Cancelled { task_id });
+        self.cell.fail_kind(TaskErrorKind::Cancelled);
     }
 }
 
@@ -221,7 +227,7 @@ struct Shared {
     options: ProcessPoolOptions,
     exe: std::path::PathBuf,
     identity: Identity,
-    /// Set by `shutdown` with `cancel_pending`: running tasks are stopped too.
+    /// Set by `abort`: running tasks are stopped too.
     stopping: AtomicBool,
     /// Pids of live workers (for tests and for `worker_pids`).
     pids: Mutex<Vec<u32>>,
@@ -331,11 +337,7 @@ impl ProcessPool {
         let arg = match postcard::to_allocvec(&arg) {
             Ok(arg) => arg,
             Err(e) => {
-                cell.finish(Err(TaskError::Serialization {
-                    task_id: cell.id,
-                    what: "argument",
-                    reason: e.to_string(),
-                }));
+                cell.fail(TaskErrorKind::Serialization { what: "argument", reason: e.to_string() });
                 return Ok(handle);
             }
         };
@@ -346,31 +348,53 @@ impl ProcessPool {
         Ok(handle)
     }
 
-    /// Stops accepting tasks. With `cancel_pending`, waiting tasks are
-    /// cancelled and running ones stopped; otherwise everything submitted
-    /// still runs. With `wait`, returns once every worker has exited.
-    pub fn shutdown(&self, wait: bool, cancel_pending: bool) {
+    /// Stops accepting tasks; those already submitted still run, then the
+    /// workers exit. Returns at once: [`shutdown`](Self::shutdown) also waits.
+    pub fn close(&self) {
         self.sender.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if cancel_pending {
-            self.shared.stopping.store(true, Ordering::Release);
-            while let Ok(job) = self.receiver.try_recv() {
-                drop(job);
-            }
+    }
+
+    /// Stops accepting tasks, cancels those not started and stops the running
+    /// ones (their workers are stopped: SIGTERM, the grace, SIGKILL); each
+    /// result becomes [`TaskErrorKind::Cancelled`]. Returns at once:
+    /// [`shutdown_now`](Self::shutdown_now) also waits.
+    pub fn abort(&self) {
+        self.close();
+        self.shared.stopping.store(true, Ordering::Release);
+        // Dropping a job unrun reports it cancelled.
+        while let Ok(job) = self.receiver.try_recv() {
+            drop(job);
         }
-        if wait {
-            let threads = std::mem::take(
-                &mut *self.supervisors.lock().unwrap_or_else(PoisonError::into_inner),
-            );
-            for thread in threads {
-                let _ = thread.join();
-            }
+    }
+
+    /// [`close`](Self::close), then blocks until every submitted task has
+    /// run and every worker has exited.
+    pub fn shutdown(&self) {
+        self.close();
+        self.join();
+    }
+
+    /// [`abort`](Self::abort), then blocks until every worker has exited.
+    pub fn shutdown_now(&self) {
+        self.abort();
+        self.join();
+    }
+
+    /// Waits for every supervisor thread (each reaps its worker before it ends).
+    fn join(&self) {
+        let threads =
+            std::mem::take(&mut *self.supervisors.lock().unwrap_or_else(PoisonError::into_inner));
+        for thread in threads {
+            let _ = thread.join();
         }
     }
 }
 
+/// Dropping a pool is [`shutdown_now`](ProcessPool::shutdown_now): tasks not
+/// finished are cancelled.
 impl Drop for ProcessPool {
     fn drop(&mut self) {
-        self.shutdown(true, true);
+        self.shutdown_now();
     }
 }
 
@@ -396,18 +420,21 @@ impl Worker {
         let (mut channel, theirs) = crate::transport::pair()
             .map_err(|e| start_error(format!("cannot create the worker's socket pair: {e}")))?;
         let key = Key::random().map_err(|e| start_error(format!("no random key: {e}")))?;
-        let mut command = Command::new(&shared.exe);
+        let launch = worker_launch(shared.options.worker_exe.as_deref(), theirs.as_raw_fd());
+        let mut command = Command::new(&launch.program);
         command
-            .env(WORKER_ENV, theirs.as_raw_fd().to_string())
-            .env(PARENT_ENV, std::process::id().to_string())
+            .args(&launch.args)
+            .envs(launch.env)
             .stdin(Stdio::null())
             // A group of its own: stopping a worker stops what its task started.
             .process_group(0);
-        if let Ok(name) = std::env::current_exe() {
+        if let Some(name) = launch.arg0 {
             command.arg0(name);
         }
         if shared.options.output == WorkerOutput::Discard {
             command.stdout(Stdio::null()).stderr(Stdio::null());
+        } else if launch.quiet_stdout {
+            command.stdout(Stdio::null());
         }
         crate::sys::inherit(&mut command, &theirs);
         let spawned = command.spawn();
@@ -435,7 +462,7 @@ impl Worker {
                 Err(error) => Some(PoolError::Transport { pid, error }),
             },
             Ok(FromWorker::Refused { reason }) => {
-                let reason = crate::error::shorten(&reason, REASON_SHOWN);
+                let reason = crate::shorten::shorten(&reason, REASON_SHOWN);
                 Some(if reason.contains("initializer") {
                     start_error(reason)
                 } else {
@@ -575,7 +602,7 @@ fn supervisor_thread(
             Err(payload) => {
                 // Its worker was killed and reaped (Worker's Drop); its tasks
                 // in hand reported themselves cancelled (Job's Drop).
-                let message = crate::thread_pool::panic_message(&*payload);
+                let message = crate::panic_message::panic_message(&*payload);
                 tracing::error!(%message, "a pool supervisor panicked; restarting it");
                 std::thread::sleep(Duration::from_millis(10));
             }
@@ -622,7 +649,7 @@ fn supervise(shared: &Shared, jobs: &Receiver<Job>, mut worker: Option<Worker>) 
         };
         while !queue_closed && in_flight.len() + unsent.len() < window.min(quota) {
             let next = if in_flight.is_empty() && unsent.is_empty() {
-                crate::thread_pool::next_job(jobs).ok_or(TryRecvError::Disconnected)
+                crate::next_job::next_job(jobs).ok_or(TryRecvError::Disconnected)
             } else {
                 jobs.try_recv()
             };
@@ -652,10 +679,7 @@ fn supervise(shared: &Shared, jobs: &Receiver<Job>, mut worker: Option<Worker>) 
                     let reason = e.to_string();
                     tracing::error!(%reason, "cannot start a pool worker");
                     if let Some(job) = unsent.pop_front() {
-                        job.cell.fail_dyn(&|task_id| TaskError::NoWorker {
-                            task_id,
-                            reason: reason.clone(),
-                        });
+                        job.cell.fail_kind(TaskErrorKind::NoWorker { reason: reason.clone() });
                     }
                     continue;
                 }
@@ -761,15 +785,15 @@ fn lose_worker(
         match loss {
             Loss::Died if !front.cell.cancelled() => {
                 tracing::warn!(pid, ?code, ?signal, "pool worker died; replacing it");
-                front.cell.fail_dyn(&|task_id| TaskError::WorkerDied { task_id, code, signal });
+                front.cell.fail_kind(TaskErrorKind::WorkerDied { code, signal });
             }
             Loss::TimedOut(limit) => {
                 tracing::warn!(pid, ?limit, "task timed out; its worker was stopped");
-                front.cell.fail_dyn(&|task_id| TaskError::TaskTimedOut { task_id, limit });
+                front.cell.fail_kind(TaskErrorKind::TaskTimedOut { limit });
             }
             Loss::Died | Loss::Cancelled => {
                 tracing::debug!(pid, "running task cancelled; its worker was stopped");
-                front.cell.fail_dyn(&|task_id| TaskError::Cancelled { task_id });
+                front.cell.fail_kind(TaskErrorKind::Cancelled);
             }
         }
     }

@@ -43,7 +43,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::thread_pool::panic_message;
+use crate::panic_message::panic_message;
 
 /// What a task produced, as it crosses back to the pool.
 #[derive(Debug, Serialize, Deserialize)]

@@ -44,8 +44,9 @@ pub(crate) fn adopt_inherited_socket(fd: RawFd) -> Result<OwnedFd, String> {
     }
     // SAFETY: `fd` is open (its /proc/self/fd entry exists) and was inherited
     // at exec: nothing in this process opened it, so nothing else owns it.
-    // `worker::init` runs at the top of `main`, before other threads, and
-    // calls this at most once (a static flag), so it is claimed only here.
+    // `worker::init` calls this once and then ends the process (it runs at
+    // the top of `main`, or in a test binary in the one hidden test libtest
+    // runs), and nothing else here knows the number: it is claimed only here.
     let owned = unsafe { OwnedFd::from_raw_fd(fd) };
     rustix::io::fcntl_setfd(&owned, rustix::io::FdFlags::CLOEXEC)
         .map_err(|e| format!("cannot set close-on-exec on descriptor {fd}: {e}"))?;

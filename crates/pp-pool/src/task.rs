@@ -1,107 +1,18 @@
 //! Task ids, statuses and handles, shared by both pools.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::error::TaskError;
-
-/// The id of a task, printed `task-<pid>-<n>`: unique among the tasks of
-/// this OS process (and, through the pid, among processes alive together).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TaskId {
-    pid: u32,
-    n: u64,
-}
-
-impl TaskId {
-    pub(crate) fn generate() -> TaskId {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        // getpid is a system call; pp never forks without exec, so it is read once.
-        static PID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-        TaskId { pid: *PID.get_or_init(std::process::id), n: NEXT.fetch_add(1, Ordering::Relaxed) }
-    }
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "task-{}-{}", self.pid, self.n)
-    }
-}
-
-impl fmt::Debug for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "\"{self}\"")
-    }
-}
-
-/// Why a text is not a task id.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum TaskIdError {
-    /// The text is not `task-<pid>-<n>` with decimal numbers in range, written
-    /// as [`TaskId`]'s `Display` writes them.
-    #[error("not a task id: {input:?} ({reason}; expected task-<pid>-<n>)")]
-    Malformed {
-        /// The text, shortened to 64 characters (then `…`) if longer.
-        input: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-}
-
-/// A canonical decimal number: digits only, no sign, no leading zero.
-fn canonical_number<T: std::str::FromStr>(text: &str) -> Result<T, &'static str> {
-    if text.is_empty() {
-        return Err("a number is missing");
-    }
-    if !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("a number has a character other than 0-9");
-    }
-    if text.len() > 1 && text.starts_with('0') {
-        return Err("a number has a leading zero");
-    }
-    text.parse().map_err(|_| "a number is out of range")
-}
-
-/// Serialized as its string form (`task-<pid>-<n>`), parsed back with
-/// [`FromStr`](std::str::FromStr)'s checks.
-impl serde::Serialize for TaskId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for TaskId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-impl std::str::FromStr for TaskId {
-    type Err = TaskIdError;
-
-    /// Parses `task-<pid>-<n>`, exactly as [`TaskId`] prints.
-    fn from_str(s: &str) -> Result<Self, TaskIdError> {
-        let parse = || -> Result<TaskId, &'static str> {
-            let rest = s.strip_prefix("task-").ok_or("it does not start with \"task-\"")?;
-            let (pid, n) = rest.split_once('-').ok_or("the second '-' is missing")?;
-            Ok(TaskId { pid: canonical_number(pid)?, n: canonical_number(n)? })
-        };
-        parse().map_err(|reason| TaskIdError::Malformed {
-            input: crate::error::shorten(s, crate::error::SHOWN),
-            reason,
-        })
-    }
-}
+use crate::error::{TaskError, TaskErrorKind};
+use crate::id::TaskId;
 
 /// Polls of a finished flag before a waiter sleeps: half spins, half yields.
 const SPIN_ROUNDS: u32 = 200;
 
-/// Where a task is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Where a task is in its life. (De)serialized by variant name (`"Pending"`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum TaskStatus {
     /// Waiting for a worker.
@@ -121,20 +32,6 @@ pub enum TaskStatus {
 }
 
 impl TaskStatus {
-    /// The status as a string: `pending`, `running`, `completed`, `failed`,
-    /// `cancelled`, `timeout`, `worker_died`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskStatus::Pending => "pending",
-            TaskStatus::Running => "running",
-            TaskStatus::Completed => "completed",
-            TaskStatus::Failed => "failed",
-            TaskStatus::Cancelled => "cancelled",
-            TaskStatus::TimedOut => "timeout",
-            TaskStatus::WorkerDied => "worker_died",
-        }
-    }
-
     /// Whether the task has finished, one way or another.
     pub fn is_finished(self) -> bool {
         !matches!(self, TaskStatus::Pending | TaskStatus::Running)
@@ -143,17 +40,13 @@ impl TaskStatus {
     fn of<R>(outcome: &Result<R, TaskError>) -> TaskStatus {
         match outcome {
             Ok(_) => TaskStatus::Completed,
-            Err(TaskError::Cancelled { .. }) => TaskStatus::Cancelled,
-            Err(TaskError::TaskTimedOut { .. }) => TaskStatus::TimedOut,
-            Err(TaskError::WorkerDied { .. }) => TaskStatus::WorkerDied,
-            Err(_) => TaskStatus::Failed,
+            Err(error) => match error.kind {
+                TaskErrorKind::Cancelled => TaskStatus::Cancelled,
+                TaskErrorKind::TaskTimedOut { .. } => TaskStatus::TimedOut,
+                TaskErrorKind::WorkerDied { .. } => TaskStatus::WorkerDied,
+                _ => TaskStatus::Failed,
+            },
         }
-    }
-}
-
-impl fmt::Display for TaskStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -285,7 +178,7 @@ impl<R> TaskCell<R> {
             return;
         }
         let outcome = match outcome {
-            Ok(_) if self.is_cancelled() => Err(TaskError::Cancelled { task_id: self.id }),
+            Ok(_) if self.is_cancelled() => Err(TaskError::new(self.id, TaskErrorKind::Cancelled)),
             other => other,
         };
         state.status = TaskStatus::of(&outcome);
@@ -298,6 +191,11 @@ impl<R> TaskCell<R> {
         }
     }
 
+    /// Records that the task failed as `kind` says (unless it finished already).
+    pub(crate) fn fail(&self, kind: TaskErrorKind) {
+        self.finish(Err(TaskError::new(self.id, kind)));
+    }
+
     /// Requests cancellation: a pending task is cancelled at once (true); a
     /// running one is flagged (true) and the caller stops it; a finished one is left (false).
     pub(crate) fn cancel(&self) -> CancelOutcome {
@@ -306,7 +204,7 @@ impl<R> TaskCell<R> {
             TaskStatus::Pending => {
                 drop(state);
                 self.cancelled.store(true, Ordering::Release);
-                self.finish(Err(TaskError::Cancelled { task_id: self.id }));
+                self.fail(TaskErrorKind::Cancelled);
                 CancelOutcome::WasPending
             }
             TaskStatus::Running => {
@@ -346,7 +244,7 @@ impl<R> TaskCell<R> {
         while !state.status.is_finished() {
             let now = Instant::now();
             if deadline.is_some_and(|d| now >= d) {
-                return Err(TaskError::Timeout { task_id: self.id, waited: limit });
+                return Err(TaskError::new(self.id, TaskErrorKind::Timeout { waited: limit }));
             }
             state.waiters += 1;
             state = match deadline {
@@ -460,12 +358,12 @@ impl<R> TaskHandle<R> {
         self.wait_as(Wait::Forever).and_then(|status| self.finished(status))
     }
 
-    /// [`wait`](Self::wait), giving up after `limit` with [`TaskError::Timeout`].
+    /// [`wait`](Self::wait), giving up after `limit` with [`TaskErrorKind::Timeout`].
     pub fn wait_timeout(&self, limit: Duration) -> Result<TaskStatus, TaskError> {
         self.wait_as(Wait::timeout(limit)).and_then(|status| self.finished(status))
     }
 
-    /// [`wait`](Self::wait), giving up at `deadline` with [`TaskError::Timeout`].
+    /// [`wait`](Self::wait), giving up at `deadline` with [`TaskErrorKind::Timeout`].
     pub fn wait_deadline(&self, deadline: Instant) -> Result<TaskStatus, TaskError> {
         self.wait_as(Wait::deadline(deadline)).and_then(|status| self.finished(status))
     }
@@ -473,7 +371,10 @@ impl<R> TaskHandle<R> {
     /// The value of a wait that finished. (Only a wait that does not wait
     /// can end without a value; answer as a zero-length timeout anyway.)
     fn finished<T>(&self, value: Option<T>) -> Result<T, TaskError> {
-        value.ok_or(TaskError::Timeout { task_id: self.cell().id, waited: Duration::ZERO })
+        value.ok_or(TaskError::new(
+            self.cell().id,
+            TaskErrorKind::Timeout { waited: Duration::ZERO },
+        ))
     }
 
     fn wait_as(&self, wait: Wait) -> Result<Option<TaskStatus>, TaskError> {
@@ -481,7 +382,7 @@ impl<R> TaskHandle<R> {
     }
 
     /// Waits for the task and takes its value out; a second call is
-    /// [`TaskError::ResultTaken`]. For values that are `Clone`,
+    /// [`TaskErrorKind::ResultTaken`]. For values that are `Clone`,
     /// [`result`](Self::result) can be called any number of times.
     pub fn take_result(&self) -> Result<R, TaskError> {
         self.take_as(Wait::Forever).and_then(|value| self.finished(value))
@@ -492,12 +393,12 @@ impl<R> TaskHandle<R> {
         self.take_as(Wait::No)
     }
 
-    /// [`take_result`](Self::take_result), giving up after `limit` with [`TaskError::Timeout`].
+    /// [`take_result`](Self::take_result), giving up after `limit` with [`TaskErrorKind::Timeout`].
     pub fn take_result_timeout(&self, limit: Duration) -> Result<R, TaskError> {
         self.take_as(Wait::timeout(limit)).and_then(|value| self.finished(value))
     }
 
-    /// [`take_result`](Self::take_result), giving up at `deadline` with [`TaskError::Timeout`].
+    /// [`take_result`](Self::take_result), giving up at `deadline` with [`TaskErrorKind::Timeout`].
     pub fn take_result_deadline(&self, deadline: Instant) -> Result<R, TaskError> {
         self.take_as(Wait::deadline(deadline)).and_then(|value| self.finished(value))
     }
@@ -510,7 +411,7 @@ impl<R> TaskHandle<R> {
                 state.outcome = Some(Err(e.clone()));
                 Err(e)
             }
-            None => Err(TaskError::ResultTaken { task_id: self.cell().id }),
+            None => Err(TaskError::new(self.cell().id, TaskErrorKind::ResultTaken)),
         }
     }
 }
@@ -526,12 +427,12 @@ impl<R: Clone> TaskHandle<R> {
         self.result_as(Wait::No)
     }
 
-    /// [`result`](Self::result), giving up after `limit` with [`TaskError::Timeout`].
+    /// [`result`](Self::result), giving up after `limit` with [`TaskErrorKind::Timeout`].
     pub fn result_timeout(&self, limit: Duration) -> Result<R, TaskError> {
         self.result_as(Wait::timeout(limit)).and_then(|value| self.finished(value))
     }
 
-    /// [`result`](Self::result), giving up at `deadline` with [`TaskError::Timeout`].
+    /// [`result`](Self::result), giving up at `deadline` with [`TaskErrorKind::Timeout`].
     pub fn result_deadline(&self, deadline: Instant) -> Result<R, TaskError> {
         self.result_as(Wait::deadline(deadline)).and_then(|value| self.finished(value))
     }
@@ -540,7 +441,7 @@ impl<R: Clone> TaskHandle<R> {
         let Some(state) = self.cell().wait(wait)? else { return Ok(None) };
         match &state.outcome {
             Some(outcome) => outcome.clone().map(Some),
-            None => Err(TaskError::ResultTaken { task_id: self.cell().id }),
+            None => Err(TaskError::new(self.cell().id, TaskErrorKind::ResultTaken)),
         }
     }
 }
@@ -548,19 +449,6 @@ impl<R: Clone> TaskHandle<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn task_ids_print_and_parse() {
-        let id = TaskId::generate();
-        let text = id.to_string();
-        assert!(text.starts_with(&format!("task-{}-", std::process::id())));
-        assert_eq!(text.parse::<TaskId>().unwrap(), id);
-        assert!(matches!(
-            "task-x-1".parse::<TaskId>(),
-            Err(TaskIdError::Malformed { input, .. }) if input == "task-x-1"
-        ));
-        assert_ne!(TaskId::generate(), id);
-    }
 
     #[test]
     fn a_pending_task_cancels_at_once_and_a_late_value_is_discarded() {
@@ -576,6 +464,46 @@ mod tests {
         assert_eq!(running.cancel(), CancelOutcome::WasRunning);
         running.finish(Ok(1));
         assert_eq!(running.status(), TaskStatus::Cancelled, "the value came after the cancel");
-        assert_eq!(TaskStatus::WorkerDied.as_str(), "worker_died");
+    }
+
+    #[test]
+    fn statuses_serialize_by_variant_name() {
+        let all = [
+            TaskStatus::Pending,
+            TaskStatus::Running,
+            TaskStatus::Completed,
+            TaskStatus::Failed,
+            TaskStatus::Cancelled,
+            TaskStatus::TimedOut,
+            TaskStatus::WorkerDied,
+        ];
+        for status in all {
+            let text = serde_json::to_string(&status).unwrap();
+            assert_eq!(text, format!("\"{status:?}\""));
+            assert_eq!(serde_json::from_str::<TaskStatus>(&text).unwrap(), status);
+        }
+        assert!(serde_json::from_str::<TaskStatus>("\"worker_died\"").is_err());
+    }
+
+    /// Waiting on a task that has not finished (not ready, or timed out)
+    /// allocates nothing: the error is a `Copy` task id and a `Duration`.
+    #[test]
+    fn waits_that_find_no_result_do_not_allocate() {
+        let handle = TaskHandle::new(TaskCell::<String>::new(None));
+        let past = Instant::now();
+        let before = crate::counting_allocator::allocations();
+        for _ in 0..10 {
+            assert!(handle.try_result().unwrap().is_none());
+            assert!(handle.try_take_result().unwrap().is_none());
+            for error in [
+                handle.result_timeout(Duration::from_millis(1)).unwrap_err(),
+                handle.result_deadline(past).unwrap_err(),
+                handle.take_result_timeout(Duration::ZERO).unwrap_err(),
+                handle.wait_timeout(Duration::from_millis(1)).unwrap_err(),
+            ] {
+                assert!(matches!(error.kind, TaskErrorKind::Timeout { .. }));
+            }
+        }
+        assert_eq!(crate::counting_allocator::allocations(), before);
     }
 }

@@ -7,11 +7,12 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
-use crate::error::{PoolError, TaskError};
+use crate::error::{PoolError, TaskError, TaskErrorKind};
+use crate::next_job::next_job;
+use crate::panic_message::panic_message;
 use crate::task::{AsCell, CancelToken, Flag, TaskCell, TaskHandle};
 
-/// A queued task. Dropped unrun (shutdown with `cancel_pending`), it
-/// reports itself cancelled.
+/// A queued task. Dropped unrun ([`ThreadPool::abort`]), it reports itself cancelled.
 struct Job(Option<Arc<dyn Runnable>>);
 
 impl Job {
@@ -72,13 +73,16 @@ where
         }
         let token = CancelToken::new(self.clone());
         let outcome = catch_unwind(AssertUnwindSafe(|| work(token))).map_err(|payload| {
-            TaskError::Panicked { task_id: self.cell.id, message: panic_message(&*payload) }
+            TaskError::new(
+                self.cell.id,
+                TaskErrorKind::Panicked { message: panic_message(&*payload) },
+            )
         });
         self.cell.finish(outcome);
     }
 
     fn cancel_unrun(&self) {
-        self.cell.finish(Err(TaskError::Cancelled { task_id: self.cell.id }));
+        self.cell.fail(TaskErrorKind::Cancelled);
     }
 }
 
@@ -92,45 +96,9 @@ pub struct ThreadPool {
     max_workers: usize,
 }
 
-/// Python's default for `ThreadPoolExecutor`: min(32, cpus + 4).
-pub fn default_thread_count() -> usize {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cpus + 4).min(32)
-}
-
-/// The next job: briefly spins before sleeping, because a sleeping thread
-/// costs the submitter a wake-up system call per task.
-pub(crate) fn next_job<J>(jobs: &Receiver<J>) -> Option<J> {
-    for round in 0..SPIN_ROUNDS {
-        match jobs.try_recv() {
-            Ok(job) => return Some(job),
-            Err(crossbeam_channel::TryRecvError::Disconnected) => return None,
-            Err(crossbeam_channel::TryRecvError::Empty) => {
-                for _ in 0..round.min(32) {
-                    std::hint::spin_loop();
-                }
-            }
-        }
-    }
-    jobs.recv().ok()
-}
-
-/// Empty polls, with a growing pause between them, before a pool thread sleeps.
-const SPIN_ROUNDS: u32 = 64;
-
-/// The message of a panic payload.
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic with a non-string payload".to_owned()
-    }
-}
-
 impl ThreadPool {
-    /// A pool of `max_workers` threads (see [`default_thread_count`]).
+    /// A pool of `max_workers` threads (one per CPU is
+    /// [`std::thread::available_parallelism`]).
     pub fn new(max_workers: usize) -> Result<ThreadPool, PoolError> {
         if max_workers == 0 {
             return Err(PoolError::NoWorkers);
@@ -165,7 +133,7 @@ impl ThreadPool {
         self.max_workers
     }
 
-    /// Runs `f` on a pool thread. A panic becomes [`TaskError::Panicked`].
+    /// Runs `f` on a pool thread. A panic becomes [`TaskErrorKind::Panicked`].
     pub fn submit<R, F>(&self, f: F) -> Result<TaskHandle<R>, PoolError>
     where
         F: FnOnce() -> R + Send + 'static,
@@ -176,7 +144,7 @@ impl ThreadPool {
 
     /// Runs `f` with a [`CancelToken`] it should poll: after
     /// [`TaskHandle::cancel`] the token is set, and whatever `f` returns
-    /// becomes [`TaskError::Cancelled`].
+    /// becomes [`TaskErrorKind::Cancelled`].
     pub fn submit_cancellable<R, F>(&self, f: F) -> Result<TaskHandle<R>, PoolError>
     where
         F: FnOnce(CancelToken) -> R + Send + 'static,
@@ -191,28 +159,57 @@ impl ThreadPool {
         Ok(TaskHandle::new(task))
     }
 
-    /// Stops accepting tasks. With `cancel_pending`, tasks not yet started are
-    /// cancelled; with `wait`, returns once every thread has finished.
-    pub fn shutdown(&self, wait: bool, cancel_pending: bool) {
+    /// Stops accepting tasks; those already submitted still run. Returns at
+    /// once: [`shutdown`](Self::shutdown) also waits for them.
+    pub fn close(&self) {
         self.sender.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if cancel_pending {
-            // Each job checks its cell first, so running them here only marks them cancelled.
-            while let Ok(job) = self.receiver.try_recv() {
-                drop(job);
-            }
+    }
+
+    /// Stops accepting tasks and cancels those not started yet (their
+    /// results become [`TaskErrorKind::Cancelled`]). Returns at once. A
+    /// running closure cannot be stopped from outside: it runs to its end and
+    /// keeps its value (to stop it early, cancel its handle and poll its
+    /// [`CancelToken`]).
+    pub fn abort(&self) {
+        self.close();
+        // Dropping a job unrun reports it cancelled.
+        while let Ok(job) = self.receiver.try_recv() {
+            drop(job);
         }
-        if wait {
-            let threads =
-                std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
-            for thread in threads {
+    }
+
+    /// [`close`](Self::close), then blocks until every submitted task has
+    /// run and every thread has exited. Called from one of the pool's own
+    /// tasks, it does not wait for that task's thread.
+    pub fn shutdown(&self) {
+        self.close();
+        self.join();
+    }
+
+    /// [`abort`](Self::abort), then blocks until the running tasks have
+    /// returned and every thread has exited. Called from one of the pool's
+    /// own tasks, it does not wait for that task's thread.
+    pub fn shutdown_now(&self) {
+        self.abort();
+        self.join();
+    }
+
+    /// Waits for every thread but the calling one (which would wait for itself).
+    fn join(&self) {
+        let threads =
+            std::mem::take(&mut *self.threads.lock().unwrap_or_else(PoisonError::into_inner));
+        let me = std::thread::current().id();
+        for thread in threads {
+            if thread.thread().id() != me {
                 let _ = thread.join();
             }
         }
     }
 }
 
+/// Dropping a pool is [`shutdown`](ThreadPool::shutdown): submitted tasks still run.
 impl Drop for ThreadPool {
     fn drop(&mut self) {
-        self.shutdown(true, false);
+        self.shutdown();
     }
 }

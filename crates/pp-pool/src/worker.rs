@@ -1,5 +1,6 @@
 //! The worker side: `init()` turns a re-executed copy of the program into a
-//! pool worker before `main` does anything else.
+//! pool worker before `main` does anything else (or, in a libtest binary,
+//! from the hidden test `enable_test_support!` defines).
 //!
 //! A worker trusts nothing it did not check: `PP_POOL_WORKER` must name an
 //! inherited descriptor that is a Unix stream socket made by our parent (the
@@ -15,8 +16,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::shorten;
 use crate::remote::{Closed, Forgery, Gate, Identity, Key, Sealed, WireOutcome};
+use crate::shorten::{SHOWN, shorten};
 use crate::task::CapturedOutput;
 use crate::transport::{Channel, FrameError};
 
@@ -72,7 +73,9 @@ enum WorkerError {
 
 /// Turns this process into a pool worker if it was started as one; returns
 /// at once otherwise. Call it first thing in `main` (code before it runs in
-/// every worker too).
+/// every worker too). In a test binary with libtest's `main`,
+/// [`enable_test_support!`](crate::enable_test_support) calls it from a
+/// hidden test instead.
 ///
 /// ```no_run
 /// fn main() {
@@ -99,10 +102,8 @@ pub fn is_worker() -> bool {
 
 /// The channel to the pool this process was started by, checked.
 fn connect(value: &str) -> Result<Channel, WorkerError> {
-    let refuse = |reason: String| WorkerError::NotStartedByPool {
-        value: shorten(value, crate::error::SHOWN),
-        reason,
-    };
+    let refuse =
+        |reason: String| WorkerError::NotStartedByPool { value: shorten(value, SHOWN), reason };
     // A descriptor number, in canonical decimal.
     let fd: i32 = match value.parse() {
         Ok(fd) if value.bytes().all(|b| b.is_ascii_digit()) => fd,
@@ -116,7 +117,7 @@ fn connect(value: &str) -> Result<Channel, WorkerError> {
     if named.as_deref().and_then(|p| p.parse::<i32>().ok()) != Some(parent) {
         return Err(refuse(format!(
             "{PARENT_ENV} is {:?}, not our parent's pid {parent} (or the pool is gone)",
-            named.as_deref().map(|p| shorten(p, crate::error::SHOWN))
+            named.as_deref().map(|p| shorten(p, SHOWN))
         )));
     }
     let socket = crate::sys::adopt_inherited_socket(fd).map_err(refuse)?;

@@ -47,13 +47,17 @@ impl Executor {
         }
     }
 
-    /// The seed's `shutdown(wait)` of one executor. The program-wide default
-    /// pools are not shut down (others may use them): they are only forgotten.
+    /// Python's `Executor.shutdown(wait)`: no new tasks; queued and running
+    /// ones still run; with `wait`, returns once they are done and the
+    /// workers have exited, else at once. The program-wide default pools are
+    /// not shut down (others may use them): they are only forgotten.
     pub(super) fn shut_down(&self, wait: bool) {
         match self {
             _ if self.is_default() => {}
-            Executor::Process(pool) => pool.shutdown(wait, !wait),
-            Executor::Thread(pool) => pool.shutdown(wait, !wait),
+            Executor::Process(pool) if wait => pool.shutdown(),
+            Executor::Thread(pool) if wait => pool.shutdown(),
+            Executor::Process(pool) => pool.close(),
+            Executor::Thread(pool) => pool.close(),
         }
     }
 
@@ -63,8 +67,8 @@ impl Executor {
     pub(super) fn stop(&self) {
         match self {
             _ if self.is_default() => {}
-            Executor::Process(pool) => pool.shutdown(true, true),
-            Executor::Thread(pool) => pool.shutdown(true, true),
+            Executor::Process(pool) => pool.shutdown_now(),
+            Executor::Thread(pool) => pool.shutdown_now(),
         }
     }
 
@@ -72,8 +76,8 @@ impl Executor {
     /// tasks are not waited for (they end with the process).
     pub(super) fn stop_exiting(&self) {
         match self {
-            Executor::Process(pool) => pool.shutdown(true, true),
-            Executor::Thread(pool) => pool.shutdown(false, true),
+            Executor::Process(pool) => pool.shutdown_now(),
+            Executor::Thread(pool) => pool.abort(),
         }
     }
 

@@ -69,8 +69,10 @@ impl ProcessManager {
         self.executors.get(id).ok_or_else(|| ManagerError::not_found("executor", id.as_str()))
     }
 
-    /// Shuts executor `id` down: with `wait`, lets submitted tasks finish and
-    /// waits for its workers; without, cancels what has not run and returns at once.
+    /// Shuts executor `id` down as Python's `Executor.shutdown(wait)` does:
+    /// it takes no new tasks, and what was submitted still runs; with `wait`,
+    /// returns once that is done and the workers have exited, else at once
+    /// (results stay available by task id). To stop running tasks, cancel them.
     /// The default pools are shared by the whole program: for them this only
     /// forgets the id (their tasks go on; the next `get_default_*` gives a new id).
     pub fn shutdown_executor(&self, id: &ExecutorId, wait: bool) -> Result<()> {

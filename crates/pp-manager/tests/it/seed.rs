@@ -166,7 +166,13 @@ fn task_management() {
     assert!(pm.cancel_task(&running), "a running process task is stopped too");
     let err = pm.get_task_result::<u64>(&running, WAIT).unwrap_err();
     assert!(
-        matches!(err, ManagerError::Task(pp_manager::pool::TaskError::Cancelled { .. })),
+        matches!(
+            err,
+            ManagerError::Task(pp_manager::pool::TaskError {
+                kind: pp_manager::pool::TaskErrorKind::Cancelled,
+                ..
+            })
+        ),
         "{err}"
     );
     assert!(!pm.cancel_task(&running), "already finished");

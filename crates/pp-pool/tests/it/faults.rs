@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use pp_pool::{ProcessPool, TaskError, TaskHandle, TaskStatus};
+use pp_pool::{ProcessPool, TaskErrorKind, TaskHandle, TaskStatus};
 
 use crate::support::{ROLE_ENV, eventually, is_gone, read_pid, temp_path};
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[pp_tests::Test] = &[
     (
         "faults::a_panic_is_reported_and_the_worker_lives_on",
         a_panic_is_reported_and_the_worker_lives_on,
@@ -49,7 +49,7 @@ fn a_panic_is_reported_and_the_worker_lives_on() {
     let faulty = around(&pool, || pool.submit(panics, ()).unwrap());
     let err = faulty.result_timeout(WAIT).unwrap_err();
     assert!(
-        matches!(&err, TaskError::Panicked { message, .. } if message == "task panicked on purpose"),
+        matches!(&err.kind, TaskErrorKind::Panicked { message } if message == "task panicked on purpose"),
         "{err}"
     );
     assert!(workers.iter().all(|pid| pool.worker_pids().contains(pid)), "no worker was replaced");
@@ -62,7 +62,7 @@ fn aborts(_: ()) -> u64 {
 fn abort_fails_one_task_with_sigabrt() {
     let pool = ProcessPool::new(2).unwrap();
     let err = around(&pool, || pool.submit(aborts, ()).unwrap()).result_timeout(WAIT).unwrap_err();
-    assert!(matches!(err, TaskError::WorkerDied { signal: Some(6), .. }), "{err}");
+    assert!(matches!(err.kind, TaskErrorKind::WorkerDied { signal: Some(6), .. }), "{err}");
     assert!(err.to_string().contains("signal 6"), "{err}");
 }
 
@@ -80,7 +80,7 @@ fn a_segfault_fails_one_task_with_sigsegv() {
     let pool = ProcessPool::new(2).unwrap();
     let faulty = around(&pool, || pool.submit(segfaults, ()).unwrap());
     let err = faulty.result_timeout(WAIT).unwrap_err();
-    assert!(matches!(err, TaskError::WorkerDied { signal: Some(11), .. }), "{err}");
+    assert!(matches!(err.kind, TaskErrorKind::WorkerDied { signal: Some(11), .. }), "{err}");
     assert_eq!(faulty.status(), TaskStatus::WorkerDied);
 }
 
@@ -91,7 +91,7 @@ fn exits_3(_: ()) -> u64 {
 fn exit_3_fails_one_task_with_code_3() {
     let pool = ProcessPool::new(2).unwrap();
     let err = around(&pool, || pool.submit(exits_3, ()).unwrap()).result_timeout(WAIT).unwrap_err();
-    assert!(matches!(err, TaskError::WorkerDied { code: Some(3), signal: None, .. }), "{err}");
+    assert!(matches!(err.kind, TaskErrorKind::WorkerDied { code: Some(3), signal: None }), "{err}");
     assert!(err.to_string().contains("exit code 3"), "{err}");
 }
 
@@ -115,7 +115,7 @@ fn sigkill_from_outside_fails_one_task() {
         task
     });
     let err = faulty.result_timeout(WAIT).unwrap_err();
-    assert!(matches!(err, TaskError::WorkerDied { signal: Some(9), .. }), "{err}");
+    assert!(matches!(err.kind, TaskErrorKind::WorkerDied { signal: Some(9), .. }), "{err}");
 }
 
 fn spin_forever(path: String) -> u64 {
@@ -134,7 +134,7 @@ fn a_running_infinite_loop_is_cancelled() {
     assert_eq!(task.status(), TaskStatus::Running);
     assert!(task.cancel(), "cancel() of a running task");
     let err = task.result_timeout(WAIT).unwrap_err();
-    assert!(matches!(err, TaskError::Cancelled { .. }), "{err}");
+    assert!(matches!(err.kind, TaskErrorKind::Cancelled), "{err}");
     assert!(is_gone(pid), "the worker {pid} still exists");
     assert_eq!(
         pool.submit(double, 21).unwrap().result_timeout(WAIT).unwrap(),
@@ -147,7 +147,7 @@ fn a_running_infinite_loop_is_cancelled() {
 pub(crate) fn busy_parent() {
     let pool = ProcessPool::new(2).unwrap();
     let tasks: Vec<_> =
-        (0..4).map(|_| pool.submit(super::process_sleep, 120_000).unwrap()).collect();
+        (0..4).map(|_| pool.submit(crate::support::process_sleep, 120_000).unwrap()).collect();
     assert!(eventually(Duration::from_secs(30), || tasks
         .iter()
         .filter(|t| t.status() == TaskStatus::Running)

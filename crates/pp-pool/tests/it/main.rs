@@ -8,6 +8,7 @@
 
 mod faults;
 mod process;
+mod shutdown;
 mod support;
 mod thread;
 mod threats;
@@ -17,21 +18,25 @@ use std::time::Duration;
 
 use pp_tests::Test;
 
-/// A task that sleeps, shared by test modules.
-fn process_sleep(ms: u64) -> u64 {
-    std::thread::sleep(std::time::Duration::from_millis(ms));
-    ms
+/// The role this process was started for ([`support::ROLE_ENV`]), if any.
+fn child_role() -> Option<fn()> {
+    match std::env::var(support::ROLE_ENV).ok()?.as_str() {
+        "busy-parent" => Some(faults::busy_parent),
+        "printing-parent" => Some(process::printing_parent),
+        other => panic!("unknown test role {other:?}"),
+    }
 }
 
 fn main() -> ExitCode {
     pp_pool::init();
-    if let Some(role) = support::child_role() {
+    if let Some(role) = child_role() {
         role();
         return ExitCode::SUCCESS;
     }
     let tests: Vec<Test> = thread::TESTS
         .iter()
         .chain(process::TESTS)
+        .chain(shutdown::TESTS)
         .chain(faults::TESTS)
         .chain(threats::TESTS)
         .copied()

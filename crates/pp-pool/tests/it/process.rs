@@ -4,12 +4,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use pp_pool::{
-    PoolError, ProcessPool, ProcessPoolOptions, TaskError, TaskOptions, TaskStatus, WorkerOutput,
+    PoolError, ProcessPool, ProcessPoolOptions, TaskErrorKind, TaskOptions, TaskStatus,
+    WorkerOutput,
 };
 
 use crate::support::{ROLE_ENV, is_gone, open_fds, our_zombies};
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[pp_tests::Test] = &[
     ("process::functions_and_closures_run_in_workers", functions_and_closures_run_in_workers),
     ("process::a_64_mib_result_returns_intact", a_64_mib_result_returns_intact),
     (
@@ -87,7 +88,7 @@ fn a_task_past_its_timeout_is_stopped_and_its_worker_replaced() {
     let err = slow.result_timeout(WAIT).unwrap_err();
     assert!(started.elapsed() >= Duration::from_millis(300));
     assert!(
-        matches!(err, TaskError::TaskTimedOut { limit, .. } if limit == Duration::from_millis(300)),
+        matches!(err.kind, TaskErrorKind::TaskTimedOut { limit } if limit == Duration::from_millis(300)),
         "{err}"
     );
     assert_eq!(slow.status(), TaskStatus::TimedOut);
@@ -143,12 +144,17 @@ fn initializer_and_max_tasks_per_child() {
 }
 
 fn a_foreign_binary_is_refused_as_a_worker() {
-    let foreign = env!("CARGO_BIN_EXE_pp-pool-foreign-worker");
-    let err =
-        ProcessPool::with_options(ProcessPoolOptions::default().max_workers(1).worker_exe(foreign))
-            .unwrap_err();
+    // A copy of this test binary is another executable (its own inode and
+    // mtime) whose `main` calls pp_pool::init() too.
+    let foreign = crate::support::temp_path("foreign-worker");
+    std::fs::copy(std::env::current_exe().unwrap(), &foreign).unwrap();
+    let refused = ProcessPool::with_options(
+        ProcessPoolOptions::default().max_workers(1).worker_exe(&foreign),
+    );
+    let _ = std::fs::remove_file(&foreign);
+    let err = refused.unwrap_err();
     assert!(matches!(err, PoolError::NotSameBinary { .. }), "{err}");
-    assert!(err.to_string().contains("pp-pool-foreign-worker"), "{err}");
+    assert!(err.to_string().contains(&*foreign.to_string_lossy()), "{err}");
     // A program that does not call init() never answers the handshake.
     let err = ProcessPool::with_options(
         ProcessPoolOptions::default().max_workers(1).worker_exe("/bin/true"),
@@ -182,10 +188,10 @@ fn serialization_failures_are_task_errors() {
     let task = pool.submit(make_unserializable, ()).unwrap();
     let err = task.take_result_timeout(WAIT).unwrap_err();
     // postcard reports a custom serializer error without its message.
-    assert!(matches!(&err, TaskError::Serialization { what: "result", .. }), "{err}");
+    assert!(matches!(&err.kind, TaskErrorKind::Serialization { what: "result", .. }), "{err}");
     let task = pool.submit(|_: Unserializable| 1, Unserializable).unwrap();
     let err = task.result_timeout(WAIT).unwrap_err();
-    assert!(matches!(&err, TaskError::Serialization { what: "argument", .. }), "{err}");
+    assert!(matches!(&err.kind, TaskErrorKind::Serialization { what: "argument", .. }), "{err}");
     assert_eq!(pool.submit(add_one, 0).unwrap().result_timeout(WAIT).unwrap(), 1);
 }
 
@@ -263,7 +269,7 @@ fn ten_thousand_tasks_and_a_hundred_replacements_leak_nothing() {
         let tasks: Vec<_> = (0..10_000u64).map(|i| pool.submit(add_one, i).unwrap()).collect();
         let sum: u64 = tasks.iter().map(|t| t.result_timeout(WAIT).unwrap()).sum();
         assert_eq!(sum, (1..=10_000).sum::<u64>());
-        pool.shutdown(true, false);
+        pool.shutdown();
     }
     let fds_after = open_fds();
     let zombies = our_zombies();

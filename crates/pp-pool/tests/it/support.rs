@@ -7,13 +7,10 @@ use std::time::Duration;
 /// Env var naming the role a re-executed copy of this test binary plays.
 pub(crate) const ROLE_ENV: &str = "PP_POOL_TEST_ROLE";
 
-/// The role this process was started for, if any.
-pub(crate) fn child_role() -> Option<fn()> {
-    match std::env::var(ROLE_ENV).ok()?.as_str() {
-        "busy-parent" => Some(crate::faults::busy_parent),
-        "printing-parent" => Some(crate::process::printing_parent),
-        other => panic!("unknown test role {other:?}"),
-    }
+/// A task that sleeps `ms` milliseconds, shared by test modules.
+pub(crate) fn process_sleep(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
 }
 
 /// A file path unique to this test process.

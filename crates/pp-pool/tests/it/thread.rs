@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use pp_pool::{TaskError, TaskStatus, ThreadPool};
+use pp_pool::{TaskError, TaskErrorKind, TaskStatus, ThreadPool};
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[pp_tests::Test] = &[
     ("thread::results_come_back", results_come_back),
     (
         "thread::a_panic_fails_one_task_and_the_pool_lives_on",
@@ -16,7 +16,7 @@ pub(crate) const TESTS: &[crate::Test] = &[
     ),
     ("thread::shutdown_cancels_pending_tasks", shutdown_cancels_pending_tasks),
     ("thread::waiting_for_a_result_times_out", waiting_for_a_result_times_out),
-    ("thread::the_default_size_follows_python", the_default_size_follows_python),
+    ("thread::the_default_pool_has_one_thread_per_cpu", the_default_pool_has_one_thread_per_cpu),
     ("thread::task_results_have_the_four_waiting_forms", task_results_have_the_four_waiting_forms),
 ];
 
@@ -41,16 +41,19 @@ fn task_results_have_the_four_waiting_forms() {
         ("wait_timeout", task.wait_timeout(short).map(drop)),
     ] {
         assert!(
-            matches!(outcome, Err(TaskError::Timeout { waited, .. }) if waited == short),
+            matches!(outcome, Err(TaskError { kind: TaskErrorKind::Timeout { waited }, .. }) if waited == short),
             "{name}: {outcome:?}"
         );
     }
     let started = std::time::Instant::now();
     let err = task.result_deadline(started + short).unwrap_err();
     assert!(started.elapsed() >= short, "gave up at the deadline, not before");
-    assert!(matches!(err, TaskError::Timeout { .. }), "{err}");
+    assert!(matches!(err.kind, TaskErrorKind::Timeout { .. }), "{err}");
     let err = task.take_result_deadline(std::time::Instant::now()).unwrap_err();
-    assert!(matches!(err, TaskError::Timeout { .. }), "a past deadline does not wait: {err}");
+    assert!(
+        matches!(err.kind, TaskErrorKind::Timeout { .. }),
+        "a past deadline does not wait: {err}"
+    );
     // Released: the blocking forms return, Duration::MAX is "no deadline".
     go.send(()).unwrap();
     assert_eq!(task.wait().unwrap(), TaskStatus::Completed);
@@ -59,8 +62,11 @@ fn task_results_have_the_four_waiting_forms() {
     assert_eq!(task.result().unwrap(), "done");
     assert_eq!(task.try_result().unwrap().as_deref(), Some("done"));
     assert_eq!(task.take_result_timeout(Duration::MAX).unwrap(), "done");
-    assert!(matches!(task.take_result(), Err(TaskError::ResultTaken { .. })));
-    assert!(matches!(task.try_take_result(), Err(TaskError::ResultTaken { .. })));
+    assert!(matches!(task.take_result(), Err(TaskError { kind: TaskErrorKind::ResultTaken, .. })));
+    assert!(matches!(
+        task.try_take_result(),
+        Err(TaskError { kind: TaskErrorKind::ResultTaken, .. })
+    ));
 }
 
 fn results_come_back() {
@@ -72,14 +78,17 @@ fn results_come_back() {
     }
     let text = pool.submit(|| String::from("not Clone-bound")).unwrap();
     assert_eq!(text.take_result().unwrap(), "not Clone-bound");
-    assert!(matches!(text.take_result(), Err(TaskError::ResultTaken { .. })));
+    assert!(matches!(text.take_result(), Err(TaskError { kind: TaskErrorKind::ResultTaken, .. })));
 }
 
 fn a_panic_fails_one_task_and_the_pool_lives_on() {
     let pool = ThreadPool::new(2).unwrap();
     let bad = pool.submit(|| -> u32 { panic!("boom {}", 7) }).unwrap();
     let err = bad.result().unwrap_err();
-    assert!(matches!(&err, TaskError::Panicked { message, .. } if message == "boom 7"), "{err}");
+    assert!(
+        matches!(&err.kind, TaskErrorKind::Panicked { message } if message == "boom 7"),
+        "{err}"
+    );
     assert_eq!(bad.status(), TaskStatus::Failed);
     let good: Vec<_> = (0..20).map(|i| pool.submit(move || i).unwrap()).collect();
     assert_eq!(good.iter().map(|t| t.result().unwrap()).sum::<i32>(), 190);
@@ -100,7 +109,7 @@ fn a_running_task_is_cancelled_through_its_token() {
     assert!(task.cancel());
     assert!(matches!(
         task.result_timeout(Duration::from_secs(10)),
-        Err(TaskError::Cancelled { .. })
+        Err(TaskError { kind: TaskErrorKind::Cancelled, .. })
     ));
     assert_eq!(task.status(), TaskStatus::Cancelled);
     assert!(!task.cancel(), "a finished task cannot be cancelled");
@@ -114,12 +123,12 @@ fn shutdown_cancels_pending_tasks() {
         == TaskStatus::Running));
     let pending: Vec<_> = (0..5).map(|i| pool.submit(move || i).unwrap()).collect();
     assert!(pending[0].cancel(), "a pending task is dropped");
-    pool.shutdown(true, true);
+    pool.shutdown_now();
     assert!(blocker.result().is_ok(), "the running task finished");
     for task in &pending {
         assert!(matches!(
             task.result_timeout(Duration::from_secs(1)),
-            Err(TaskError::Cancelled { .. })
+            Err(TaskError { kind: TaskErrorKind::Cancelled, .. })
         ));
     }
     assert!(pool.submit(|| 1).is_err(), "no tasks after shutdown");
@@ -130,16 +139,15 @@ fn waiting_for_a_result_times_out() {
     let slow = pool.submit(|| std::thread::sleep(Duration::from_millis(500))).unwrap();
     let started = std::time::Instant::now();
     let err = slow.result_timeout(Duration::from_millis(100)).unwrap_err();
-    assert!(matches!(err, TaskError::Timeout { .. }), "{err}");
+    assert!(matches!(err.kind, TaskErrorKind::Timeout { .. }), "{err}");
     assert!(started.elapsed() >= Duration::from_millis(100));
     assert!(slow.result().is_ok(), "the task itself went on");
 }
 
-fn the_default_size_follows_python() {
+fn the_default_pool_has_one_thread_per_cpu() {
     let cpus = std::thread::available_parallelism().unwrap().get();
-    assert_eq!(pp_pool::default_thread_count(), (cpus + 4).min(32));
     let pool = pp_pool::default_thread_pool().unwrap();
-    assert_eq!(pool.max_workers(), (cpus + 4).min(32));
+    assert_eq!(pool.max_workers(), cpus);
     assert!(std::ptr::eq(pool, pp_pool::default_thread_pool().unwrap()), "created once");
     assert!(matches!(ThreadPool::new(0), Err(pp_pool::PoolError::NoWorkers)));
 }

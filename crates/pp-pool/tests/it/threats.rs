@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pp_pool::{
-    ProcessPool, ProcessPoolOptions, TaskError, TaskId, TaskIdError, TaskOptions, TaskStatus,
+    ProcessPool, ProcessPoolOptions, TaskError, TaskErrorKind, TaskId, TaskIdError, TaskOptions,
+    TaskStatus,
 };
 
 use crate::support::{ROLE_ENV, eventually, is_gone};
 
-pub(crate) const TESTS: &[crate::Test] = &[
+pub(crate) const TESTS: &[pp_tests::Test] = &[
     ("threats::a_fake_worker_cannot_take_a_slot", a_fake_worker_cannot_take_a_slot),
     ("threats::duration_max_everywhere_in_the_pool", duration_max_everywhere_in_the_pool),
     (
@@ -149,7 +150,7 @@ fn duration_max_everywhere_in_the_pool() {
         let slow = pool.submit_with(sleep_ms, 60_000, zero).unwrap();
         let err = slow.result_timeout(WAIT).unwrap_err();
         assert!(
-            matches!(err, TaskError::TaskTimedOut { limit, .. } if limit == Duration::ZERO),
+            matches!(err.kind, TaskErrorKind::TaskTimedOut { limit } if limit == Duration::ZERO),
             "{err}"
         );
         assert_eq!(pool.submit(add_one, 3).unwrap().result_timeout(Duration::MAX).unwrap(), 4);
@@ -157,7 +158,7 @@ fn duration_max_everywhere_in_the_pool() {
         // Waiting zero for a task that runs a while: a typed timeout, the task goes on.
         let running = pool.submit_with(sleep_ms, 300, forever.clone()).unwrap();
         let err = running.result_timeout(Duration::ZERO).unwrap_err();
-        assert!(matches!(err, TaskError::Timeout { .. }), "{err}");
+        assert!(matches!(err.kind, TaskErrorKind::Timeout { .. }), "{err}");
         assert_eq!(running.result_timeout(Duration::MAX).unwrap(), 300);
 
         // Cancel a running task: its worker is stopped with a grace of Duration::MAX.
@@ -166,7 +167,7 @@ fn duration_max_everywhere_in_the_pool() {
         std::thread::sleep(Duration::from_millis(50));
         assert!(spinning.cancel());
         let err = spinning.result_timeout(WAIT).unwrap_err();
-        assert!(matches!(err, TaskError::Cancelled { .. }), "{err}");
+        assert!(matches!(err.kind, TaskErrorKind::Cancelled), "{err}");
 
         // max_tasks_per_child retires workers (asked to exit, grace MAX) again and again.
         let tasks: Vec<_> =
@@ -175,7 +176,7 @@ fn duration_max_everywhere_in_the_pool() {
             assert_eq!(task.result_timeout(Duration::MAX).unwrap(), i as u64 + 1);
         }
         let workers = pool.worker_pids();
-        pool.shutdown(true, false);
+        pool.shutdown();
         assert!(workers.iter().all(|&pid| is_gone(pid)), "workers left after shutdown");
 
         // A thread pool too.
@@ -192,7 +193,10 @@ fn duration_max_everywhere_in_the_pool() {
         assert!(eventually(Duration::from_secs(30), || busy.status() == TaskStatus::Running));
         let workers = pool.worker_pids();
         drop(pool);
-        assert!(matches!(busy.result_timeout(WAIT), Err(TaskError::Cancelled { .. })));
+        assert!(matches!(
+            busy.result_timeout(WAIT),
+            Err(TaskError { kind: TaskErrorKind::Cancelled, .. })
+        ));
         assert!(workers.iter().all(|&pid| is_gone(pid)), "workers left after drop");
     });
 }
