@@ -47,15 +47,22 @@ impl Executor {
         }
     }
 
-    /// Python's `Executor.shutdown(wait)`: no new tasks; queued and running
-    /// ones still run; with `wait`, returns once they are done and the
-    /// workers have exited, else at once. The program-wide default pools are
-    /// not shut down (others may use them): they are only forgotten.
-    pub(super) fn shut_down(&self, wait: bool) {
+    /// Python's `Executor.shutdown(wait=True)`: no new tasks; queued and
+    /// running ones still run; returns once they are done and the workers
+    /// have exited. The program-wide default pools are not shut down (others
+    /// may use them): they are only forgotten.
+    pub(super) fn shut_down(&self) {
         match self {
             _ if self.is_default() => {}
-            Executor::Process(pool) if wait => pool.shutdown(),
-            Executor::Thread(pool) if wait => pool.shutdown(),
+            Executor::Process(pool) => pool.shutdown(),
+            Executor::Thread(pool) => pool.shutdown(),
+        }
+    }
+
+    /// No new tasks from now on; returns at once (default pools: nothing).
+    pub(super) fn close(&self) {
+        match self {
+            _ if self.is_default() => {}
             Executor::Process(pool) => pool.close(),
             Executor::Thread(pool) => pool.close(),
         }

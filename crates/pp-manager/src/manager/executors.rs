@@ -80,8 +80,30 @@ impl ProcessManager {
             .executors
             .remove(id)
             .ok_or_else(|| ManagerError::not_found("executor", id.as_str()))?;
-        executor.shut_down(wait);
+        if wait {
+            executor.shut_down();
+        } else {
+            self.close_in_background(id, executor);
+        }
         Ok(())
+    }
+
+    /// `shutdown(wait=false)`: the pool takes no new tasks from now on, and
+    /// a thread of its own waits for the submitted ones and drops the pool
+    /// (dropping a pool here would wait, or stop its running tasks).
+    fn close_in_background(&self, id: &ExecutorId, executor: Arc<Executor>) {
+        executor.close();
+        self.closing.insert(id.clone(), executor.clone());
+        let closing = self.closing.clone();
+        let id = id.clone();
+        let waiter =
+            std::thread::Builder::new().name("pp-manager-pool-close".into()).spawn(move || {
+                executor.shut_down();
+                closing.remove(&id);
+            });
+        if let Err(e) = waiter {
+            tracing::warn!(error = %e, "no thread to wait for a closed pool; it ends at shutdown");
+        }
     }
 
     /// Every executor of this manager.

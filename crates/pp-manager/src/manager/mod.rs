@@ -16,7 +16,7 @@ mod tasks;
 mod values;
 
 use std::sync::atomic::AtomicU64;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use pp_ipc::{AnyQueue, Event, Lock};
@@ -49,6 +49,9 @@ const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 pub struct ProcessManager {
     processes: ProcessTable,
     executors: Registry<ExecutorId, Executor>,
+    /// Executors shut down without waiting, until their submitted tasks are
+    /// done: the manager's own shutdown still stops them.
+    closing: Arc<Registry<ExecutorId, Executor>>,
     default_process_pool: Mutex<Option<ExecutorId>>,
     default_thread_pool: Mutex<Option<ExecutorId>>,
     tasks: Mutex<TaskTable>,
@@ -97,6 +100,7 @@ impl ProcessManager {
         ProcessManager {
             processes: ProcessTable::new(),
             executors: Registry::new(),
+            closing: Arc::new(Registry::new()),
             default_process_pool: Mutex::new(None),
             default_thread_pool: Mutex::new(None),
             tasks: Mutex::new(TaskTable::default()),
@@ -117,7 +121,7 @@ impl ProcessManager {
     /// The process-wide manager also does this by itself when the program
     /// exits: see [`shutdown`](crate::shutdown).
     pub fn shutdown(&self) {
-        for (_, executor) in self.executors.drain() {
+        for (_, executor) in self.executors.drain().into_iter().chain(self.closing.snapshot()) {
             executor.stop();
         }
         *lock(&self.tasks) = TaskTable::default();
@@ -150,7 +154,7 @@ impl ProcessManager {
         // Empty cgroups pp-process keeps for reuse would outlive the program.
         pp_process::release_spare_cgroups();
         // The pools stay in the map: dropping a thread pool waits for its running tasks.
-        for (_, executor) in self.executors.snapshot() {
+        for (_, executor) in self.executors.snapshot().into_iter().chain(self.closing.snapshot()) {
             executor.stop_exiting();
         }
     }

@@ -17,7 +17,37 @@ pub(crate) const TESTS: &[pp_tests::Test] = &[
         "tasks::a_typed_task_id_takes_a_result_that_is_not_clone",
         a_typed_task_id_takes_a_result_that_is_not_clone,
     ),
+    (
+        "tasks::shutdown_executor_without_wait_returns_and_submitted_tasks_still_run",
+        shutdown_executor_without_wait_returns_and_submitted_tasks_still_run,
+    ),
 ];
+
+fn sleep_then(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+/// Python's `Executor.shutdown(wait=False)`: returns at once; what was
+/// submitted (running and queued) still runs; new tasks are refused.
+fn shutdown_executor_without_wait_returns_and_submitted_tasks_still_run() {
+    let threads = create_thread_pool(1).unwrap();
+    let processes = create_process_pool(1).unwrap();
+    for pool in [&threads, &processes] {
+        let running = submit_task(sleep_then, 1000, Some(pool)).unwrap();
+        let queued = submit_task(sleep_then, 1, Some(pool)).unwrap();
+        assert!(crate::support::eventually(
+            || get_task_status(&running).unwrap().status == "running"
+        ));
+        let started = Instant::now();
+        shutdown_executor(pool, false).unwrap();
+        println!("    shutdown_executor(wait=false) returned after {:?}", started.elapsed());
+        assert_eq!(get_task_status(&running).unwrap().status, "running", "returned at once");
+        assert_eq!(get_task_result::<u64>(&running, WAIT).unwrap(), 1000, "ran to its end");
+        assert_eq!(get_task_result::<u64>(&queued, WAIT).unwrap(), 1, "the queued one ran too");
+        assert!(submit_task(sleep_then, 1, Some(pool)).is_err(), "no new tasks");
+    }
+}
 
 /// A result type without `Clone`: only the typed path can return it.
 #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
