@@ -2,12 +2,14 @@
 //!
 //! - `ci`: format check, clippy and rustdoc with warnings denied, tests, doc
 //!   tests, checks that the tests left no `pp-` object in `/dev/shm` and no
-//!   `pp-` cgroup, the layering check, the import-circle check, the MSRV
+//!   `pp-` cgroup, the layering check, the import-circle check, the code-map check, the MSRV
 //!   check.
 //! - `layering`: only the layering check.
 //! - `circles`: fails on any import circle between the files of one crate
 //!   (files that reach each other through `use`s and paths), printing each
 //!   with the lines that make it; `circles/mod.rs` says what counts as an edge.
+//! - `codemap`: fails when a source file of `crates/*/src` is not named in
+//!   ARCHITECTURE.md's code map.
 //! - `msrv`: checks the library crates and binaries with the workspace's
 //!   declared `rust-version` toolchain (installed through rustup), so the
 //!   declared minimum stays true. Also part of `ci`.
@@ -20,6 +22,7 @@
 //! the circle check reads Rust as Rust.
 
 mod circles;
+mod codemap;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -39,10 +42,11 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("layering") => layering(),
         Some("circles") => circles::check(&workspace_root()),
+        Some("codemap") => codemap::check(&workspace_root()),
         Some("msrv") => msrv(),
         Some("bench") => bench(args.iter().any(|a| a == "--quick")),
         _ => {
-            eprintln!("usage: cargo xtask <ci|layering|circles|msrv|bench [--quick]>");
+            eprintln!("usage: cargo xtask <ci|layering|circles|codemap|msrv|bench [--quick]>");
             return ExitCode::from(2);
         }
     };
@@ -78,6 +82,7 @@ fn ci() -> Result<(), String> {
     println!("leaks: no pp- cgroup left by the tests");
     layering()?;
     circles::check(&workspace_root())?;
+    codemap::check(&workspace_root())?;
     msrv()?;
     println!("xtask ci: all checks passed");
     Ok(())
