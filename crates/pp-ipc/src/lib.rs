@@ -66,20 +66,24 @@
 
 mod error;
 mod event;
+mod id;
 mod lock;
 mod pipe;
 mod queue;
 mod segment;
 mod semaphore;
+mod sweep;
 mod sys;
 mod value;
 mod wait;
 
 pub use error::{Error, PutError, Result, TryPutError};
 pub use event::Event;
+pub use id::ObjectId;
 pub use lock::{Lock, LockGuard, OwnedLockGuard};
 pub use pipe::{DEFAULT_MAX_MESSAGE, Pipe, PipeListener, pipe_dir};
 pub use queue::{AnyQueue, Queue, QueueOptions, Untyped};
-pub use segment::{ObjectId, Swept, sweep, unlink};
+pub use segment::unlink;
 pub use semaphore::Semaphore;
+pub use sweep::{Swept, sweep};
 pub use value::{IntegerType, SharedValue, ValueType, type_name_of_typecode};

@@ -6,9 +6,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::segment::{Kind, ObjectId, Segment};
+use crate::id::ObjectId;
+use crate::segment::{Kind, PayloadSize, Segment};
 use crate::sys::{self, Locked};
 use crate::wait::Wait;
+
+/// The payload: one pthread mutex.
+const PAYLOAD: usize = std::mem::size_of::<libc::pthread_mutex_t>();
 
 /// Cross-process mutual exclusion: a robust, process-shared pthread mutex in
 /// shared memory.
@@ -53,8 +57,7 @@ impl Lock {
 
     /// Creates a lock with the caller's id; fails if the id exists.
     pub fn create_with_id(id: ObjectId) -> Result<Lock> {
-        let size = std::mem::size_of::<libc::pthread_mutex_t>();
-        let segment = Segment::create(id, Kind::Lock, 0, size, |payload| {
+        let segment = Segment::create(id, Kind::Lock, 0, PAYLOAD, |payload| {
             // SAFETY: the payload is fresh, 64-byte aligned, `size` bytes long and
             // not yet visible to other processes.
             unsafe { sys::mutex_init(payload.cast().as_ptr()) }
@@ -70,7 +73,10 @@ impl Lock {
 
     /// Opens an existing lock by id, from any process of the same user.
     pub fn open(id: &ObjectId) -> Result<Lock> {
-        Ok(Lock { segment: Segment::open(id, Kind::Lock)?, guard_thread: AtomicU64::new(0) })
+        Ok(Lock {
+            segment: Segment::open(id, Kind::Lock, PayloadSize::Exactly(PAYLOAD))?,
+            guard_thread: AtomicU64::new(0),
+        })
     }
 
     /// The lock's id.

@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
-use crate::segment::ObjectId;
+use crate::id::ObjectId;
 use crate::wait::Wait;
 
 /// The largest message a pipe sends or accepts unless set otherwise: 64 MiB.

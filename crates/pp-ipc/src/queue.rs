@@ -28,7 +28,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, PutError, Result, TryPutError};
-use crate::segment::{Kind, ObjectId, Segment};
+use crate::id::ObjectId;
+use crate::segment::{Kind, PayloadSize, Segment};
 use crate::sys::{self, Locked};
 use crate::wait::Wait;
 
@@ -252,7 +253,7 @@ impl<T> Queue<T> {
 
     /// Opens an existing queue by id.
     pub fn open(id: &ObjectId) -> Result<Self> {
-        let segment = Segment::open(id, Kind::Queue)?;
+        let segment = Segment::open(id, Kind::Queue, PayloadSize::MoreThan(MIN_PAYLOAD))?;
         let capacity = segment.atomic_u64(CAPACITY).load(Ordering::Acquire) as usize;
         let maxsize = segment.atomic_u64(MAXSIZE).load(Ordering::Acquire);
         if RING.checked_add(capacity) != Some(segment.payload_len())

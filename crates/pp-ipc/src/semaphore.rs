@@ -4,7 +4,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::segment::{Kind, ObjectId, Segment};
+use crate::id::ObjectId;
+use crate::segment::{Kind, PayloadSize, Segment};
 use crate::sys::{self, Wake};
 use crate::wait::Wait;
 
@@ -48,7 +49,7 @@ impl Semaphore {
 
     /// Opens an existing semaphore by id.
     pub fn open(id: &ObjectId) -> Result<Semaphore> {
-        Ok(Semaphore { segment: Segment::open(id, Kind::Semaphore)? })
+        Ok(Semaphore { segment: Segment::open(id, Kind::Semaphore, PayloadSize::Exactly(8))? })
     }
 
     /// The semaphore's id.

@@ -4,7 +4,8 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
-use crate::segment::{Kind, ObjectId, Segment};
+use crate::id::ObjectId;
+use crate::segment::{Kind, PayloadSize, Segment};
 
 mod private {
     pub trait Sealed {}
@@ -110,7 +111,7 @@ impl<T: ValueType> SharedValue<T> {
 
     /// Opens an existing value; [`Error::WrongValueType`] if it holds another type.
     pub fn open(id: &ObjectId) -> Result<Self> {
-        let segment = Segment::open(id, Kind::Value)?;
+        let segment = Segment::open(id, Kind::Value, PayloadSize::Exactly(8))?;
         if segment.tag() != T::TYPECODE as u32 {
             let found = char::from_u32(segment.tag())
                 .and_then(type_name_of_typecode)
@@ -122,7 +123,7 @@ impl<T: ValueType> SharedValue<T> {
 
     /// The typecode of the value stored under `id`, without knowing it in advance.
     pub fn typecode_of(id: &ObjectId) -> Result<char> {
-        let segment = Segment::open(id, Kind::Value)?;
+        let segment = Segment::open(id, Kind::Value, PayloadSize::Exactly(8))?;
         char::from_u32(segment.tag()).filter(|c| type_name_of_typecode(*c).is_some()).ok_or_else(
             || Error::Corrupt {
                 id: id.to_string(),

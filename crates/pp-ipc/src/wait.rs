@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
-use crate::segment::ObjectId;
+use crate::id::ObjectId;
 
 /// How long an operation may wait for the object's state.
 #[derive(Clone, Copy, Debug)]

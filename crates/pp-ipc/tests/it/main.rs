@@ -7,5 +7,6 @@ mod hostile;
 mod objects;
 mod pipe;
 mod queue;
+mod structure;
 mod support;
 mod waiting;
