@@ -22,7 +22,9 @@
 //!   reported to the next acquirer, never a deadlock.
 //! - [`Event`]: manual-reset; `set` wakes every waiter in every process.
 //! - [`SharedValue`]: `i32`, `i64`, `u32`, `u64`, `bool`, `f64` ([`ValueType`];
-//!   integers add atomic `fetch_add`, `compare_exchange`).
+//!   integers add atomic `fetch_add`, `compare_exchange`). Its shared memory
+//!   records its [`ValueKind`], so [`ValueKind::of`] tells the type of a
+//!   value met by id.
 //! - [`Semaphore`]: counting permits.
 //! - [`Queue`]: bounded MPMC queue of serde items ([`QueueOptions`]); a
 //!   producer killed mid-`put` leaves no torn item; a put that fails (full,
@@ -86,4 +88,4 @@ pub use queue::{AnyQueue, Queue, QueueOptions, Untyped};
 pub use segment::unlink;
 pub use semaphore::Semaphore;
 pub use sweep::{Swept, sweep};
-pub use value::{IntegerType, SharedValue, ValueType, type_name_of_typecode};
+pub use value::{IntegerType, SharedValue, ValueKind, ValueType};

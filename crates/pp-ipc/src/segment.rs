@@ -59,7 +59,9 @@ impl PayloadSize {
 }
 
 const MAGIC: u64 = u64::from_le_bytes(*b"pp-ipc\0\x01");
-const LAYOUT_VERSION: u32 = 1;
+/// 2: a shared value's tag is a `ValueKind` number (version 1 stored
+/// character codes there).
+const LAYOUT_VERSION: u32 = 2;
 /// Bytes before the payload; also the payload's alignment.
 pub(crate) const HEADER_LEN: usize = 64;
 /// The largest payload of any object (a queue of the largest capacity).

@@ -43,6 +43,7 @@ mod ids;
 mod interrupt;
 mod manager;
 mod records;
+mod typecode;
 
 #[doc = include_str!("../../../docs/process-management.md")]
 pub mod guide {}

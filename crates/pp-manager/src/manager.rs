@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use pp_ipc::{AnyQueue, Event, Lock, ObjectId, QueueOptions, SharedValue, ValueType};
+use pp_ipc::{AnyQueue, Event, Lock, ObjectId, QueueOptions, SharedValue, ValueKind, ValueType};
 use pp_pool::{ProcessPool, TaskHandle, TaskId, TaskStatus, ThreadPool};
 use pp_process::{Command, ProcessTable, TerminateOutcome};
 use serde::Serialize;
@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{ManagerError, Result, shorten};
 use crate::ids::{CachedId, EventId, ExecutorId, LockId, QueueId, ValueId};
 use crate::records::{ExecutorInfo, ProcessRecord, ProcessResult, Scalar, TaskRecord};
+use crate::typecode;
 
 /// The grace period `terminate_process` gives before SIGKILL.
 const TERMINATE_GRACE: Duration = Duration::from_secs(5);
@@ -94,7 +95,7 @@ impl TaskTable {
     }
 }
 
-/// A shared value of whichever type its typecode says.
+/// A shared value of whichever type its kind says.
 #[derive(Debug)]
 pub(crate) enum AnyValue {
     I32(SharedValue<i32>),
@@ -127,43 +128,53 @@ impl AnyValue {
             holds,
             value: initial.to_string(),
         };
-        Ok(match typecode {
-            "i" => AnyValue::I32(SharedValue::create_with_id(
+        let kind = typecode::kind_of(typecode)
+            .ok_or_else(|| ManagerError::InvalidTypecode { typecode: shorten(typecode) })?;
+        Ok(match kind {
+            ValueKind::I32 => AnyValue::I32(SharedValue::create_with_id(
                 id,
                 fit_i32(initial).ok_or_else(|| misfit("i32"))?,
             )?),
-            "l" => AnyValue::I64(SharedValue::create_with_id(
+            ValueKind::I64 => AnyValue::I64(SharedValue::create_with_id(
                 id,
                 initial.as_i64().ok_or_else(|| misfit("i64"))?,
             )?),
-            "I" => AnyValue::U32(SharedValue::create_with_id(
+            ValueKind::U32 => AnyValue::U32(SharedValue::create_with_id(
                 id,
                 fit_u32(initial).ok_or_else(|| misfit("u32"))?,
             )?),
-            "L" => AnyValue::U64(SharedValue::create_with_id(
+            ValueKind::U64 => AnyValue::U64(SharedValue::create_with_id(
                 id,
                 fit_u64(initial).ok_or_else(|| misfit("u64"))?,
             )?),
-            "b" => AnyValue::Bool(SharedValue::create_with_id(
+            ValueKind::Bool => AnyValue::Bool(SharedValue::create_with_id(
                 id,
                 fit_bool(initial).ok_or_else(|| misfit("bool"))?,
             )?),
-            "d" => AnyValue::F64(SharedValue::create_with_id(
+            ValueKind::F64 => AnyValue::F64(SharedValue::create_with_id(
                 id,
                 initial.as_f64().ok_or_else(|| misfit("f64"))?,
             )?),
-            other => return Err(ManagerError::InvalidTypecode { typecode: shorten(other) }),
+            _ => return Err(ManagerError::InvalidTypecode { typecode: shorten(typecode) }),
         })
     }
 
     fn open(id: &ObjectId) -> Result<AnyValue> {
-        Ok(match SharedValue::<i32>::typecode_of(id)? {
-            'i' => AnyValue::I32(SharedValue::open(id)?),
-            'l' => AnyValue::I64(SharedValue::open(id)?),
-            'I' => AnyValue::U32(SharedValue::open(id)?),
-            'L' => AnyValue::U64(SharedValue::open(id)?),
-            'b' => AnyValue::Bool(SharedValue::open(id)?),
-            _ => AnyValue::F64(SharedValue::open(id)?),
+        Ok(match ValueKind::of(id)? {
+            ValueKind::I32 => AnyValue::I32(SharedValue::open(id)?),
+            ValueKind::I64 => AnyValue::I64(SharedValue::open(id)?),
+            ValueKind::U32 => AnyValue::U32(SharedValue::open(id)?),
+            ValueKind::U64 => AnyValue::U64(SharedValue::open(id)?),
+            ValueKind::Bool => AnyValue::Bool(SharedValue::open(id)?),
+            ValueKind::F64 => AnyValue::F64(SharedValue::open(id)?),
+            other => {
+                return Err(pp_ipc::Error::WrongValueType {
+                    id: id.to_string(),
+                    expected: "a type with a typecode",
+                    found: other.name(),
+                }
+                .into());
+            }
         })
     }
 
@@ -697,7 +708,9 @@ impl ProcessManager {
     where
         Scalar: From<T>,
     {
-        self.create_shared_value(&T::TYPECODE.to_string(), initial)
+        let typecode = typecode::typecode_of(T::KIND)
+            .ok_or_else(|| ManagerError::InvalidTypecode { typecode: T::KIND.to_string() })?;
+        self.create_shared_value(typecode, initial)
     }
 
     fn value(&self, id: &ValueId) -> Result<Arc<AnyValue>> {

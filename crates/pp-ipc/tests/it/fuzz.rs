@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
-use pp_ipc::{Error, Event, Lock, ObjectId, Queue, QueueOptions, Semaphore, SharedValue};
+use pp_ipc::{
+    Error, Event, Lock, ObjectId, Queue, QueueOptions, Semaphore, SharedValue, ValueKind,
+};
 
 const HEADER: u64 = 64;
 
@@ -92,13 +94,13 @@ proptest! {
         kind in 1u32..7,
         payload_len in word(),
         consistent_sizes in any::<bool>(),
-        tag in prop_oneof![Just('d' as u32), Just('i' as u32), any::<u32>()],
+        tag in prop_oneof![Just(6u32), Just(1u32), 0u32..8, any::<u32>()],
     ) {
         let event = Event::create().unwrap();
         let mut header = header;
         if keep_magic {
             header[0..8].copy_from_slice(b"pp-ipc\0\x01");
-            header[8..12].copy_from_slice(&1u32.to_ne_bytes());
+            header[8..12].copy_from_slice(&2u32.to_ne_bytes()); // layout version
             header[12..16].copy_from_slice(&kind.to_ne_bytes());
             // Sizes that agree with the file (an event's: 64 + 8), so the
             // kind-specific checks behind the size check are reached too.
@@ -113,6 +115,7 @@ proptest! {
         check(Event::open(event.id()))?;
         check(Semaphore::open(event.id()))?;
         check(SharedValue::<f64>::open(event.id()))?;
+        check(ValueKind::of(event.id()))?;
         check(Queue::<u32>::open(event.id()))?;
     }
 }

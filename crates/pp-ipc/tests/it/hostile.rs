@@ -9,7 +9,9 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use pp_ipc::{Error, Event, Lock, ObjectId, Queue, QueueOptions, Semaphore, SharedValue};
+use pp_ipc::{
+    Error, Event, Lock, ObjectId, Queue, QueueOptions, Semaphore, SharedValue, ValueKind,
+};
 
 use pp_tests::{OTHER_UID, effective_uid};
 
@@ -286,6 +288,35 @@ fn corrupt_sizes_and_headers_are_refused_at_open() {
                 other => panic!("{what}: {other:?}"),
             }
         }
+        still_alive();
+    });
+}
+
+/// Header offset of a shared value's type tag (see segment.rs).
+const VALUE_TAG: u64 = 40;
+
+#[test]
+fn a_value_type_tag_no_kind_has_is_corrupt_not_a_type() {
+    watchdog(LIMIT, || {
+        for tag in [0u32, 7, 'd' as u32, u32::MAX] {
+            let value = SharedValue::<i64>::create(5).unwrap();
+            scribble(value.id(), VALUE_TAG, &tag.to_ne_bytes());
+            let mentions_tag = |e: &Error| {
+                matches!(e, Error::Corrupt { reason, .. }
+                    if reason.contains(&format!("value type tag {tag}")))
+            };
+            assert_err(ValueKind::of(value.id()), mentions_tag);
+            assert_err(SharedValue::<i64>::open(value.id()), mentions_tag);
+            assert_err(SharedValue::<f64>::open(value.id()), mentions_tag);
+            assert_eq!(value.get(), 5, "the creating handle is unaffected");
+        }
+        // A known tag of another kind is a mismatch, named both ways.
+        let value = SharedValue::<i64>::create(5).unwrap();
+        scribble(value.id(), VALUE_TAG, &6u32.to_ne_bytes());
+        assert_eq!(ValueKind::of(value.id()).unwrap(), ValueKind::F64);
+        assert_err(SharedValue::<i64>::open(value.id()), |e| {
+            matches!(e, Error::WrongValueType { expected: "i64", found: "f64", .. })
+        });
         still_alive();
     });
 }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use pp_ipc::{Event, Lock, ObjectId, Semaphore, SharedValue};
+use pp_ipc::{Event, Lock, ObjectId, Semaphore, SharedValue, ValueKind};
 
 use crate::support::{Helper, exists, watchdog};
 
@@ -124,7 +124,8 @@ fn shared_values_are_atomic_across_processes() {
         assert!(SharedValue::<bool>::open(flag.id()).unwrap().get());
         let ratio = SharedValue::<f64>::create(2.5).unwrap();
         assert_eq!(SharedValue::<f64>::open(ratio.id()).unwrap().get(), 2.5);
-        assert_eq!(SharedValue::<f64>::typecode_of(ratio.id()).unwrap(), 'd');
+        assert_eq!(ValueKind::of(ratio.id()).unwrap(), ValueKind::F64);
+        assert_eq!(ValueKind::of(flag.id()).unwrap(), ValueKind::Bool);
         let small = SharedValue::<i32>::create(i32::MAX).unwrap();
         assert_eq!(small.fetch_add(1), i32::MAX);
         assert_eq!(small.get(), i32::MIN, "wraps at 32 bits");
