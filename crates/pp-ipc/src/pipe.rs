@@ -20,6 +20,7 @@ use interprocess::os::unix::uds_local_socket as uds;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::codec::{decode_whole, encode};
 use crate::error::{Error, Result};
 use crate::id::ObjectId;
 use crate::wait::Wait;
@@ -298,8 +299,7 @@ impl Pipe {
 
     /// Sends a serde item as one message.
     pub fn send_item<T: Serialize>(&mut self, item: &T) -> Result<()> {
-        let bytes = postcard::to_allocvec(item)
-            .map_err(|e| Error::Serialization { id: self.id.to_string(), reason: e.to_string() })?;
+        let bytes = encode(&self.id, item)?;
         self.send(&bytes)
     }
 
@@ -329,9 +329,10 @@ impl Pipe {
         self.decode(&bytes)
     }
 
+    /// A whole message as a `T` ([`Error::WrongItemType`] if it is not one,
+    /// or has bytes left over).
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T> {
-        postcard::from_bytes(bytes)
-            .map_err(|e| Error::Serialization { id: self.id.to_string(), reason: e.to_string() })
+        decode_whole(&self.id, bytes)
     }
 }
 

@@ -619,12 +619,13 @@ impl ProcessManager {
     ) -> Result<()> {
         let queue = self.queue(id)?;
         // The item is a reference: a failed put hands back only the borrow.
-        let put = match (block, timeout) {
-            (false, _) => queue.try_put_as(item),
-            (true, None) => queue.put_as(item),
-            (true, Some(timeout)) => queue.put_as_timeout(item, timeout),
+        match (block, timeout) {
+            (false, _) => queue.try_put(item).map_err(|e| e.into_error(queue.id()))?,
+            (true, None) => queue.put(item).map_err(|e| e.error)?,
+            (true, Some(t)) => {
+                queue.put_timeout(item, t).map_err(|e| e.into_error(queue.id(), t))?
+            }
         };
-        put.map_err(|e| e.error)?;
         Ok(())
     }
 
@@ -638,9 +639,9 @@ impl ProcessManager {
     ) -> Result<T> {
         let queue = self.queue(id)?;
         Ok(match (block, timeout) {
-            (false, _) => queue.try_get_as()?,
-            (true, None) => queue.get_as()?,
-            (true, Some(timeout)) => queue.get_as_timeout(timeout)?,
+            (false, _) => queue.try_get().map_err(|e| e.into_error(queue.id()))?,
+            (true, None) => queue.get()?,
+            (true, Some(t)) => queue.get_timeout(t).map_err(|e| e.into_error(queue.id(), t))?,
         })
     }
 
@@ -829,7 +830,7 @@ impl ProcessManager {
     pub fn acquire_lock(&self, id: &LockId, timeout: Option<Duration>) -> Result<bool> {
         let l = self.lock_object(id)?;
         let acquired = match timeout {
-            Some(t) => l.acquire_timeout(t),
+            Some(t) => l.acquire_timeout(t).map_err(|e| e.into_error(l.id(), t)),
             None => l.acquire(),
         };
         match acquired {
@@ -855,7 +856,7 @@ impl ProcessManager {
     pub fn lock_context(&self, id: &LockId, timeout: Option<Duration>) -> Result<ManagedLockGuard> {
         let l = self.lock_object(id)?;
         let guard = match timeout {
-            Some(t) => l.acquire_timeout(t)?,
+            Some(t) => l.acquire_timeout(t).map_err(|e| e.into_error(l.id(), t))?,
             None => l.acquire()?,
         };
         let previous_owner_died = guard.previous_owner_died();

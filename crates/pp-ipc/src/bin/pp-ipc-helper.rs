@@ -22,6 +22,9 @@ use std::collections::BTreeMap;
 
 use pp_ipc::{Event, Lock, ObjectId, Pipe, Queue, Semaphore, SharedValue};
 
+/// How long a role waits for an object before giving up (a hang guard).
+const LIMIT: Duration = Duration::from_secs(60);
+
 /// What producers put: (producer id, sequence number); `None` tells a consumer to stop.
 type Item = Option<(u32, u64)>;
 
@@ -46,7 +49,7 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
     match role {
         "hold-lock" => {
             let lock = Lock::open(&id(args.get(1))?)?;
-            let _guard = lock.acquire_timeout(Duration::from_secs(30))?;
+            let _guard = lock.acquire_timeout(LIMIT).map_err(|e| e.into_error(lock.id(), LIMIT))?;
             println!("held");
             std::thread::sleep(Duration::from_secs(600));
         }
@@ -54,7 +57,8 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
             let lock = Lock::open(&id(args.get(1))?)?;
             let value = SharedValue::<i64>::open(&id(args.get(2))?)?;
             for _ in 0..number(args.get(3)) {
-                let _guard = lock.acquire_timeout(Duration::from_secs(30))?;
+                let _guard =
+                    lock.acquire_timeout(LIMIT).map_err(|e| e.into_error(lock.id(), LIMIT))?;
                 // A deliberately non-atomic read-modify-write: only the lock makes it safe.
                 let v = value.get();
                 std::hint::spin_loop();
@@ -84,7 +88,9 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
             };
             println!("producing");
             for seq in 0..count {
-                queue.put_timeout(Some((producer, seq)), Duration::from_secs(60))?;
+                queue
+                    .put_timeout(Some((producer, seq)), LIMIT)
+                    .map_err(|e| e.into_error(queue.id(), LIMIT))?;
             }
             println!("done");
         }
@@ -92,7 +98,9 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
             let queue = Queue::<Item>::open(&id(args.get(1))?)?;
             // producer -> (count, sum of sequence numbers, last seen, in order)
             let mut seen: BTreeMap<u32, (u64, u64, Option<u64>, bool)> = BTreeMap::new();
-            while let Some((producer, seq)) = queue.get_timeout(Duration::from_secs(60))? {
+            while let Some((producer, seq)) =
+                queue.get_timeout(LIMIT).map_err(|e| e.into_error(queue.id(), LIMIT))?
+            {
                 let entry = seen.entry(producer).or_insert((0, 0, None, true));
                 entry.0 += 1;
                 entry.1 += seq;
@@ -106,12 +114,13 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
         }
         "queue-put" => {
             let queue = Queue::<String>::open(&id(args.get(1))?)?;
-            queue.put_timeout(args.get(2).cloned().unwrap_or_default(), Duration::from_secs(10))?;
+            let item = args.get(2).cloned().unwrap_or_default();
+            queue.put_timeout(item, LIMIT).map_err(|e| e.into_error(queue.id(), LIMIT))?;
             println!("put");
         }
         "queue-get" => {
             let queue = Queue::<String>::open(&id(args.get(1))?)?;
-            println!("{}", queue.get_timeout(Duration::from_secs(10))?);
+            println!("{}", queue.get_timeout(LIMIT).map_err(|e| e.into_error(queue.id(), LIMIT))?);
         }
         "pipe-echo" => {
             let mut pipe = Pipe::connect(&id(args.get(1))?)?;
@@ -133,7 +142,8 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
         }
         "acquire-sem" => {
             let sem = Semaphore::open(&id(args.get(1))?)?;
-            sem.acquire_timeout(Duration::from_millis(number(args.get(2))))?;
+            let limit = Duration::from_millis(number(args.get(2)));
+            sem.acquire_timeout(limit).map_err(|e| e.into_error(sem.id(), limit))?.forget();
             println!("acquired");
         }
         "release-sem" => {

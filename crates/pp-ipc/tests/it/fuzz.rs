@@ -30,7 +30,7 @@ fn acceptable(e: &Error) -> bool {
             | Error::Empty { .. }
             | Error::Full { .. }
             | Error::Timeout { .. }
-            | Error::Serialization { .. }
+            | Error::WrongItemType { .. }
             | Error::WrongKind { .. }
             | Error::WrongValueType { .. }
             | Error::NotInitialized { .. }
@@ -78,10 +78,11 @@ proptest! {
         scribble(q.id(), HEADER + 80, &put_state.to_ne_bytes());
         scribble(q.id(), HEADER + 88, &get_state.to_ne_bytes());
         scribble(q.id(), HEADER + 128 + at.min(124), &prefix.to_le_bytes());
-        check(q.try_get())?;
-        check(q.try_put(3).map_err(|e| e.error))?;
-        check(q.get_timeout(Duration::from_millis(1)))?;
-        check(q.put_timeout(4, Duration::from_millis(1)).map_err(|e| e.error))?;
+        let limit = Duration::from_millis(1);
+        check(q.try_get().map_err(|e| e.into_error(q.id())))?;
+        check(q.try_put(3).map_err(|e| e.into_error(q.id())))?;
+        check(q.get_timeout(limit).map_err(|e| e.into_error(q.id(), limit)))?;
+        check(q.put_timeout(4, limit).map_err(|e| e.into_error(q.id(), limit)))?;
         prop_assert!(q.len() <= 128 / 4);
         let _ = q.is_full();
         check(q.clear())?;

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use pp_ipc::{
-    Error, Event, Lock, ObjectId, Queue, QueueOptions, Semaphore, SharedValue, ValueKind,
+    Error, Event, Lock, ObjectId, Queue, QueueOptions, Semaphore, SharedValue, TimeoutError,
+    TryAcquireError, TryGetError, ValueKind,
 };
 
 use pp_tests::{OTHER_UID, effective_uid};
@@ -201,6 +202,26 @@ fn corrupt_mentioning(field: &'static str) -> impl Fn(&Error) -> bool {
     move |e| matches!(e, Error::Corrupt { reason, .. } if reason.contains(field))
 }
 
+/// A small `try_get` error as the rich one naming the queue.
+fn rich(id: &ObjectId) -> impl Fn(TryGetError) -> Error + '_ {
+    move |e| e.into_error(id)
+}
+
+/// A small `_timeout` error as the rich one naming the object.
+fn timed(id: &ObjectId) -> impl Fn(TimeoutError) -> Error + '_ {
+    move |e| e.into_error(id, ZERO)
+}
+
+/// The failure inside a `try_acquire` error (a would-block is no failure).
+fn failed(e: TryAcquireError) -> Error {
+    match e {
+        TryAcquireError::Failed(error) => *error,
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+const ZERO: Duration = Duration::ZERO;
+
 #[track_caller]
 fn assert_err<T: std::fmt::Debug>(result: Result<T, Error>, check: impl Fn(&Error) -> bool) {
     match result {
@@ -238,10 +259,13 @@ fn corrupt_ring_offsets_and_counts_are_typed_errors_not_wild_accesses() {
             let q = small_queue();
             scribble(q.id(), offset, &bytes);
             let check = corrupt_mentioning(field);
-            assert_err(q.try_get(), &check);
-            assert_err(q.try_put(1).map_err(|e| e.error), &check);
-            assert_err(q.get_timeout(Duration::from_millis(10)), &check);
-            assert_err(q.put_timeout(1, Duration::from_millis(10)).map_err(|e| e.error), &check);
+            assert_err(q.try_get().map_err(rich(q.id())), &check);
+            assert_err(q.try_put(1).map_err(|e| e.into_error(q.id())), &check);
+            assert_err(q.get_timeout(Duration::from_millis(10)).map_err(timed(q.id())), &check);
+            assert_err(
+                q.put_timeout(1, Duration::from_millis(10)).map_err(|e| e.into_error(q.id(), ZERO)),
+                &check,
+            );
             assert_err(q.clear(), &check);
             // Snapshots stay within what a ring can hold.
             assert!(q.len() <= 64 / 4, "{what}: len {}", q.len());
@@ -258,7 +282,7 @@ fn a_record_length_past_the_data_is_corrupt() {
         q.try_put(5).unwrap();
         for length in [u32::MAX, 61, 1_000] {
             scribble(q.id(), RING, &length.to_le_bytes());
-            assert_err(q.try_get(), corrupt_mentioning("record length"));
+            assert_err(q.try_get().map_err(rich(q.id())), corrupt_mentioning("record length"));
         }
         still_alive();
     });
@@ -346,13 +370,13 @@ fn calls_that_do_not_wait_give_up_on_a_mutex_held_forever() {
         let mut holder = std::process::Command::new("sleep").arg("60").spawn().unwrap();
         scribble(q.id(), HEADER, &holder.id().to_ne_bytes());
         let started = Instant::now();
-        assert_err(q.try_get(), |e| matches!(e, Error::Busy { .. }));
+        assert_err(q.try_get().map_err(rich(q.id())), |e| matches!(e, Error::Busy { .. }));
         assert!(started.elapsed() >= Duration::from_millis(900), "it waited a while first");
-        assert_err(q.try_put(2).map_err(|e| e.error), |e| matches!(e, Error::Busy { .. }));
-        assert_err(q.clear(), |e| matches!(e, Error::Busy { .. }));
-        assert_err(q.get_timeout(Duration::from_millis(50)), |e| {
-            matches!(e, Error::Timeout { .. })
+        assert_err(q.try_put(2).map_err(|e| e.into_error(q.id())), |e| {
+            matches!(e, Error::Busy { .. })
         });
+        assert_err(q.clear(), |e| matches!(e, Error::Busy { .. }));
+        assert!(q.get_timeout(Duration::from_millis(50)).unwrap_err().is_timeout());
         scribble(q.id(), HEADER, &0u32.to_ne_bytes());
         assert_eq!(q.try_get().unwrap(), 1, "nothing was lost");
         holder.kill().unwrap();
@@ -369,12 +393,19 @@ fn a_scribbled_mutex_is_corrupt_and_a_scribbled_semaphore_is_harmless() {
             let lock = Lock::create().unwrap();
             scribble(lock.id(), HEADER, &[fill; 40]);
             let corrupt = |e: &Error| matches!(e, Error::Corrupt { .. });
-            assert_err(lock.try_acquire(), corrupt);
-            assert_err(lock.acquire_timeout(Duration::from_millis(50)), corrupt);
+            assert_err(lock.try_acquire().map_err(failed), corrupt);
+            assert_err(
+                lock.acquire_timeout(Duration::from_millis(50)).map_err(timed(lock.id())),
+                corrupt,
+            );
+            assert_err(lock.acquire(), corrupt);
             let q = small_queue();
             scribble(q.id(), HEADER, &[fill; 40]);
-            assert_err(q.try_get(), corrupt);
-            assert_err(q.put_timeout(1, Duration::from_millis(50)).map_err(|e| e.error), corrupt);
+            assert_err(q.try_get().map_err(rich(q.id())), corrupt);
+            assert_err(
+                q.put_timeout(1, Duration::from_millis(50)).map_err(|e| e.into_error(q.id(), ZERO)),
+                corrupt,
+            );
             // A semaphore's count is any number: wrong, but never unsafe.
             let sem = Semaphore::create(0).unwrap();
             scribble(sem.id(), HEADER, &[fill; 8]);
