@@ -7,6 +7,7 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pp_ipc::{
@@ -16,7 +17,7 @@ use pp_ipc::{
 
 use pp_tests::{OTHER_UID, effective_uid};
 
-use crate::support::{exists, watchdog};
+use crate::support::{exists, helper_command, this_exe, watchdog};
 
 const LIMIT: Duration = Duration::from_secs(60);
 /// Bytes before an object's payload.
@@ -123,29 +124,25 @@ fn objects_others_can_read_or_write_are_refused() {
     });
 }
 
-/// Runs `program args` as [`OTHER_UID`]; `None` (with the reason printed)
+/// Runs `command` as [`OTHER_UID`]; `None` (with the reason printed)
 /// where this process cannot switch users.
-fn as_other_user(program: &Path, args: &[&str]) -> Option<std::process::ExitStatus> {
+fn as_other_user(mut command: Command) -> Option<std::process::ExitStatus> {
     if effective_uid() != 0 {
         println!("skipped: planting as another user needs root (euid {})", effective_uid());
         return None;
     }
-    let status = std::process::Command::new(program)
-        .args(args)
-        .uid(OTHER_UID)
-        .gid(OTHER_UID)
-        .status()
-        .unwrap();
+    let status = command.uid(OTHER_UID).gid(OTHER_UID).stdout(Stdio::null()).status().unwrap();
     Some(status)
 }
 
-/// The helper binary where another user can run it (the build tree may not be).
+/// A copy of this test binary (the helper) where another user can run it
+/// (the build tree may not be).
 fn helper_for_other_user() -> (PathBuf, Planted) {
     let dir = std::env::temp_dir().join(format!("pp-test-helper-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let helper = dir.join("pp-ipc-helper");
-    std::fs::copy(env!("CARGO_BIN_EXE_pp-ipc-helper"), &helper).unwrap();
+    let helper = dir.join("pp-ipc-it");
+    std::fs::copy(this_exe(), &helper).unwrap();
     std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
     (helper, Planted(dir))
 }
@@ -158,7 +155,8 @@ fn objects_planted_by_another_user_are_refused_by_open_and_sweep() {
         // header valid, creator dead — only the owner check stands in the way.
         let id = unique("foreign-event");
         let planted = Planted(shm_path(&id));
-        let Some(status) = as_other_user(&helper, &["leak-event", id.as_str()]) else { return };
+        let leak = helper_command(&helper, &["leak-event", id.as_str()]);
+        let Some(status) = as_other_user(leak) else { return };
         assert!(status.success(), "the other user created the event");
         assert!(exists(&id));
         every_open_refuses(&id, |e| {
@@ -182,8 +180,9 @@ fn objects_planted_by_another_user_are_refused_by_open_and_sweep() {
             shm_path(&link).display(),
             shm_path(&fifo).display()
         );
-        let sh = Path::new("/bin/sh");
-        assert!(as_other_user(sh, &["-c", &script]).unwrap().success());
+        let mut sh = Command::new("/bin/sh");
+        sh.args(["-c", &script]);
+        assert!(as_other_user(sh).unwrap().success());
         every_open_refuses(&link, untrusted("symbolic link"));
         every_open_refuses(&fifo, untrusted("FIFO"));
         drop(planted);

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use pp_ipc::{Event, Lock, ObjectId, Semaphore, SharedValue, ValueKind};
 
-use crate::support::{Helper, exists, watchdog};
+use crate::support::{Helper, exists, helper_command, this_exe, watchdog};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -180,8 +180,8 @@ fn sweep_removes_objects_of_dead_creators_only() {
         // A helper creates nothing, so fake an orphan: an object whose creator
         // pid is dead, made by a process that exits without dropping it.
         let orphan = ObjectId::new(format!("pp-test-orphan-{}", std::process::id())).unwrap();
-        let status = std::process::Command::new(env!("CARGO_BIN_EXE_pp-ipc-helper"))
-            .args(["leak-event", orphan.as_str()])
+        let status = helper_command(&this_exe(), &["leak-event", orphan.as_str()])
+            .stdout(std::process::Stdio::null())
             .status()
             .unwrap();
         assert!(status.success());

@@ -1,7 +1,10 @@
-//! Test helper: uses pp-ipc objects by id from a separate process.
+//! The helper role: this test binary, started again by a test, uses pp-ipc
+//! objects by id from a separate process.
 //!
-//! `pp-ipc-helper <role> <args…>`; prints one line per step so the test can
-//! follow along. Roles:
+//! [`crate::support::Helper`] starts it (the binary itself, running only the
+//! hidden test [`role`] with the role in `PP_IPC_TEST_HELPER`), so no helper
+//! binary ships in pp-ipc's `src/bin`. It prints one line per step so the
+//! test can follow along. Roles:
 //! - `hold-lock <lock>`: acquires, prints `held`, sleeps until killed.
 //! - `count-under-lock <lock> <value> <n>`: n times read-modify-write under the lock.
 //! - `add <value> <n>`: n atomic increments.
@@ -16,9 +19,9 @@
 //! - `leak-event <event>`: creates it and exits without removing it.
 //! - `open-as <kind> <id>`: prints `ok` or the error.
 
-use std::time::Duration;
-
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Duration;
 
 use pp_ipc::{Event, Lock, ObjectId, Pipe, Queue, Semaphore, SharedValue};
 
@@ -28,12 +31,34 @@ const LIMIT: Duration = Duration::from_secs(60);
 /// What producers put: (producer id, sequence number); `None` tells a consumer to stop.
 type Item = Option<(u32, u64)>;
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Err(e) = run(&args) {
-        println!("error: {e}");
-        std::process::exit(1);
-    }
+/// The role's name and arguments, separated by [`SEPARATOR`]; unset in
+/// every process that is not a helper.
+pub(crate) const ROLE_VAR: &str = "PP_IPC_TEST_HELPER";
+/// Between the arguments in [`ROLE_VAR`] (no argument contains it).
+pub(crate) const SEPARATOR: char = '\u{1f}';
+/// The first line of the helper's own output: the test harness prints its
+/// header before it, and the test reads from here on.
+pub(crate) const READY: &str = "pp-ipc-helper: ready";
+
+/// The helper process's body. Ignored, so an ordinary test run skips it;
+/// `Helper` runs it alone (`--exact --ignored`) with [`ROLE_VAR`] set, and
+/// in any run without that variable it does nothing.
+#[test]
+#[ignore = "the helper role of this binary, run by the tests in a child process"]
+fn role() {
+    let Ok(role) = std::env::var(ROLE_VAR) else { return };
+    let args: Vec<String> = role.split(SEPARATOR).map(str::to_owned).collect();
+    println!("{READY}");
+    let code = match run(&args) {
+        Ok(()) => 0,
+        Err(e) => {
+            println!("error: {e}");
+            1
+        }
+    };
+    let _ = std::io::stdout().flush();
+    // Ends the process here: the harness's summary is not the role's output.
+    std::process::exit(code);
 }
 
 fn id(arg: Option<&String>) -> Result<ObjectId, pp_ipc::Error> {
