@@ -95,9 +95,9 @@ pub enum Error {
     },
 
     /// A `_timeout` or `_deadline` call gave up: the object was not ready in
-    /// time. Queues, locks and semaphores report this as the small
-    /// [`TimeoutError::Timeout`](crate::TimeoutError::Timeout) (whose
-    /// `into_error` makes this); pipes report it as this.
+    /// time. The calls themselves report the small
+    /// [`TimeoutError::Timeout`](crate::TimeoutError::Timeout); its
+    /// `into_error` makes this, naming the object and the time waited.
     #[error("timed out after {limit:?} waiting on {id:?}")]
     Timeout {
         /// The object waited on.

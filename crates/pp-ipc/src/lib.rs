@@ -49,7 +49,7 @@
 //! allocates nor formats, as in crossbeam-channel: `try_get` →
 //! [`TryGetError::Empty`], `try_acquire` → [`TryAcquireError::WouldBlock`],
 //! the `_timeout` / `_deadline` forms → [`TimeoutError::Timeout`] (for
-//! [`Event::wait_timeout`]: `false`; for pipes: [`Error::Timeout`]). Other
+//! [`Event::wait_timeout`]: `false`; for a pipe's `try_` forms: `None`). Other
 //! failures ride along as `Failed(Box<Error>)`, and `into_error` gives the
 //! rich [`Error`] naming the object. Puts take the item (a typed queue: or a
 //! borrow of it) and hand it back in the error, whatever went wrong. A

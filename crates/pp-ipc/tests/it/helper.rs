@@ -151,7 +151,8 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
             let mut pipe = Pipe::connect(&id(args.get(1))?)?;
             println!("connected");
             loop {
-                let mut message = pipe.recv_timeout(Duration::from_secs(60))?;
+                let mut message =
+                    pipe.recv_timeout(LIMIT).map_err(|e| e.into_error(pipe.id(), LIMIT))?;
                 if message == b"bye" {
                     break;
                 }
