@@ -102,8 +102,7 @@ pub enum Error {
     Timeout {
         /// The object waited on.
         id: String,
-        /// The timeout given, or for a `_deadline` call how long it waited
-        /// (from the call to the deadline; zero if the deadline had passed).
+        /// The timeout given (what `into_error` was told).
         limit: Duration,
     },
 
