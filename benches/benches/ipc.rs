@@ -62,7 +62,7 @@ fn ping_pong(c: &mut Criterion) {
     let peer = Peer::start(PEER, &["queue-echo", there.id().as_str(), back.id().as_str()]);
     group.bench_function("pp_ipc::Queue 8 B", |b| {
         b.iter(|| {
-            there.put_as(&item).unwrap();
+            there.put(&item).unwrap();
             back.get().unwrap()
         })
     });
@@ -121,7 +121,7 @@ fn facade_queue(c: &mut Criterion) {
     let typed = Queue::<Vec<u8>>::create(64).unwrap();
     group.bench_function("pp_ipc::Queue (typed handle)", |b| {
         b.iter(|| {
-            typed.put_as(&item).unwrap();
+            typed.put(&item).unwrap();
             typed.get().unwrap()
         })
     });

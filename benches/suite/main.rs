@@ -289,7 +289,7 @@ fn queues(plan: Plan, report: &mut Report) {
     let peer = start_peer(&["queue-echo", there.id().as_str(), back.id().as_str()]);
     let pp = measure(plan, n, |n| {
         (0..n).for_each(|_| {
-            there.put_as(&item).unwrap();
+            there.put(&item).unwrap();
             back.get().unwrap();
         })
     });

@@ -94,13 +94,15 @@ pub enum Error {
         waited: Duration,
     },
 
-    /// A `_timeout` or `_deadline` call gave up: the object was not ready in time.
+    /// A `_timeout` or `_deadline` call gave up: the object was not ready in
+    /// time. The calls themselves report the small
+    /// [`TimeoutError::Timeout`](crate::TimeoutError::Timeout); its
+    /// `into_error` makes this, naming the object and the time waited.
     #[error("timed out after {limit:?} waiting on {id:?}")]
     Timeout {
         /// The object waited on.
         id: String,
-        /// The timeout given, or for a `_deadline` call how long it waited
-        /// (from the call to the deadline; zero if the deadline had passed).
+        /// The timeout given (what `into_error` was told).
         limit: Duration,
     },
 
@@ -167,21 +169,38 @@ pub enum Error {
         capacity: usize,
     },
 
-    /// A non-blocking put found the queue full.
+    /// A non-blocking put found the queue full: the rich form of
+    /// [`TryPutError::Full`](crate::TryPutError::Full).
     #[error("queue {id:?} is full")]
     Full {
         /// The queue's id.
         id: String,
     },
 
-    /// A non-blocking get found the queue empty.
+    /// A non-blocking get found the queue empty: the rich form of
+    /// [`TryGetError::Empty`](crate::TryGetError::Empty).
     #[error("queue {id:?} is empty")]
     Empty {
         /// The queue's id.
         id: String,
     },
 
-    /// An item could not be serialized or deserialized.
+    /// An item read from a queue or pipe is not of the type asked for: it
+    /// does not decode as one, or decodes with bytes left over (it was put
+    /// as another type). A queue keeps the item, so a read with the right
+    /// type still gets it; a pipe's message is consumed.
+    #[error("an item of {id:?} is not a {expected}: {reason}")]
+    WrongItemType {
+        /// The queue's or pipe's id.
+        id: String,
+        /// The type asked for.
+        expected: &'static str,
+        /// What did not fit.
+        reason: String,
+    },
+
+    /// An item could not be serialized, or a put or get was called from
+    /// inside an item's (de)serialization.
     #[error("cannot (de)serialize an item of {id:?}: {reason}")]
     Serialization {
         /// The queue's or pipe's id.
@@ -239,29 +258,6 @@ pub enum Error {
 
 /// `Result` with pp-ipc's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// A failed put ([`put`](crate::Queue::put), [`try_put`](crate::Queue::try_put),
-/// [`put_timeout`](crate::Queue::put_timeout), …): the item comes back.
-#[derive(Debug, thiserror::Error)]
-#[error("{error}")]
-pub struct PutError<T> {
-    /// The item that was not put.
-    pub item: T,
-    /// Why: [`Error::Full`] (`try_` forms), [`Error::Timeout`] (`_timeout`,
-    /// `_deadline` forms), or another error.
-    pub error: Error,
-}
-
-/// The error of [`try_put`](crate::Queue::try_put): the same as every put's.
-pub type TryPutError<T> = PutError<T>;
-
-/// Drops the item: for callers that only want the reason (`?` in a function
-/// returning pp-ipc's [`Result`]).
-impl<T> From<PutError<T>> for Error {
-    fn from(e: PutError<T>) -> Error {
-        e.error
-    }
-}
 
 /// `text` for an error message: as it is when short, else its first 64
 /// characters, an ellipsis and its length, so a huge input never makes a

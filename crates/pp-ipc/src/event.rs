@@ -4,7 +4,8 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::segment::{Kind, ObjectId, Segment};
+use crate::id::ObjectId;
+use crate::segment::{Kind, PayloadSize, Segment};
 use crate::sys::{self, Wake};
 use crate::wait::Wait;
 
@@ -40,7 +41,7 @@ impl Event {
 
     /// Opens an existing event by id.
     pub fn open(id: &ObjectId) -> Result<Event> {
-        Ok(Event { segment: Segment::open(id, Kind::Event)? })
+        Ok(Event { segment: Segment::open(id, Kind::Event, PayloadSize::Exactly(8))? })
     }
 
     /// The event's id.

@@ -18,27 +18,41 @@
 //! pages raises SIGBUS in every process that maps it.
 //!
 //! # Map
-//! - [`Lock`] / [`LockGuard`]: robust mutual exclusion; a holder's death is
-//!   reported to the next acquirer, never a deadlock.
+//! - [`Lock`] / [`LockGuard`] / [`OwnedLockGuard`]: robust mutual
+//!   exclusion; a holder's death is reported to the next acquirer, never a
+//!   deadlock.
 //! - [`Event`]: manual-reset; `set` wakes every waiter in every process.
 //! - [`SharedValue`]: `i32`, `i64`, `u32`, `u64`, `bool`, `f64` ([`ValueType`];
-//!   integers add atomic `fetch_add`, `compare_exchange`).
-//! - [`Semaphore`]: counting permits.
-//! - [`Queue`]: bounded MPMC queue of serde items ([`QueueOptions`]); a
-//!   producer killed mid-`put` leaves no torn item; a put that fails (full,
-//!   timed out, …) hands the item back in a [`PutError`].
+//!   integers add atomic `fetch_add`, `compare_exchange`). Its shared memory
+//!   records its [`ValueKind`], so [`ValueKind::of`] tells the type of a
+//!   value met by id.
+//! - [`Semaphore`]: counting permits, given back when a [`SemaphorePermit`]
+//!   / [`OwnedSemaphorePermit`] drops (or kept: `forget`).
+//! - [`Queue<T>`](Queue): bounded MPMC queue that puts and gets `T` only
+//!   ([`QueueOptions`]); a producer killed mid-`put` leaves no torn item.
+//!   [`AnyQueue`]: the same queue met by id, each call naming its item type;
+//!   a read as the wrong type is [`Error::WrongItemType`] and takes nothing.
 //! - [`PipeListener`] / [`Pipe`]: a named, connectable message stream between
 //!   unrelated processes (Unix socket in a 0700 directory, peer uid checked).
 //! - [`sweep`]: removes `pp-` objects whose creator has died ([`Swept`]
 //!   also lists the `pp-` names it left alone, and why).
-//! - [`Error`]: one enum for every failure.
+//! - [`Error`]: the rich error of every failure, naming the object;
+//!   [`TryGetError`], [`TimeoutError`], [`TryAcquireError`],
+//!   [`TryPutError`], [`PutTimeoutError`], [`PutError`]: the small errors of
+//!   the calls that may give up.
 //!
 //! # Waiting
 //! Every call that waits for an object comes in the forms crossbeam and
 //! pp-process use: `x()` blocks as long as it takes, `try_x()` never waits,
-//! `x_timeout(Duration)` and `x_deadline(Instant)` give up with
-//! [`Error::Timeout`] (or `false`, for [`Event::wait_timeout`]). Puts take
-//! items by value and hand them back in a [`PutError`] on any failure. A
+//! `x_timeout(Duration)` and `x_deadline(Instant)` wait at most that long.
+//! Giving up is an ordinary outcome, so it is a small error that neither
+//! allocates nor formats, as in crossbeam-channel: `try_get` →
+//! [`TryGetError::Empty`], `try_acquire` → [`TryAcquireError::WouldBlock`],
+//! the `_timeout` / `_deadline` forms → [`TimeoutError::Timeout`] (for
+//! [`Event::wait_timeout`]: `false`; for a pipe's `try_` forms: `None`). Other
+//! failures ride along as `Failed(Box<Error>)`, and `into_error` gives the
+//! rich [`Error`] naming the object. Puts take the item (a typed queue: or a
+//! borrow of it) and hand it back in the error, whatever went wrong. A
 //! timeout too large to add to the clock means no deadline.
 //!
 //! # Example
@@ -61,25 +75,38 @@
 //! done.set();
 //! assert!(done.wait_timeout(Duration::from_secs(1))?);
 //! done.wait()?; // blocks until set: it is set already
-//! # Ok::<(), pp_ipc::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod any_queue;
+mod codec;
 mod error;
 mod event;
+mod id;
 mod lock;
 mod pipe;
 mod queue;
+mod ring;
 mod segment;
 mod semaphore;
+mod sweep;
 mod sys;
 mod value;
 mod wait;
+mod wait_error;
 
-pub use error::{Error, PutError, Result, TryPutError};
+pub use any_queue::AnyQueue;
+pub use error::{Error, Result};
 pub use event::Event;
+pub use id::ObjectId;
 pub use lock::{Lock, LockGuard, OwnedLockGuard};
 pub use pipe::{DEFAULT_MAX_MESSAGE, Pipe, PipeListener, pipe_dir};
-pub use queue::{AnyQueue, Queue, QueueOptions, Untyped};
-pub use segment::{ObjectId, Swept, sweep, unlink};
-pub use semaphore::Semaphore;
-pub use value::{IntegerType, SharedValue, ValueType, type_name_of_typecode};
+pub use queue::Queue;
+pub use ring::QueueOptions;
+pub use segment::unlink;
+pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+pub use sweep::{Swept, sweep};
+pub use value::{IntegerType, SharedValue, ValueKind, ValueType};
+pub use wait_error::{
+    PutError, PutTimeoutError, TimeoutError, TryAcquireError, TryGetError, TryPutError,
+};

@@ -6,9 +6,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::segment::{Kind, ObjectId, Segment};
+use crate::id::ObjectId;
+use crate::segment::{Kind, PayloadSize, Segment};
 use crate::sys::{self, Locked};
 use crate::wait::Wait;
+use crate::wait_error::{Stopped, TimeoutError, TryAcquireError};
+
+/// The payload: one pthread mutex.
+const PAYLOAD: usize = std::mem::size_of::<libc::pthread_mutex_t>();
 
 /// Cross-process mutual exclusion: a robust, process-shared pthread mutex in
 /// shared memory.
@@ -53,8 +58,7 @@ impl Lock {
 
     /// Creates a lock with the caller's id; fails if the id exists.
     pub fn create_with_id(id: ObjectId) -> Result<Lock> {
-        let size = std::mem::size_of::<libc::pthread_mutex_t>();
-        let segment = Segment::create(id, Kind::Lock, 0, size, |payload| {
+        let segment = Segment::create(id, Kind::Lock, 0, PAYLOAD, |payload| {
             // SAFETY: the payload is fresh, 64-byte aligned, `size` bytes long and
             // not yet visible to other processes.
             unsafe { sys::mutex_init(payload.cast().as_ptr()) }
@@ -70,7 +74,10 @@ impl Lock {
 
     /// Opens an existing lock by id, from any process of the same user.
     pub fn open(id: &ObjectId) -> Result<Lock> {
-        Ok(Lock { segment: Segment::open(id, Kind::Lock)?, guard_thread: AtomicU64::new(0) })
+        Ok(Lock {
+            segment: Segment::open(id, Kind::Lock, PayloadSize::Exactly(PAYLOAD))?,
+            guard_thread: AtomicU64::new(0),
+        })
     }
 
     /// The lock's id.
@@ -83,63 +90,60 @@ impl Lock {
         self.segment.payload().cast().as_ptr()
     }
 
-    /// `Ok(None)`: busy (try) or the deadline passed.
+    /// Takes the lock, waiting as `wait` says: [`Stopped::NotReady`] when it
+    /// stayed held (for the try form: held by anyone, this thread included).
     #[inline]
-    fn lock_with(&self, wait: Wait) -> Result<Option<LockGuard<'_>>> {
+    fn lock_with(&self, wait: Wait) -> Result<LockGuard<'_>, Stopped> {
         // SAFETY: the payload holds a mutex initialised at creation (open checked
         // the kind and size), mapped for as long as `self` lives.
         let locked = unsafe { sys::mutex_lock(self.mutex(), wait.remaining()) };
-        let locked = locked.map_err(|source| Error::Io {
-            what: "locking",
-            id: self.id().to_string(),
-            source,
-        })?;
+        let failed = |error| Err(Stopped::Failed(error));
+        let id = || self.id().to_string();
+        let locked = match locked {
+            Ok(locked) => locked,
+            Err(source) => return failed(Error::Io { what: "locking", id: id(), source }),
+        };
         let guard = |previous_owner_died| {
             self.guard_thread.store(thread_token(), Ordering::Relaxed);
-            LockGuard { lock: self, previous_owner_died, _not_send: PhantomData }
+            Ok(LockGuard { lock: self, previous_owner_died, _not_send: PhantomData })
         };
         match locked {
-            Locked::Ok => Ok(Some(guard(false))),
-            Locked::OwnerDied => Ok(Some(guard(true))),
-            Locked::Busy => Ok(None),
+            Locked::Ok => guard(false),
+            Locked::OwnerDied => guard(true),
+            Locked::Busy => Err(Stopped::NotReady),
             // Only the try form may report "not now": every waiting form would deadlock.
-            Locked::HeldByCaller if matches!(wait, Wait::No) => Ok(None),
-            Locked::HeldByCaller => Err(Error::AlreadyHeld { id: self.id().to_string() }),
-            Locked::Unrecoverable => Err(Error::Unrecoverable { id: self.id().to_string() }),
-            Locked::Corrupt(reason) => Err(Error::Corrupt { id: self.id().to_string(), reason }),
+            Locked::HeldByCaller if matches!(wait, Wait::No) => Err(Stopped::NotReady),
+            Locked::HeldByCaller => failed(Error::AlreadyHeld { id: id() }),
+            Locked::Unrecoverable => failed(Error::Unrecoverable { id: id() }),
+            Locked::Corrupt(reason) => failed(Error::Corrupt { id: id(), reason }),
         }
-    }
-
-    #[inline]
-    fn acquire_with(&self, wait: Wait) -> Result<LockGuard<'_>> {
-        self.lock_with(wait)?.ok_or_else(|| wait.timed_out(self.id()))
     }
 
     /// Waits as long as it takes for the lock. [`Error::AlreadyHeld`] if this
     /// thread holds it already (waiting would never end).
     #[inline]
     pub fn acquire(&self) -> Result<LockGuard<'_>> {
-        self.acquire_with(Wait::Forever)
+        self.lock_with(Wait::Forever).map_err(|stopped| stopped.into_error(self.id()))
     }
 
-    /// Takes the lock if it is free right now; `Ok(None)` if it is held
-    /// (by anyone, this thread included).
+    /// Takes the lock if it is free right now; [`TryAcquireError::WouldBlock`]
+    /// if it is held (by anyone, this thread included).
     #[inline]
-    pub fn try_acquire(&self) -> Result<Option<LockGuard<'_>>> {
-        self.lock_with(Wait::No)
+    pub fn try_acquire(&self) -> Result<LockGuard<'_>, TryAcquireError> {
+        self.lock_with(Wait::No).map_err(TryAcquireError::from_stopped)
     }
 
-    /// Waits at most `timeout` for the lock; [`Error::Timeout`] if it stays
-    /// held. A timeout too large for the clock waits as long as it takes.
+    /// Waits at most `timeout` for the lock; [`TimeoutError::Timeout`] if it
+    /// stays held. A timeout too large for the clock waits as long as it takes.
     #[inline]
-    pub fn acquire_timeout(&self, timeout: Duration) -> Result<LockGuard<'_>> {
-        self.acquire_with(Wait::timeout(timeout))
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<LockGuard<'_>, TimeoutError> {
+        self.lock_with(Wait::timeout(timeout)).map_err(TimeoutError::from_stopped)
     }
 
-    /// Waits until `deadline` for the lock; [`Error::Timeout`] if it stays held.
+    /// Waits until `deadline` for the lock; [`TimeoutError::Timeout`] if it stays held.
     #[inline]
-    pub fn acquire_deadline(&self, deadline: Instant) -> Result<LockGuard<'_>> {
-        self.acquire_with(Wait::deadline(deadline))
+    pub fn acquire_deadline(&self, deadline: Instant) -> Result<LockGuard<'_>, TimeoutError> {
+        self.lock_with(Wait::deadline(deadline)).map_err(TimeoutError::from_stopped)
     }
 
     /// [`acquire`](Self::acquire) with a guard that holds the handle itself
@@ -149,17 +153,23 @@ impl Lock {
     }
 
     /// [`try_acquire`](Self::try_acquire) with an owned guard.
-    pub fn try_acquire_owned(self: &Arc<Self>) -> Result<Option<OwnedLockGuard>> {
-        Ok(self.try_acquire()?.map(|guard| self.owned(guard)))
+    pub fn try_acquire_owned(self: &Arc<Self>) -> Result<OwnedLockGuard, TryAcquireError> {
+        self.try_acquire().map(|guard| self.owned(guard))
     }
 
     /// [`acquire_timeout`](Self::acquire_timeout) with an owned guard.
-    pub fn acquire_owned_timeout(self: &Arc<Self>, timeout: Duration) -> Result<OwnedLockGuard> {
+    pub fn acquire_owned_timeout(
+        self: &Arc<Self>,
+        timeout: Duration,
+    ) -> Result<OwnedLockGuard, TimeoutError> {
         self.acquire_timeout(timeout).map(|guard| self.owned(guard))
     }
 
     /// [`acquire_deadline`](Self::acquire_deadline) with an owned guard.
-    pub fn acquire_owned_deadline(self: &Arc<Self>, deadline: Instant) -> Result<OwnedLockGuard> {
+    pub fn acquire_owned_deadline(
+        self: &Arc<Self>,
+        deadline: Instant,
+    ) -> Result<OwnedLockGuard, TimeoutError> {
         self.acquire_deadline(deadline).map(|guard| self.owned(guard))
     }
 

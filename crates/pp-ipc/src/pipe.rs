@@ -20,9 +20,11 @@ use interprocess::os::unix::uds_local_socket as uds;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::codec::{decode_whole, encode};
 use crate::error::{Error, Result};
-use crate::segment::ObjectId;
+use crate::id::ObjectId;
 use crate::wait::Wait;
+use crate::wait_error::{Stopped, TimeoutError};
 
 /// The largest message a pipe sends or accepts unless set otherwise: 64 MiB.
 pub const DEFAULT_MAX_MESSAGE: usize = 64 << 20;
@@ -111,7 +113,7 @@ impl PipeListener {
 
     /// Waits as long as it takes for a peer to connect.
     pub fn accept(&self) -> Result<Pipe> {
-        self.accept_with(Wait::Forever)
+        self.accept_with(Wait::Forever).map_err(|stopped| stopped.into_error(&self.id))
     }
 
     /// Accepts a peer that is connecting now; `Ok(None)` if none is.
@@ -119,19 +121,23 @@ impl PipeListener {
         self.accept_ready(Wait::No)
     }
 
-    /// Waits at most `timeout` for a peer; [`Error::Timeout`] if none came.
-    /// A timeout too large for the clock waits as long as it takes.
-    pub fn accept_timeout(&self, timeout: Duration) -> Result<Pipe> {
-        self.accept_with(Wait::timeout(timeout))
+    /// Waits at most `timeout` for a peer; [`TimeoutError::Timeout`] if none
+    /// came. A timeout too large for the clock waits as long as it takes.
+    pub fn accept_timeout(&self, timeout: Duration) -> Result<Pipe, TimeoutError> {
+        self.accept_with(Wait::timeout(timeout)).map_err(TimeoutError::from_stopped)
     }
 
-    /// Waits until `deadline` for a peer; [`Error::Timeout`] if none came.
-    pub fn accept_deadline(&self, deadline: Instant) -> Result<Pipe> {
-        self.accept_with(Wait::deadline(deadline))
+    /// Waits until `deadline` for a peer; [`TimeoutError::Timeout`] if none came.
+    pub fn accept_deadline(&self, deadline: Instant) -> Result<Pipe, TimeoutError> {
+        self.accept_with(Wait::deadline(deadline)).map_err(TimeoutError::from_stopped)
     }
 
-    fn accept_with(&self, wait: Wait) -> Result<Pipe> {
-        self.accept_ready(wait)?.ok_or_else(|| wait.timed_out(&self.id))
+    fn accept_with(&self, wait: Wait) -> Result<Pipe, Stopped> {
+        match self.accept_ready(wait) {
+            Ok(Some(pipe)) => Ok(pipe),
+            Ok(None) => Err(Stopped::NotReady),
+            Err(error) => Err(Stopped::Failed(error)),
+        }
     }
 
     /// `Ok(None)`: no peer before the wait ended.
@@ -228,7 +234,7 @@ impl Pipe {
 
     /// Receives one message, waiting as long as it takes.
     pub fn recv(&mut self) -> Result<Vec<u8>> {
-        self.recv_with(Wait::Forever)
+        self.recv_with(Wait::Forever).map_err(|stopped| stopped.into_error(&self.id))
     }
 
     /// Receives a message that has fully arrived; `Ok(None)` if none has (a
@@ -237,20 +243,25 @@ impl Pipe {
         self.recv_ready(Wait::No)
     }
 
-    /// Receives one message, waiting at most `timeout`; [`Error::Timeout`] if
-    /// none came. A message cut by the timeout is kept and completed by the
-    /// next call. A timeout too large for the clock waits as long as it takes.
-    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Vec<u8>> {
-        self.recv_with(Wait::timeout(timeout))
+    /// Receives one message, waiting at most `timeout`;
+    /// [`TimeoutError::Timeout`] if none came. A message cut by the timeout
+    /// is kept and completed by the next call. A timeout too large for the
+    /// clock waits as long as it takes.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Vec<u8>, TimeoutError> {
+        self.recv_with(Wait::timeout(timeout)).map_err(TimeoutError::from_stopped)
     }
 
     /// Receives one message, waiting until `deadline`; as [`recv_timeout`](Self::recv_timeout).
-    pub fn recv_deadline(&mut self, deadline: Instant) -> Result<Vec<u8>> {
-        self.recv_with(Wait::deadline(deadline))
+    pub fn recv_deadline(&mut self, deadline: Instant) -> Result<Vec<u8>, TimeoutError> {
+        self.recv_with(Wait::deadline(deadline)).map_err(TimeoutError::from_stopped)
     }
 
-    fn recv_with(&mut self, wait: Wait) -> Result<Vec<u8>> {
-        self.recv_ready(wait)?.ok_or_else(|| wait.timed_out(&self.id))
+    fn recv_with(&mut self, wait: Wait) -> Result<Vec<u8>, Stopped> {
+        match self.recv_ready(wait) {
+            Ok(Some(message)) => Ok(message),
+            Ok(None) => Err(Stopped::NotReady),
+            Err(error) => Err(Stopped::Failed(error)),
+        }
     }
 
     /// `Ok(None)`: no whole message before the wait ended.
@@ -298,8 +309,7 @@ impl Pipe {
 
     /// Sends a serde item as one message.
     pub fn send_item<T: Serialize>(&mut self, item: &T) -> Result<()> {
-        let bytes = postcard::to_allocvec(item)
-            .map_err(|e| Error::Serialization { id: self.id.to_string(), reason: e.to_string() })?;
+        let bytes = encode(&self.id, item)?;
         self.send(&bytes)
     }
 
@@ -318,20 +328,27 @@ impl Pipe {
     }
 
     /// Receives one message as a serde item, waiting at most `timeout`.
-    pub fn recv_item_timeout<T: DeserializeOwned>(&mut self, timeout: Duration) -> Result<T> {
+    pub fn recv_item_timeout<T: DeserializeOwned>(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<T, TimeoutError> {
         let bytes = self.recv_timeout(timeout)?;
-        self.decode(&bytes)
+        self.decode(&bytes).map_err(|error| TimeoutError::Failed(Box::new(error)))
     }
 
     /// Receives one message as a serde item, waiting until `deadline`.
-    pub fn recv_item_deadline<T: DeserializeOwned>(&mut self, deadline: Instant) -> Result<T> {
+    pub fn recv_item_deadline<T: DeserializeOwned>(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<T, TimeoutError> {
         let bytes = self.recv_deadline(deadline)?;
-        self.decode(&bytes)
+        self.decode(&bytes).map_err(|error| TimeoutError::Failed(Box::new(error)))
     }
 
+    /// A whole message as a `T` ([`Error::WrongItemType`] if it is not one,
+    /// or has bytes left over).
     fn decode<T: DeserializeOwned>(&self, bytes: &[u8]) -> Result<T> {
-        postcard::from_bytes(bytes)
-            .map_err(|e| Error::Serialization { id: self.id.to_string(), reason: e.to_string() })
+        decode_whole(&self.id, bytes)
     }
 }
 

@@ -1,199 +1,117 @@
-//! A named bounded MPMC queue of serialized items in shared memory.
-//!
-//! Layout of the payload (offsets in bytes):
-//!
-//! | offset | what |
-//! |---|---|
-//! | 0 | robust process-shared mutex guarding the ring |
-//! | 64 | ring capacity in bytes (u64, immutable) |
-//! | 72 | maxsize in items, 0 = bytes only (u64, immutable) |
-//! | 80 | put state: tail offset (low 32 bits), items put (high 32) |
-//! | 88 | get state: head offset (low 32 bits), items got (high 32) |
-//! | 96, 100 | futex words bumped on every put / get |
-//! | 104, 108 | consumers / producers waiting (only to skip needless wakes) |
-//! | 128 | the ring: records of a u32 length then the item's bytes, wrapping |
-//!
-//! Crash safety: a put or get changes the queue with **one** store of its
-//! state word, made under the mutex after the bytes are in place. A process
-//! killed before that store changed nothing visible; after it, the operation
-//! is complete. The robust mutex hands the lock on when a holder dies, and
-//! the next holder finds a consistent queue.
+//! [`Queue<T>`]: a named bounded MPMC queue of `T` in shared memory.
 
-use std::cell::RefCell;
+use std::borrow::Borrow;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, PutError, Result, TryPutError};
-use crate::segment::{Kind, ObjectId, Segment};
-use crate::sys::{self, Locked};
+use crate::error::Result;
+use crate::id::ObjectId;
+use crate::ring::{QueueOptions, Ring};
 use crate::wait::Wait;
-
-const MUTEX: usize = 0;
-const CAPACITY: usize = 64;
-const MAXSIZE: usize = 72;
-const PUT_STATE: usize = 80;
-const GET_STATE: usize = 88;
-const PUT_SEQ: usize = 96;
-const GET_SEQ: usize = 100;
-const CONSUMERS_WAITING: usize = 104;
-const PRODUCERS_WAITING: usize = 108;
-const RING: usize = 128;
-/// The smallest payload a queue can have: its fields and a ring for one record.
-pub(crate) const MIN_PAYLOAD: usize = RING + PREFIX;
-/// Bytes of the length prefix of every record.
-const PREFIX: usize = 4;
-/// Trylock attempts before sleeping on the mutex: the critical section is short.
-const SPINS: u32 = 64;
-/// Longest single futex sleep; bounds the delay if a woken waiter died before acting.
-const MAX_SLEEP: Duration = Duration::from_millis(100);
-/// How long a call that does not wait for room or items (`try_put`, `try_get`,
-/// `clear`) waits for the ring's mutex. Holders keep it for microseconds; one
-/// that keeps it this long is stuck or hostile, and the call says so.
-pub(crate) const LOCK_PATIENCE: Duration = Duration::from_secs(1);
-
-/// The ring's state words, read under the mutex and checked against the
-/// capacity: another process may have written anything into them.
-#[derive(Clone, Copy, Debug)]
-struct RingState {
-    head: u32,
-    tail: u32,
-    got: u32,
-    put: u32,
-    /// Items in the ring.
-    len: u32,
-    /// Bytes in use.
-    used: usize,
-}
-
-const _: () = assert!(std::mem::size_of::<libc::pthread_mutex_t>() <= CAPACITY);
-
-/// Sizes of a new queue: `QueueOptions::default().maxsize(100).capacity_bytes(1 << 16)`.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct QueueOptions {
-    /// The most items it holds; 0 means bounded only by `capacity_bytes`.
-    pub maxsize: usize,
-    /// Bytes of item storage (each item takes its serialized size plus 4).
-    pub capacity_bytes: usize,
-    /// The queue's id; generated when `None`.
-    pub id: Option<ObjectId>,
-}
-
-impl QueueOptions {
-    /// The most items it holds; 0 means bounded only by the byte capacity.
-    pub fn maxsize(mut self, maxsize: usize) -> Self {
-        self.maxsize = maxsize;
-        self
-    }
-
-    /// Bytes of item storage (each item takes its serialized size plus 4).
-    pub fn capacity_bytes(mut self, capacity_bytes: usize) -> Self {
-        self.capacity_bytes = capacity_bytes;
-        self
-    }
-
-    /// The queue's id (else one is generated).
-    pub fn id(mut self, id: ObjectId) -> Self {
-        self.id = Some(id);
-        self
-    }
-
-    /// The default byte capacity: 1 MiB.
-    pub const DEFAULT_CAPACITY: usize = 1 << 20;
-    /// The largest byte capacity: 1 GiB.
-    pub const MAX_CAPACITY: usize = 1 << 30;
-}
-
-impl Default for QueueOptions {
-    fn default() -> Self {
-        QueueOptions { maxsize: 0, capacity_bytes: Self::DEFAULT_CAPACITY, id: None }
-    }
-}
+use crate::wait_error::{PutError, PutTimeoutError, TimeoutError, TryGetError, TryPutError};
 
 /// A bounded multi-producer multi-consumer queue of `T` in shared memory,
 /// openable by id from any process.
 ///
-/// [`AnyQueue`] is the same queue without a fixed item type: each call names
-/// its type (`put_as`, `get_as`), for code that meets queues by id only.
+/// It puts and gets `T` only. Puts take the item or a borrow of it (any
+/// `I: Borrow<T>`: `put(item)` or `put(&item)`, which spares a clone) and
+/// hand it back on failure. Items are stored serialized (postcard), so
+/// another process's `Queue<T>` of the same `T` reads them; a record that
+/// is not a whole `T` (put through an [`AnyQueue`](crate::AnyQueue) as
+/// another type) is [`Error::WrongItemType`](crate::Error::WrongItemType)
+/// and stays in the queue. For code that meets queues by id with a type per
+/// call, see [`AnyQueue`](crate::AnyQueue).
+///
+/// ```
+/// use std::time::Duration;
+/// use pp_ipc::{Queue, TryGetError};
+///
+/// let queue = Queue::<String>::create(8)?;
+/// queue.put("hello".to_owned())?;
+/// let other = Queue::<String>::open(queue.id())?; // in another process, by id
+/// assert_eq!(other.get()?, "hello");
+/// assert!(matches!(other.try_get(), Err(TryGetError::Empty)));
+/// assert!(other.get_timeout(Duration::from_millis(10)).unwrap_err().is_timeout());
+/// # Ok::<(), pp_ipc::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Queue<T> {
-    segment: Segment,
-    capacity: usize,
-    maxsize: u32,
+    ring: Ring,
     _items: PhantomData<fn(T) -> T>,
 }
 
-/// The item type of an [`AnyQueue`]: none fixed.
-#[derive(Debug)]
-pub enum Untyped {}
-
-/// A queue whose items are typed per call (`put_as::<U>`, `get_as::<U>`).
-pub type AnyQueue = Queue<Untyped>;
-
-/// The largest scratch buffer a thread keeps between calls.
-const SCRATCH_KEEP: usize = 1 << 20;
-
-thread_local! {
-    /// Serialization scratch space, reused across puts and gets.
-    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-fn pack(offset: u32, count: u32) -> u64 {
-    (count as u64) << 32 | offset as u64
-}
-
-fn unpack(state: u64) -> (u32, u32) {
-    (state as u32, (state >> 32) as u32)
-}
-
 impl<T: Serialize + DeserializeOwned> Queue<T> {
-    /// Puts `item`, waiting as long as it takes for room. Any failure hands
-    /// the item back.
-    pub fn put(&self, item: T) -> Result<(), PutError<T>> {
-        self.put_as(item)
+    /// Puts `item`, waiting as long as it takes for room. Fails only for
+    /// other reasons (too large, corrupt queue, …), handing the item back.
+    pub fn put<I: Borrow<T>>(&self, item: I) -> Result<(), PutError<I>> {
+        match self.ring.put(item.borrow(), Wait::Forever) {
+            Ok(()) => Ok(()),
+            Err(stopped) => Err(PutError::from_stopped(item, stopped, self.id())),
+        }
     }
 
-    /// Puts `item` if there is room now; otherwise hands it back with [`Error::Full`].
-    pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
-        self.try_put_as(item)
+    /// Puts `item` if there is room now; otherwise hands it back:
+    /// [`TryPutError::Full`], or [`TryPutError::Failed`] with the reason.
+    pub fn try_put<I: Borrow<T>>(&self, item: I) -> Result<(), TryPutError<I>> {
+        match self.ring.put(item.borrow(), Wait::No) {
+            Ok(()) => Ok(()),
+            Err(stopped) => Err(TryPutError::from_stopped(item, stopped)),
+        }
     }
 
-    /// Puts `item`, waiting at most `timeout` for room; on [`Error::Timeout`]
-    /// the item comes back. A timeout too large for the clock waits as long as it takes.
-    pub fn put_timeout(&self, item: T, timeout: Duration) -> Result<(), PutError<T>> {
-        self.put_as_timeout(item, timeout)
+    /// Puts `item`, waiting at most `timeout` for room; hands it back in
+    /// [`PutTimeoutError::Timeout`] if none came. A timeout too large for
+    /// the clock waits as long as it takes.
+    pub fn put_timeout<I: Borrow<T>>(
+        &self,
+        item: I,
+        timeout: Duration,
+    ) -> Result<(), PutTimeoutError<I>> {
+        self.put_until(item, Wait::timeout(timeout))
     }
 
-    /// Puts `item`, waiting until `deadline` for room; on [`Error::Timeout`]
-    /// the item comes back.
-    pub fn put_deadline(&self, item: T, deadline: Instant) -> Result<(), PutError<T>> {
-        self.put_as_deadline(item, deadline)
+    /// Puts `item`, waiting until `deadline` for room; hands it back in
+    /// [`PutTimeoutError::Timeout`] if none came.
+    pub fn put_deadline<I: Borrow<T>>(
+        &self,
+        item: I,
+        deadline: Instant,
+    ) -> Result<(), PutTimeoutError<I>> {
+        self.put_until(item, Wait::deadline(deadline))
+    }
+
+    fn put_until<I: Borrow<T>>(&self, item: I, wait: Wait) -> Result<(), PutTimeoutError<I>> {
+        match self.ring.put(item.borrow(), wait) {
+            Ok(()) => Ok(()),
+            Err(stopped) => Err(PutTimeoutError::from_stopped(item, stopped)),
+        }
     }
 
     /// Takes the oldest item, waiting as long as it takes for one.
     pub fn get(&self) -> Result<T> {
-        self.get_as()
+        self.ring.get(Wait::Forever).map_err(|stopped| stopped.into_error(self.id()))
     }
 
-    /// Takes the oldest item if there is one now; [`Error::Empty`] otherwise.
-    pub fn try_get(&self) -> Result<T> {
-        self.try_get_as()
+    /// Takes the oldest item if there is one now; [`TryGetError::Empty`] otherwise.
+    pub fn try_get(&self) -> Result<T, TryGetError> {
+        self.ring.get(Wait::No).map_err(TryGetError::from_stopped)
     }
 
-    /// Takes the oldest item, waiting at most `timeout` for one; [`Error::Timeout`]
-    /// if none came. A timeout too large for the clock waits as long as it takes.
-    pub fn get_timeout(&self, timeout: Duration) -> Result<T> {
-        self.get_as_timeout(timeout)
+    /// Takes the oldest item, waiting at most `timeout` for one;
+    /// [`TimeoutError::Timeout`] if none came. A timeout too large for the
+    /// clock waits as long as it takes.
+    pub fn get_timeout(&self, timeout: Duration) -> Result<T, TimeoutError> {
+        self.ring.get(Wait::timeout(timeout)).map_err(TimeoutError::from_stopped)
     }
 
-    /// Takes the oldest item, waiting until `deadline` for one; [`Error::Timeout`]
-    /// if none came.
-    pub fn get_deadline(&self, deadline: Instant) -> Result<T> {
-        self.get_as_deadline(deadline)
+    /// Takes the oldest item, waiting until `deadline` for one;
+    /// [`TimeoutError::Timeout`] if none came. A passed deadline still takes
+    /// an item that is there.
+    pub fn get_deadline(&self, deadline: Instant) -> Result<T, TimeoutError> {
+        self.ring.get(Wait::deadline(deadline)).map_err(TimeoutError::from_stopped)
     }
 }
 
@@ -201,40 +119,12 @@ impl<T> Queue<T> {
     /// Creates a queue holding at most `maxsize` items (0: bounded by bytes
     /// only) in the default byte capacity, with a generated id.
     pub fn create(maxsize: usize) -> Result<Self> {
-        Self::create_with(QueueOptions { maxsize, ..QueueOptions::default() })
+        Self::create_with(QueueOptions::default().maxsize(maxsize))
     }
 
     /// Creates a queue with explicit sizes and, optionally, an id.
     pub fn create_with(options: QueueOptions) -> Result<Self> {
-        let id = match options.id {
-            Some(id) => id,
-            None => ObjectId::generate("queue")?,
-        };
-        let invalid = |reason: String| Err(Error::InvalidOptions { id: id.to_string(), reason });
-        if options.capacity_bytes <= PREFIX || options.capacity_bytes > QueueOptions::MAX_CAPACITY {
-            return invalid(format!(
-                "capacity_bytes {} is not within {}..={}",
-                options.capacity_bytes,
-                PREFIX + 1,
-                QueueOptions::MAX_CAPACITY
-            ));
-        }
-        if options.maxsize > u32::MAX as usize / 2 {
-            return invalid(format!("maxsize {} is larger than {}", options.maxsize, u32::MAX / 2));
-        }
-        let capacity = options.capacity_bytes;
-        let maxsize = options.maxsize;
-        let segment = Segment::create(id, Kind::Queue, 0, RING + capacity, |payload| {
-            // SAFETY: the payload is fresh, 64-byte aligned, RING + capacity bytes,
-            // zero-filled (so the state words start at 0) and not yet shared.
-            unsafe {
-                sys::mutex_init(payload.add(MUTEX).cast().as_ptr())?;
-                payload.add(CAPACITY).cast::<u64>().as_ptr().write(capacity as u64);
-                payload.add(MAXSIZE).cast::<u64>().as_ptr().write(maxsize as u64);
-            }
-            Ok(())
-        })?;
-        Ok(Queue { segment, capacity, maxsize: maxsize as u32, _items: PhantomData })
+        Ok(Queue { ring: Ring::create(options)?, _items: PhantomData })
     }
 
     /// Opens the queue `id`, creating it with `options` (their `id` is
@@ -244,547 +134,54 @@ impl<T> Queue<T> {
     /// dropped or deleted, as with `create`; a name removed between a failed
     /// create and the open is created again.
     pub fn open_or_create(id: &ObjectId, options: QueueOptions) -> Result<Self> {
-        crate::segment::open_or_create(
-            || Self::create_with(QueueOptions { id: Some(id.clone()), ..options.clone() }),
-            || Self::open(id),
-        )
+        Ok(Queue { ring: Ring::open_or_create(id, options)?, _items: PhantomData })
     }
 
-    /// Opens an existing queue by id.
+    /// Opens an existing queue by id. Nothing records the item type in the
+    /// queue: items that are not `T` fail at `get`, and stay in the queue.
     pub fn open(id: &ObjectId) -> Result<Self> {
-        let segment = Segment::open(id, Kind::Queue)?;
-        let capacity = segment.atomic_u64(CAPACITY).load(Ordering::Acquire) as usize;
-        let maxsize = segment.atomic_u64(MAXSIZE).load(Ordering::Acquire);
-        if RING.checked_add(capacity) != Some(segment.payload_len())
-            || capacity <= PREFIX
-            || capacity > QueueOptions::MAX_CAPACITY
-            || maxsize > u32::MAX as u64 / 2
-        {
-            return Err(Error::Corrupt {
-                id: id.to_string(),
-                reason: format!(
-                    "queue sizes disagree: capacity {capacity}, maxsize {maxsize}, payload {}",
-                    segment.payload_len()
-                ),
-            });
-        }
-        Ok(Queue { segment, capacity, maxsize: maxsize as u32, _items: PhantomData })
-    }
-
-    /// Puts an item of any serde type, waiting as long as it takes for room.
-    /// Read it back with the same type ([`get_as`](Self::get_as)). Pass a
-    /// reference (`&item`) to keep the item; any failure hands it back.
-    pub fn put_as<U: Serialize>(&self, item: U) -> Result<(), PutError<U>> {
-        self.put_as_with(item, Wait::Forever)
-    }
-
-    /// Puts an item of any serde type if there is room now; otherwise hands
-    /// it back with [`Error::Full`].
-    pub fn try_put_as<U: Serialize>(&self, item: U) -> Result<(), TryPutError<U>> {
-        self.put_as_with(item, Wait::No)
-    }
-
-    /// Puts an item of any serde type, waiting at most `timeout` for room.
-    pub fn put_as_timeout<U: Serialize>(
-        &self,
-        item: U,
-        timeout: Duration,
-    ) -> Result<(), PutError<U>> {
-        self.put_as_with(item, Wait::timeout(timeout))
-    }
-
-    /// Puts an item of any serde type, waiting until `deadline` for room.
-    pub fn put_as_deadline<U: Serialize>(
-        &self,
-        item: U,
-        deadline: Instant,
-    ) -> Result<(), PutError<U>> {
-        self.put_as_with(item, Wait::deadline(deadline))
-    }
-
-    fn put_as_with<U: Serialize>(&self, item: U, wait: Wait) -> Result<(), PutError<U>> {
-        match self.with_serialized(&item, |bytes| self.put_bytes(bytes, wait)) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(PutError { item, error: self.not_ready(wait, true) }),
-            Err(error) => Err(PutError { item, error }),
-        }
-    }
-
-    /// Takes the oldest item as a `U`, waiting as long as it takes for one.
-    pub fn get_as<U: DeserializeOwned>(&self) -> Result<U> {
-        self.get_as_with(Wait::Forever)
-    }
-
-    /// Takes the oldest item as a `U` if there is one now; [`Error::Empty`] otherwise.
-    pub fn try_get_as<U: DeserializeOwned>(&self) -> Result<U> {
-        self.get_as_with(Wait::No)
-    }
-
-    /// Takes the oldest item as a `U`, waiting at most `timeout` for one.
-    pub fn get_as_timeout<U: DeserializeOwned>(&self, timeout: Duration) -> Result<U> {
-        self.get_as_with(Wait::timeout(timeout))
-    }
-
-    /// Takes the oldest item as a `U`, waiting until `deadline` for one.
-    pub fn get_as_deadline<U: DeserializeOwned>(&self, deadline: Instant) -> Result<U> {
-        self.get_as_with(Wait::deadline(deadline))
-    }
-
-    fn get_as_with<U: DeserializeOwned>(&self, wait: Wait) -> Result<U> {
-        match self.get_with(wait, |bytes| self.decode(bytes))? {
-            Some(item) => Ok(item),
-            None => Err(self.not_ready(wait, false)),
-        }
-    }
-
-    /// The error of a put (`full`) or get that found no room or item in time:
-    /// Full / Empty for the try forms, Timeout for the waiting ones.
-    fn not_ready(&self, wait: Wait, full: bool) -> Error {
-        let id = self.id().to_string();
-        match wait {
-            Wait::No if full => Error::Full { id },
-            Wait::No => Error::Empty { id },
-            _ => wait.timed_out(self.id()),
-        }
-    }
-
-    fn with_serialized<U: Serialize, R>(
-        &self,
-        item: &U,
-        f: impl FnOnce(&[u8]) -> Result<R>,
-    ) -> Result<R> {
-        SCRATCH.with(|scratch| {
-            let mut buf = scratch.try_borrow_mut().map_err(|_| Error::Serialization {
-                id: self.id().to_string(),
-                reason: "put called from inside serialization".into(),
-            })?;
-            buf.clear();
-            let taken = std::mem::take(&mut *buf);
-            let encoded = postcard::to_extend(item, taken).map_err(|e| Error::Serialization {
-                id: self.id().to_string(),
-                reason: e.to_string(),
-            })?;
-            let result = f(&encoded);
-            *buf = encoded;
-            result
-        })
-    }
-
-    /// Decodes a whole record as a `U`; bytes left over mean it was put as
-    /// another type.
-    fn decode<U: DeserializeOwned>(&self, bytes: &[u8]) -> Result<U> {
-        let error = |reason: String| Error::Serialization { id: self.id().to_string(), reason };
-        match postcard::take_from_bytes(bytes) {
-            Ok((item, [])) => Ok(item),
-            Ok((_, rest)) => Err(error(format!(
-                "the item is {} bytes but a {} took only {}: it was put as another type",
-                bytes.len(),
-                std::any::type_name::<U>(),
-                bytes.len() - rest.len()
-            ))),
-            Err(e) => Err(error(format!("not a {}: {e}", std::any::type_name::<U>()))),
-        }
+        Ok(Queue { ring: Ring::open(id)?, _items: PhantomData })
     }
 
     /// The queue's id.
     pub fn id(&self) -> &ObjectId {
-        self.segment.id()
+        self.ring.id()
     }
 
     /// The most items it holds (0: bounded by bytes only).
     pub fn maxsize(&self) -> usize {
-        self.maxsize as usize
+        self.ring.maxsize()
     }
 
     /// The largest serialized item it can hold, in bytes.
     pub fn max_item_bytes(&self) -> usize {
-        self.capacity - PREFIX
-    }
-
-    fn word64(&self, offset: usize) -> &AtomicU64 {
-        self.segment.atomic_u64(offset)
-    }
-
-    fn word32(&self, offset: usize) -> &AtomicU32 {
-        self.segment.atomic_u32(offset)
+        self.ring.max_item_bytes()
     }
 
     /// Items in the queue now (a snapshot; others may change it at once).
     pub fn len(&self) -> usize {
-        // Gets first: `got` never passes `put`, so a later `put` is never behind it.
-        let (_, got) = unpack(self.word64(GET_STATE).load(Ordering::Acquire));
-        let (_, put) = unpack(self.word64(PUT_STATE).load(Ordering::Acquire));
-        // Clamped: corrupt words must not make a count no ring could hold.
-        (put.wrapping_sub(got) as usize).min(self.max_len())
-    }
-
-    /// The most records the ring could hold (each takes at least PREFIX bytes).
-    fn max_len(&self) -> usize {
-        match self.maxsize {
-            0 => self.capacity / PREFIX,
-            max => (max as usize).min(self.capacity / PREFIX),
-        }
+        self.ring.len()
     }
 
     /// Whether the queue holds no item now.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.ring.is_empty()
     }
 
     /// Whether the queue holds `maxsize` items, or has no byte left for even
     /// an empty item.
     pub fn is_full(&self) -> bool {
-        let (head, got) = unpack(self.word64(GET_STATE).load(Ordering::Acquire));
-        let (tail, put) = unpack(self.word64(PUT_STATE).load(Ordering::Acquire));
-        let len = put.wrapping_sub(got);
-        (self.maxsize != 0 && len >= self.maxsize)
-            || self.capacity.saturating_sub(self.used(head, tail, len)) <= PREFIX
+        self.ring.is_full()
     }
 
     /// Removes every item; returns how many.
     pub fn clear(&self) -> Result<usize> {
-        let held = self.lock_for(Wait::No)?;
-        let state = self.state()?;
-        self.word64(GET_STATE).store(pack(state.tail, state.put), Ordering::Release);
-        self.word32(GET_SEQ).fetch_add(1, Ordering::AcqRel);
-        drop(held);
-        self.wake(GET_SEQ, PRODUCERS_WAITING, u32::MAX);
-        Ok(state.len as usize)
+        self.ring.clear()
     }
 
     /// Removes the queue's name now (the creating handle only); handles that
     /// have it open keep working.
-    pub fn delete(mut self) -> Result<()> {
-        self.segment.unlink()
-    }
-
-    /// Bytes in use between `head` and `tail` holding `len` records.
-    /// Arithmetic only (never an access), so any input is harmless.
-    fn used(&self, head: u32, tail: u32, len: u32) -> usize {
-        if len == 0 {
-            return 0;
-        }
-        let (head, tail) = (head as usize % self.capacity, tail as usize % self.capacity);
-        match (tail + self.capacity - head) % self.capacity {
-            0 => self.capacity,
-            used => used,
-        }
-    }
-
-    /// Reads the ring's state words (caller holds the mutex) and checks them
-    /// before any of them becomes an offset: [`Error::Corrupt`] names the field.
-    fn state(&self) -> Result<RingState> {
-        let (tail, put) = unpack(self.word64(PUT_STATE).load(Ordering::Acquire));
-        let (head, got) = unpack(self.word64(GET_STATE).load(Ordering::Acquire));
-        let len = put.wrapping_sub(got);
-        let corrupt = |reason: String| Error::Corrupt { id: self.id().to_string(), reason };
-        if tail as usize >= self.capacity {
-            return Err(corrupt(format!(
-                "ring tail {tail} is not below capacity {}",
-                self.capacity
-            )));
-        }
-        if head as usize >= self.capacity {
-            return Err(corrupt(format!(
-                "ring head {head} is not below capacity {}",
-                self.capacity
-            )));
-        }
-        if len as usize > self.max_len() {
-            return Err(corrupt(format!(
-                "item count {len} (put {put}, got {got}) exceeds the {} a ring of {} bytes{} holds",
-                self.max_len(),
-                self.capacity,
-                if self.maxsize == 0 {
-                    String::new()
-                } else {
-                    format!(" and maxsize {}", self.maxsize)
-                }
-            )));
-        }
-        if len == 0 && head != tail {
-            return Err(corrupt(format!("empty ring with head {head} not at tail {tail}")));
-        }
-        let used = self.used(head, tail, len);
-        if used < len as usize * PREFIX {
-            return Err(corrupt(format!("{len} items cannot fit in {used} used bytes")));
-        }
-        Ok(RingState { head, tail, got, put, len, used })
-    }
-
-    fn mutex(&self) -> *mut libc::pthread_mutex_t {
-        self.segment.payload().cast().as_ptr()
-    }
-
-    /// Takes the ring's mutex for an operation that waits as `wait` says:
-    /// `Ok(None)` when a deadline passed first; [`Error::Busy`] when an
-    /// operation that does not wait found it held longer than [`LOCK_PATIENCE`].
-    fn lock_for(&self, wait: Wait) -> Result<Option<RingLock<'_, T>>> {
-        match wait {
-            Wait::Forever => self.lock(None),
-            Wait::Until { deadline, .. } => self.lock(Some(deadline)),
-            Wait::No => {
-                let patience = Instant::now() + LOCK_PATIENCE;
-                match self.lock(Some(patience))? {
-                    Some(held) => Ok(Some(held)),
-                    None => Err(Error::Busy { id: self.id().to_string(), waited: LOCK_PATIENCE }),
-                }
-            }
-        }
-    }
-
-    /// Takes the ring's mutex; `None` waits forever. A holder that died left
-    /// the queue consistent (see the module docs), so its death needs no repair.
-    fn lock(&self, deadline: Option<Instant>) -> Result<Option<RingLock<'_, T>>> {
-        let io = |source| Error::Io { what: "locking queue", id: self.id().to_string(), source };
-        for _ in 0..SPINS {
-            // SAFETY: the payload starts with the mutex initialised at creation,
-            // mapped while `self` lives.
-            match unsafe { sys::mutex_lock(self.mutex(), Some(Duration::ZERO)) }.map_err(io)? {
-                Locked::Ok | Locked::OwnerDied => return Ok(Some(RingLock { queue: self })),
-                Locked::Busy => std::hint::spin_loop(),
-                Locked::Unrecoverable | Locked::HeldByCaller | Locked::Corrupt(_) => break,
-            }
-        }
-        let timeout = deadline
-            .map(|d| d.saturating_duration_since(Instant::now()).max(Duration::from_nanos(1)));
-        // SAFETY: as above.
-        match unsafe { sys::mutex_lock(self.mutex(), timeout) }.map_err(io)? {
-            Locked::Ok | Locked::OwnerDied => Ok(Some(RingLock { queue: self })),
-            Locked::Busy => Ok(None),
-            Locked::Unrecoverable => Err(Error::Unrecoverable { id: self.id().to_string() }),
-            Locked::HeldByCaller => Err(Error::AlreadyHeld { id: self.id().to_string() }),
-            Locked::Corrupt(reason) => Err(Error::Corrupt { id: self.id().to_string(), reason }),
-        }
-    }
-
-    fn ring_ptr(&self) -> *mut u8 {
-        // SAFETY: RING is inside the payload (its length was checked to be RING + capacity).
-        unsafe { self.segment.payload().add(RING).as_ptr() }
-    }
-
-    /// Copies `src` into the ring at `at`, wrapping at the end. Caller holds the mutex.
-    fn write_ring(&self, at: usize, src: &[u8]) {
-        let first = src.len().min(self.capacity - at);
-        // SAFETY: at < capacity and first <= capacity - at keep the copies inside
-        // the ring; the mutex gives us the only writer, and readers never read
-        // bytes past the committed tail.
-        unsafe {
-            std::ptr::copy_nonoverlapping(src.as_ptr(), self.ring_ptr().add(at), first);
-            std::ptr::copy_nonoverlapping(
-                src.as_ptr().add(first),
-                self.ring_ptr(),
-                src.len() - first,
-            );
-        }
-    }
-
-    /// Copies ring bytes at `at` (wrapping) into `dst`. Caller holds the mutex.
-    fn read_ring(&self, at: usize, dst: &mut [u8]) {
-        let first = dst.len().min(self.capacity - at);
-        // SAFETY: as in write_ring; these bytes were committed by a put.
-        unsafe {
-            std::ptr::copy_nonoverlapping(self.ring_ptr().add(at), dst.as_mut_ptr(), first);
-            std::ptr::copy_nonoverlapping(
-                self.ring_ptr(),
-                dst.as_mut_ptr().add(first),
-                dst.len() - first,
-            );
-        }
-    }
-
-    fn wake(&self, seq: usize, waiting: usize, n: u32) {
-        if self.word32(waiting).load(Ordering::Acquire) > 0 {
-            sys::futex_wake(self.word32(seq), n);
-        }
-    }
-
-    /// Sleeps on `seq` (seen as `seen` under the lock) until bumped or the deadline.
-    /// Returns false once the deadline has passed.
-    fn sleep(&self, seq: usize, waiting: usize, seen: u32, wait: Wait) -> bool {
-        let remaining = match wait {
-            Wait::No => return false,
-            Wait::Until { deadline, .. } => match deadline.checked_duration_since(Instant::now()) {
-                Some(left) if !left.is_zero() => left,
-                _ => return false,
-            },
-            _ => MAX_SLEEP,
-        };
-        self.word32(waiting).fetch_add(1, Ordering::AcqRel);
-        sys::futex_wait(self.word32(seq), seen, Some(remaining.min(MAX_SLEEP)));
-        self.word32(waiting).fetch_sub(1, Ordering::AcqRel);
-        true
-    }
-
-    /// Puts one record, waiting for room as `wait` says. Returns false if
-    /// there was no room in time.
-    fn put_bytes(&self, bytes: &[u8], wait: Wait) -> Result<bool> {
-        if bytes.len() > self.max_item_bytes() {
-            return Err(Error::ItemTooLarge {
-                id: self.id().to_string(),
-                size: bytes.len(),
-                capacity: self.max_item_bytes(),
-            });
-        }
-        let record = PREFIX + bytes.len();
-        loop {
-            let Some(held) = self.lock_for(wait)? else { return Ok(false) };
-            let state = self.state()?;
-            let room = self.capacity - state.used;
-            if (self.maxsize == 0 || state.len < self.maxsize) && room >= record {
-                let at = state.tail as usize;
-                self.write_ring(at, &(bytes.len() as u32).to_le_bytes());
-                self.write_ring((at + PREFIX) % self.capacity, bytes);
-                let new_tail = ((at + record) % self.capacity) as u32;
-                // The commit: one store makes the whole item visible.
-                self.word64(PUT_STATE)
-                    .store(pack(new_tail, state.put.wrapping_add(1)), Ordering::Release);
-                self.word32(PUT_SEQ).fetch_add(1, Ordering::AcqRel);
-                drop(held);
-                self.wake(PUT_SEQ, CONSUMERS_WAITING, 1);
-                return Ok(true);
-            }
-            let seen = self.word32(GET_SEQ).load(Ordering::Acquire);
-            drop(held);
-            if !self.sleep(GET_SEQ, PRODUCERS_WAITING, seen, wait) {
-                return Ok(false);
-            }
-        }
-    }
-
-    /// Takes the oldest record through `decode`, waiting for one as `wait`
-    /// says; `None` if none came in time. The record is removed only when
-    /// `decode` succeeds, so a failed decode (a wrong type) loses nothing.
-    fn get_with<R>(&self, wait: Wait, decode: impl Fn(&[u8]) -> Result<R>) -> Result<Option<R>> {
-        loop {
-            let Some(held) = self.lock_for(wait)? else { return Ok(None) };
-            let state = self.state()?;
-            if state.len > 0 {
-                let at = state.head as usize;
-                let mut prefix = [0u8; PREFIX];
-                self.read_ring(at, &mut prefix);
-                let size = u32::from_le_bytes(prefix) as usize;
-                if PREFIX + size > state.used {
-                    return Err(Error::Corrupt {
-                        id: self.id().to_string(),
-                        reason: format!(
-                            "record length {size} at offset {at} overruns the {} bytes in use",
-                            state.used
-                        ),
-                    });
-                }
-                let value = SCRATCH.with(|scratch| {
-                    let mut buf = scratch.try_borrow_mut().map_err(|_| Error::Serialization {
-                        id: self.id().to_string(),
-                        reason: "get called from inside deserialization".into(),
-                    })?;
-                    buf.clear();
-                    buf.resize(size, 0);
-                    self.read_ring((at + PREFIX) % self.capacity, &mut buf);
-                    let value = decode(&buf);
-                    if buf.capacity() > SCRATCH_KEEP {
-                        *buf = Vec::new();
-                    }
-                    value
-                })?;
-                let new_head = ((at + PREFIX + size) % self.capacity) as u32;
-                // The commit: one store removes the whole item.
-                self.word64(GET_STATE)
-                    .store(pack(new_head, state.got.wrapping_add(1)), Ordering::Release);
-                self.word32(GET_SEQ).fetch_add(1, Ordering::AcqRel);
-                drop(held);
-                self.wake(GET_SEQ, PRODUCERS_WAITING, 1);
-                if state.len > 1 {
-                    // Pass the baton: a woken consumer that died must not strand items.
-                    self.wake(PUT_SEQ, CONSUMERS_WAITING, 1);
-                }
-                return Ok(Some(value));
-            }
-            let seen = self.word32(PUT_SEQ).load(Ordering::Acquire);
-            drop(held);
-            if !self.sleep(PUT_SEQ, CONSUMERS_WAITING, seen, wait) {
-                return Ok(None);
-            }
-        }
-    }
-}
-
-/// The ring's mutex, held; released on drop.
-struct RingLock<'a, T> {
-    queue: &'a Queue<T>,
-}
-
-impl<T> Drop for RingLock<'_, T> {
-    fn drop(&mut self) {
-        // SAFETY: we hold the mutex, which lives in the queue's mapping.
-        let _ = unsafe { sys::mutex_unlock(self.queue.mutex()) };
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn state_words_pack_and_unpack() {
-        assert_eq!(unpack(pack(7, 9)), (7, 9));
-        assert_eq!(unpack(pack(u32::MAX, u32::MAX)), (u32::MAX, u32::MAX));
-    }
-
-    #[test]
-    fn items_wrap_around_the_ring_intact() {
-        let q = Queue::<Vec<u8>>::create_with(QueueOptions {
-            capacity_bytes: 100,
-            ..Default::default()
-        })
-        .unwrap();
-        for round in 0..50u8 {
-            let item = vec![round; 30 + (round as usize % 7)];
-            q.put(item.clone()).unwrap();
-            assert_eq!(q.try_get().unwrap(), item);
-        }
-        assert!(q.is_empty());
-    }
-
-    #[test]
-    fn an_any_queue_takes_a_type_per_call() {
-        let q = AnyQueue::create(4).unwrap();
-        q.put_as("text").unwrap();
-        q.try_put_as(7u32).unwrap();
-        assert_eq!(q.get_as::<String>().unwrap(), "text");
-        assert_eq!(q.try_get_as::<u32>().unwrap(), 7);
-        let typed = Queue::<u32>::open(q.id()).unwrap();
-        q.put_as(9u32).unwrap();
-        assert_eq!(typed.try_get().unwrap(), 9, "the same queue, typed");
-    }
-
-    #[test]
-    fn getting_an_item_as_the_wrong_type_is_an_error_that_loses_nothing() {
-        let q = AnyQueue::create(4).unwrap();
-        q.put_as("a string, not a number").unwrap();
-        let err = q.try_get_as::<u8>().unwrap_err();
-        assert!(
-            matches!(&err, Error::Serialization { reason, .. } if reason.contains("u8")),
-            "{err}"
-        );
-        assert!(matches!(
-            q.get_as_timeout::<bool>(Duration::from_secs(1)),
-            Err(Error::Serialization { .. })
-        ));
-        assert_eq!(q.len(), 1, "the item is still there");
-        assert_eq!(q.try_get_as::<String>().unwrap(), "a string, not a number");
-    }
-
-    #[test]
-    fn byte_capacity_bounds_a_queue_without_maxsize() {
-        let q = Queue::<u8>::create_with(QueueOptions { capacity_bytes: 12, ..Default::default() })
-            .unwrap();
-        // Each u8 item takes 4 + 1 bytes: two fit in 12.
-        q.try_put(1).unwrap();
-        q.try_put(2).unwrap();
-        let err = q.try_put(3).unwrap_err();
-        assert_eq!(err.item, 3);
-        assert!(matches!(err.error, Error::Full { .. }));
-        assert_eq!(q.len(), 2);
+    pub fn delete(self) -> Result<()> {
+        self.ring.delete()
     }
 }

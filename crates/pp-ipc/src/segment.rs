@@ -1,115 +1,16 @@
-//! Named shared-memory segments: ids, the validated header, ownership, sweep.
+//! Named shared-memory segments: the validated header, ownership, removal.
 //!
 //! Every object is one segment: a 64-byte [`Header`] followed by the
 //! object's payload. The creator writes the header and payload, then sets
 //! `ready`; `open` checks the header before handing anything out.
 
-use std::fmt;
 use std::ptr::NonNull;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result, shorten};
+use crate::error::{Error, Result};
+use crate::id::ObjectId;
 use crate::sys::{self, Mapping};
-
-/// The name of a pp-ipc object: its OS name, always starting with `pp-`.
-///
-/// Prints and parses as a string; hand it to another process (argv, env, a
-/// file) and `open` it there.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectId(String);
-
-impl ObjectId {
-    /// The longest id accepted, in bytes.
-    pub const MAX_LEN: usize = 200;
-
-    /// Validates a caller-chosen id: `pp-` then ASCII letters, digits, `.`, `_`, `-`.
-    pub fn new(id: impl Into<String>) -> Result<Self> {
-        let id = id.into();
-        let reason = if !id.starts_with("pp-") {
-            Some("it must start with \"pp-\"")
-        } else if id.len() <= 3 {
-            Some("it has nothing after \"pp-\"")
-        } else if id.len() > Self::MAX_LEN {
-            Some("it is longer than 200 bytes")
-        } else if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
-            Some("only ASCII letters, digits, '.', '_' and '-' are allowed")
-        } else {
-            None
-        };
-        match reason {
-            Some(reason) => Err(Error::InvalidId { id: shorten(&id), reason }),
-            None => Ok(ObjectId(id)),
-        }
-    }
-
-    /// A fresh unguessable id, `pp-<kind>-<128 random bits in hex>`; `kind`
-    /// follows the rules of [`new`](Self::new) and is at most 32 bytes.
-    pub fn generate(kind: &str) -> Result<Self> {
-        if kind.is_empty()
-            || kind.len() > 32
-            || !kind.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        {
-            return Err(Error::InvalidId {
-                id: shorten(&format!("pp-{kind}-…")),
-                reason: "the kind of a generated id must be 1 to 32 ASCII letters, digits, '.', '_' or '-'",
-            });
-        }
-        let mut bytes = [0u8; 16];
-        sys::random_bytes(&mut bytes).map_err(|source| Error::Io {
-            what: "generating an id for a",
-            id: kind.into(),
-            source,
-        })?;
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        Ok(ObjectId(format!("pp-{kind}-{hex}")))
-    }
-
-    /// The id as a string slice.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ObjectId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for ObjectId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
-
-impl FromStr for ObjectId {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        ObjectId::new(s)
-    }
-}
-
-/// Serialized as its string form; deserializing checks it as [`ObjectId::new`] does.
-impl serde::Serialize for ObjectId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for ObjectId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        ObjectId::new(text).map_err(serde::de::Error::custom)
-    }
-}
-
-impl AsRef<str> for ObjectId {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
 
 /// What an object is; recorded in its header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,16 +29,6 @@ impl Kind {
             .find(|k| *k as u32 == n)
     }
 
-    /// Whether a payload of `len` bytes can be this kind's: the fixed size
-    /// its `create` makes, or for a queue enough for its fields and one record.
-    fn payload_fits(self, len: u64) -> bool {
-        match self {
-            Kind::Lock => len == std::mem::size_of::<libc::pthread_mutex_t>() as u64,
-            Kind::Event | Kind::Value | Kind::Semaphore => len == 8,
-            Kind::Queue => len > crate::queue::MIN_PAYLOAD as u64,
-        }
-    }
-
     pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::Lock => "lock",
@@ -149,14 +40,34 @@ impl Kind {
     }
 }
 
+/// The payload sizes an object of some kind can have; its module says which.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PayloadSize {
+    /// Exactly this many bytes: the fixed size the kind's `create` makes.
+    Exactly(usize),
+    /// More than this many bytes (a queue: its fields and room for a record).
+    MoreThan(usize),
+}
+
+impl PayloadSize {
+    fn admits(self, len: u64) -> bool {
+        match self {
+            PayloadSize::Exactly(size) => len == size as u64,
+            PayloadSize::MoreThan(size) => len > size as u64,
+        }
+    }
+}
+
 const MAGIC: u64 = u64::from_le_bytes(*b"pp-ipc\0\x01");
-const LAYOUT_VERSION: u32 = 1;
+/// 2: a shared value's tag is a `ValueKind` number (version 1 stored
+/// character codes there).
+const LAYOUT_VERSION: u32 = 2;
 /// Bytes before the payload; also the payload's alignment.
 pub(crate) const HEADER_LEN: usize = 64;
 /// The largest payload of any object (a queue of the largest capacity).
 pub(crate) const MAX_PAYLOAD: usize = (1 << 30) + 4096;
 /// How long `open` waits for a creator that is still setting the object up.
-const OPEN_WAIT: Duration = Duration::from_secs(2);
+pub(crate) const OPEN_WAIT: Duration = Duration::from_secs(2);
 
 /// The first 64 bytes of every segment. Written once by the creator before
 /// `ready` is set; read-only afterwards.
@@ -248,8 +159,9 @@ impl Segment {
         }
     }
 
-    /// Opens an existing object of `kind`, checking its header.
-    pub(crate) fn open(id: &ObjectId, kind: Kind) -> Result<Segment> {
+    /// Opens an existing object of `kind`, checking its header, and that its
+    /// payload has a size `payload` admits.
+    pub(crate) fn open(id: &ObjectId, kind: Kind, payload: PayloadSize) -> Result<Segment> {
         let err_id = || id.to_string();
         let io = |what| move |source| Error::Io { what, id: err_id(), source };
         let fd = match sys::shm_open(id.as_str()) {
@@ -339,7 +251,7 @@ impl Segment {
                 header.total_len, header.payload_len
             ));
         }
-        if !kind.payload_fits(header.payload_len) {
+        if !payload.admits(header.payload_len) {
             return corrupt(format!(
                 "a {} cannot have a payload of {} bytes",
                 kind.name(),
@@ -432,6 +344,18 @@ impl Drop for Segment {
     }
 }
 
+/// The creator's pid in the first bytes of an object's file, if they are a
+/// whole header starting with pp-ipc's magic (for [`sweep`](crate::sweep),
+/// which reads files it has not validated).
+pub(crate) fn creator_in(raw: &[u8]) -> Option<u32> {
+    let field = |at: usize, len: usize| raw.get(at..at + len);
+    if raw.len() < HEADER_LEN || field(0, 8)? != MAGIC.to_le_bytes() {
+        return None;
+    }
+    let creator = field(std::mem::offset_of!(Header, creator_pid), 4)?;
+    Some(u32::from_ne_bytes(creator.try_into().ok()?))
+}
+
 struct HeaderCopy {
     magic: u64,
     version: u32,
@@ -473,101 +397,19 @@ pub(crate) fn open_or_create<T>(
     open()
 }
 
-/// What [`sweep`] did: the names it removed and the `pp-` names it left alone.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Swept {
-    /// Objects whose creator died, and pipe endpoints nobody listens on.
-    pub removed: Vec<String>,
-    /// `pp-` names that are not pp-ipc objects of ours (another user's, a
-    /// symbolic link, a FIFO, …) or could not be inspected, each with why.
-    pub skipped: Vec<(String, String)>,
-}
-
-/// Removes `pp-` objects whose creator has died, and pipe endpoints nobody
-/// listens on.
-///
-/// Objects of live processes are left alone, and so is every name that is
-/// not a regular file of ours (reported in [`Swept::skipped`]). Entries are
-/// opened without following links or blocking on FIFOs, so a planted entry
-/// can neither redirect nor hang it.
-pub fn sweep() -> Result<Swept> {
-    let dir = std::fs::read_dir(sys::SHM_DIR).map_err(|source| Error::Io {
-        what: "listing",
-        id: sys::SHM_DIR.into(),
-        source,
-    })?;
-    let mut swept = Swept::default();
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if !name.starts_with("pp-") {
-            continue;
-        }
-        match sweep_verdict(name) {
-            Ok(true) => {
-                if sys::shm_unlink(name).is_ok() {
-                    swept.removed.push(name.to_owned());
-                }
-            }
-            Ok(false) => {}
-            Err(reason) => swept.skipped.push((name.to_owned(), reason)),
-        }
-    }
-    swept.removed.extend(crate::pipe::sweep_pipes());
-    Ok(swept)
-}
-
-/// Whether the object `name` is an orphan to remove; `Err` says why it is
-/// not ours to judge.
-fn sweep_verdict(name: &str) -> std::result::Result<bool, String> {
-    let fd = sys::shm_open_to_inspect(name).map_err(|e| match e.raw_os_error() {
-        Some(libc::ELOOP) => "a symbolic link".to_owned(),
-        _ => format!("cannot open it: {e}"),
-    })?;
-    let stat = sys::inspect(&fd).map_err(|e| format!("cannot inspect it: {e}"))?;
-    if let Some(reason) = stat.untrusted_because() {
-        return Err(format!(
-            "{reason} (a {}, owner uid {}, mode {:04o})",
-            stat.file_type, stat.owner, stat.mode
-        ));
-    }
-    let mut raw = [0u8; HEADER_LEN];
-    let read = sys::read_start(&fd, &mut raw).map_err(|e| format!("cannot read it: {e}"))?;
-    let magic = u64::from_le_bytes(raw[0..8].try_into().unwrap_or_default());
-    let at = std::mem::offset_of!(Header, creator_pid);
-    let creator = u32::from_ne_bytes(raw[at..at + 4].try_into().unwrap_or_default());
-    Ok(if read == HEADER_LEN && magic == MAGIC {
-        !sys::process_alive(creator)
-    } else {
-        // Too short or no magic: a creator died before writing the header,
-        // unless it is still young (a create in progress).
-        let age = std::fs::metadata(format!("{}/{name}", sys::SHM_DIR))
-            .ok()
-            .and_then(|m| m.modified().ok())
-            .and_then(|t| t.elapsed().ok());
-        age.is_some_and(|age| age > OPEN_WAIT * 5)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_validated_and_generated() {
-        assert!(ObjectId::new("pp-my-queue_1.x").is_ok());
-        for bad in ["queue", "pp-", "pp-a/b", "pp-a b", &format!("pp-{}", "x".repeat(200))] {
-            assert!(matches!(ObjectId::new(bad), Err(Error::InvalidId { .. })), "{bad:?}");
-        }
-        let a = ObjectId::generate("lock").unwrap();
-        assert!(a.as_str().starts_with("pp-lock-") && a.as_str().len() == 8 + 32);
-        assert_ne!(a, ObjectId::generate("lock").unwrap());
-    }
-
-    #[test]
-    fn magic_leads_the_header() {
-        // sweep reads the magic from the first 8 bytes of the file.
-        assert_eq!(std::mem::offset_of!(Header, magic), 0);
+    fn the_creator_is_read_only_from_a_whole_header_with_the_magic() {
+        let mut raw = [0u8; HEADER_LEN];
+        raw[..8].copy_from_slice(&MAGIC.to_le_bytes());
+        let at = std::mem::offset_of!(Header, creator_pid);
+        raw[at..at + 4].copy_from_slice(&4242u32.to_ne_bytes());
+        assert_eq!(creator_in(&raw), Some(4242));
+        assert_eq!(creator_in(&raw[..HEADER_LEN - 1]), None, "too short");
+        raw[0] ^= 1;
+        assert_eq!(creator_in(&raw), None, "no magic");
     }
 }

@@ -1,14 +1,36 @@
 //! A named counting semaphore over a futex word.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::segment::{Kind, ObjectId, Segment};
+use crate::id::ObjectId;
+use crate::segment::{Kind, PayloadSize, Segment};
 use crate::sys::{self, Wake};
 use crate::wait::Wait;
+use crate::wait_error::{Stopped, TimeoutError, TryAcquireError};
 
 /// A cross-process counting semaphore.
+///
+/// `acquire` and its forms return a permit that gives the count back when
+/// dropped: [`SemaphorePermit`] borrows the handle, [`OwnedSemaphorePermit`]
+/// holds an `Arc` of it. To use the count as a signal instead (one process
+/// releases, another acquires), [`forget`](SemaphorePermit::forget) the
+/// permit and call [`release`](Semaphore::release) where the signal comes from.
+///
+/// ```
+/// use pp_ipc::{Semaphore, TryAcquireError};
+///
+/// let slots = Semaphore::create(1)?;
+/// let permit = slots.acquire()?;
+/// assert!(matches!(slots.try_acquire(), Err(TryAcquireError::WouldBlock)));
+/// drop(permit);
+/// slots.try_acquire().expect("given back on drop").forget();
+/// assert_eq!(slots.value(), 0, "a forgotten permit stays taken");
+/// slots.release()?;
+/// # Ok::<(), pp_ipc::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct Semaphore {
     segment: Segment,
@@ -48,7 +70,7 @@ impl Semaphore {
 
     /// Opens an existing semaphore by id.
     pub fn open(id: &ObjectId) -> Result<Semaphore> {
-        Ok(Semaphore { segment: Segment::open(id, Kind::Semaphore)? })
+        Ok(Semaphore { segment: Segment::open(id, Kind::Semaphore, PayloadSize::Exactly(8))? })
     }
 
     /// The semaphore's id.
@@ -65,8 +87,8 @@ impl Semaphore {
         self.count().load(Ordering::Acquire)
     }
 
-    /// Takes a permit if one is available now.
-    pub fn try_acquire(&self) -> bool {
+    /// Takes a permit if one is available now (the count is above zero).
+    fn take(&self) -> bool {
         let mut current = self.count().load(Ordering::Acquire);
         while current > 0 {
             match self.count().compare_exchange_weak(
@@ -82,25 +104,10 @@ impl Semaphore {
         false
     }
 
-    /// Waits as long as it takes for a permit.
-    pub fn acquire(&self) -> Result<()> {
-        self.acquire_with(Wait::Forever)
-    }
-
-    /// Waits at most `timeout` for a permit; [`Error::Timeout`] if none came.
-    /// A timeout too large for the clock waits as long as it takes.
-    pub fn acquire_timeout(&self, timeout: Duration) -> Result<()> {
-        self.acquire_with(Wait::timeout(timeout))
-    }
-
-    /// Waits until `deadline` for a permit; [`Error::Timeout`] if none came.
-    pub fn acquire_deadline(&self, deadline: Instant) -> Result<()> {
-        self.acquire_with(Wait::deadline(deadline))
-    }
-
-    fn acquire_with(&self, wait: Wait) -> Result<()> {
+    /// Takes a permit, waiting as `wait` says.
+    fn take_with(&self, wait: Wait) -> Result<(), Stopped> {
         loop {
-            if self.try_acquire() {
+            if self.take() {
                 return Ok(());
             }
             if wait.expired() {
@@ -111,13 +118,78 @@ impl Semaphore {
             }
         }
         // A release may have landed between the last check and the timeout.
-        if self.try_acquire() {
+        if self.take() {
             return Ok(());
         }
-        Err(wait.timed_out(self.id()))
+        Err(Stopped::NotReady)
     }
 
-    /// Returns a permit and wakes one waiter.
+    /// Waits as long as it takes for a permit; the permit goes back when
+    /// dropped (or stays taken: [`SemaphorePermit::forget`]).
+    pub fn acquire(&self) -> Result<SemaphorePermit<'_>> {
+        match self.take_with(Wait::Forever) {
+            Ok(()) => Ok(SemaphorePermit { semaphore: self }),
+            Err(stopped) => Err(stopped.into_error(self.id())),
+        }
+    }
+
+    /// Takes a permit if one is available now; [`TryAcquireError::WouldBlock`] if not.
+    pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
+        match self.take() {
+            true => Ok(SemaphorePermit { semaphore: self }),
+            false => Err(TryAcquireError::WouldBlock),
+        }
+    }
+
+    /// Waits at most `timeout` for a permit; [`TimeoutError::Timeout`] if
+    /// none came. A timeout too large for the clock waits as long as it takes.
+    pub fn acquire_timeout(&self, timeout: Duration) -> Result<SemaphorePermit<'_>, TimeoutError> {
+        self.take_with(Wait::timeout(timeout)).map_err(TimeoutError::from_stopped)?;
+        Ok(SemaphorePermit { semaphore: self })
+    }
+
+    /// Waits until `deadline` for a permit; [`TimeoutError::Timeout`] if none came.
+    pub fn acquire_deadline(&self, deadline: Instant) -> Result<SemaphorePermit<'_>, TimeoutError> {
+        self.take_with(Wait::deadline(deadline)).map_err(TimeoutError::from_stopped)?;
+        Ok(SemaphorePermit { semaphore: self })
+    }
+
+    /// [`acquire`](Self::acquire) with a permit that holds the handle itself
+    /// (for keeping it in a struct, or moving it to another thread).
+    pub fn acquire_owned(self: &Arc<Self>) -> Result<OwnedSemaphorePermit> {
+        self.acquire().map(|permit| self.owned(permit))
+    }
+
+    /// [`try_acquire`](Self::try_acquire) with an owned permit.
+    pub fn try_acquire_owned(self: &Arc<Self>) -> Result<OwnedSemaphorePermit, TryAcquireError> {
+        self.try_acquire().map(|permit| self.owned(permit))
+    }
+
+    /// [`acquire_timeout`](Self::acquire_timeout) with an owned permit.
+    pub fn acquire_owned_timeout(
+        self: &Arc<Self>,
+        timeout: Duration,
+    ) -> Result<OwnedSemaphorePermit, TimeoutError> {
+        self.acquire_timeout(timeout).map(|permit| self.owned(permit))
+    }
+
+    /// [`acquire_deadline`](Self::acquire_deadline) with an owned permit.
+    pub fn acquire_owned_deadline(
+        self: &Arc<Self>,
+        deadline: Instant,
+    ) -> Result<OwnedSemaphorePermit, TimeoutError> {
+        self.acquire_deadline(deadline).map(|permit| self.owned(permit))
+    }
+
+    /// Hands a borrowed permit's duty to an owned one; the permit stays taken.
+    fn owned(self: &Arc<Self>, permit: SemaphorePermit<'_>) -> OwnedSemaphorePermit {
+        permit.forget();
+        OwnedSemaphorePermit { semaphore: self.clone(), give_back: true }
+    }
+
+    /// Returns a permit and wakes one waiter: for permits kept with
+    /// [`SemaphorePermit::forget`], or a count used as a signal between
+    /// processes (one process releases what another acquires).
     pub fn release(&self) -> Result<()> {
         let mut current = self.count().load(Ordering::Acquire);
         loop {
@@ -141,5 +213,65 @@ impl Semaphore {
     /// Removes the semaphore's name now; open handles keep working.
     pub fn delete(mut self) -> Result<()> {
         self.segment.unlink()
+    }
+}
+
+/// A permit of a [`Semaphore`], borrowed from the handle; given back when
+/// dropped. Any thread may drop it: a semaphore has no owner thread.
+#[derive(Debug)]
+#[must_use = "the permit is given back as soon as it is dropped"]
+pub struct SemaphorePermit<'a> {
+    semaphore: &'a Semaphore,
+}
+
+impl SemaphorePermit<'_> {
+    /// Keeps the permit taken: the count stays one lower until someone
+    /// (in any process) calls [`Semaphore::release`].
+    pub fn forget(self) {
+        std::mem::forget(self);
+    }
+
+    /// The semaphore the permit was taken from.
+    pub fn semaphore(&self) -> &Semaphore {
+        self.semaphore
+    }
+}
+
+impl Drop for SemaphorePermit<'_> {
+    fn drop(&mut self) {
+        // Fails only if others released past the maximum: the count is full anyway.
+        let _ = self.semaphore.release();
+    }
+}
+
+/// A [`SemaphorePermit`] that owns its handle (`Arc<Semaphore>`): from
+/// [`Semaphore::acquire_owned`] and its sibling forms.
+#[derive(Debug)]
+#[must_use = "the permit is given back as soon as it is dropped"]
+pub struct OwnedSemaphorePermit {
+    semaphore: Arc<Semaphore>,
+    /// False once forgotten: the handle is still dropped, the permit is not given back.
+    give_back: bool,
+}
+
+impl OwnedSemaphorePermit {
+    /// Keeps the permit taken (see [`SemaphorePermit::forget`]); the handle
+    /// itself is dropped as usual.
+    pub fn forget(mut self) {
+        self.give_back = false;
+    }
+
+    /// The semaphore the permit was taken from.
+    pub fn semaphore(&self) -> &Arc<Semaphore> {
+        &self.semaphore
+    }
+}
+
+impl Drop for OwnedSemaphorePermit {
+    fn drop(&mut self) {
+        if self.give_back {
+            // As for SemaphorePermit.
+            let _ = self.semaphore.release();
+        }
     }
 }

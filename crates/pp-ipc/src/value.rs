@@ -1,21 +1,109 @@
 //! Named shared values: i32, i64, u32, u64, bool, f64 in one atomic word.
 
+use std::fmt;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
-use crate::segment::{Kind, ObjectId, Segment};
+use crate::id::ObjectId;
+use crate::segment::{Kind, PayloadSize, Segment};
 
 mod private {
     pub trait Sealed {}
 }
 
-/// A type a [`SharedValue`] can hold. Each has the seed's typecode.
+/// The type a [`SharedValue`] holds, recorded in its shared memory so that
+/// `open` can refuse another type and [`ValueKind::of`] can tell it.
+///
+/// Each kind is stored as a fixed number ([`ValueKind::of`] reads it back);
+/// the numbers never change meaning between versions of pp-ipc.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ValueKind {
+    /// `i32`.
+    I32,
+    /// `i64`.
+    I64,
+    /// `u32`.
+    U32,
+    /// `u64`.
+    U64,
+    /// `bool`.
+    Bool,
+    /// `f64`.
+    F64,
+}
+
+impl ValueKind {
+    /// Every kind, in the order of their stored numbers.
+    pub const ALL: [ValueKind; 6] = [
+        ValueKind::I32,
+        ValueKind::I64,
+        ValueKind::U32,
+        ValueKind::U64,
+        ValueKind::Bool,
+        ValueKind::F64,
+    ];
+
+    /// The Rust type's name: `"i32"`, `"f64"`, ….
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueKind::I32 => "i32",
+            ValueKind::I64 => "i64",
+            ValueKind::U32 => "u32",
+            ValueKind::U64 => "u64",
+            ValueKind::Bool => "bool",
+            ValueKind::F64 => "f64",
+        }
+    }
+
+    /// The kind of the shared value `id` holds, for code that meets values
+    /// by id without knowing their type. [`Error::Corrupt`] if the number
+    /// stored in its header is no kind's (someone wrote into it).
+    pub fn of(id: &ObjectId) -> Result<ValueKind> {
+        let segment = Segment::open(id, Kind::Value, PayloadSize::Exactly(8))?;
+        ValueKind::stored_in(&segment)
+    }
+
+    /// The number stored in the header: stable, never reused.
+    fn tag(self) -> u32 {
+        match self {
+            ValueKind::I32 => 1,
+            ValueKind::I64 => 2,
+            ValueKind::U32 => 3,
+            ValueKind::U64 => 4,
+            ValueKind::Bool => 5,
+            ValueKind::F64 => 6,
+        }
+    }
+
+    fn from_tag(tag: u32) -> Option<ValueKind> {
+        ValueKind::ALL.into_iter().find(|kind| kind.tag() == tag)
+    }
+
+    /// The kind recorded in `segment`'s header, checked.
+    fn stored_in(segment: &Segment) -> Result<ValueKind> {
+        ValueKind::from_tag(segment.tag()).ok_or_else(|| Error::Corrupt {
+            id: segment.id().to_string(),
+            reason: format!(
+                "value type tag {} is none of pp-ipc's (1 to {})",
+                segment.tag(),
+                ValueKind::ALL.len()
+            ),
+        })
+    }
+}
+
+impl fmt::Display for ValueKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A type a [`SharedValue`] can hold: `i32`, `i64`, `u32`, `u64`, `bool`, `f64`.
 pub trait ValueType: private::Sealed + Copy + Send + Sync + 'static {
-    /// The seed's typecode: `i`, `l`, `I`, `L`, `b`, `d`.
-    const TYPECODE: char;
-    /// The Rust name, for error messages.
-    const NAME: &'static str;
+    /// Its [`ValueKind`], recorded in the value's shared memory.
+    const KIND: ValueKind;
     #[doc(hidden)]
     fn to_bits(self) -> u64;
     #[doc(hidden)]
@@ -29,11 +117,10 @@ pub trait IntegerType: ValueType {
 }
 
 macro_rules! value_type {
-    ($t:ty, $code:literal, $to:expr, $from:expr) => {
+    ($t:ty, $kind:ident, $to:expr, $from:expr) => {
         impl private::Sealed for $t {}
         impl ValueType for $t {
-            const TYPECODE: char = $code;
-            const NAME: &'static str = stringify!($t);
+            const KIND: ValueKind = ValueKind::$kind;
             fn to_bits(self) -> u64 {
                 $to(self)
             }
@@ -44,12 +131,12 @@ macro_rules! value_type {
     };
 }
 
-value_type!(i32, 'i', |v: i32| v as u32 as u64, |b: u64| b as u32 as i32);
-value_type!(i64, 'l', |v: i64| v as u64, |b: u64| b as i64);
-value_type!(u32, 'I', |v: u32| v as u64, |b: u64| b as u32);
-value_type!(u64, 'L', |v: u64| v, |b: u64| b);
-value_type!(bool, 'b', |v: bool| v as u64, |b: u64| b != 0);
-value_type!(f64, 'd', f64::to_bits, f64::from_bits);
+value_type!(i32, I32, |v: i32| v as u32 as u64, |b: u64| b as u32 as i32);
+value_type!(i64, I64, |v: i64| v as u64, |b: u64| b as i64);
+value_type!(u32, U32, |v: u32| v as u64, |b: u64| b as u32);
+value_type!(u64, U64, |v: u64| v, |b: u64| b);
+value_type!(bool, Bool, |v: bool| v as u64, |b: u64| b != 0);
+value_type!(f64, F64, f64::to_bits, f64::from_bits);
 
 macro_rules! integer_type {
     ($($t:ty),*) => {$(
@@ -61,19 +148,6 @@ macro_rules! integer_type {
     )*};
 }
 integer_type!(i32, i64, u32, u64);
-
-/// The Rust type for a seed typecode, for error messages and dynamic use.
-pub fn type_name_of_typecode(code: char) -> Option<&'static str> {
-    Some(match code {
-        'i' => "i32",
-        'l' => "i64",
-        'I' => "u32",
-        'L' => "u64",
-        'b' => "bool",
-        'd' => "f64",
-        _ => return None,
-    })
-}
 
 /// A value of type `T` in shared memory, readable and writable from any process.
 #[derive(Debug)]
@@ -90,7 +164,7 @@ impl<T: ValueType> SharedValue<T> {
 
     /// Creates a value with the caller's id; fails if the id exists.
     pub fn create_with_id(id: ObjectId, initial: T) -> Result<Self> {
-        let segment = Segment::create(id, Kind::Value, T::TYPECODE as u32, 8, |payload| {
+        let segment = Segment::create(id, Kind::Value, T::KIND.tag(), 8, |payload| {
             // SAFETY: fresh, 64-byte aligned, 8-byte payload not yet shared.
             unsafe { payload.cast::<u64>().as_ptr().write(initial.to_bits()) };
             Ok(())
@@ -108,27 +182,19 @@ impl<T: ValueType> SharedValue<T> {
         )
     }
 
-    /// Opens an existing value; [`Error::WrongValueType`] if it holds another type.
+    /// Opens an existing value; [`Error::WrongValueType`] if it holds another
+    /// type, [`Error::Corrupt`] if its recorded type is none of pp-ipc's.
     pub fn open(id: &ObjectId) -> Result<Self> {
-        let segment = Segment::open(id, Kind::Value)?;
-        if segment.tag() != T::TYPECODE as u32 {
-            let found = char::from_u32(segment.tag())
-                .and_then(type_name_of_typecode)
-                .unwrap_or("an unknown type");
-            return Err(Error::WrongValueType { id: id.to_string(), expected: T::NAME, found });
+        let segment = Segment::open(id, Kind::Value, PayloadSize::Exactly(8))?;
+        let found = ValueKind::stored_in(&segment)?;
+        if found != T::KIND {
+            return Err(Error::WrongValueType {
+                id: id.to_string(),
+                expected: T::KIND.name(),
+                found: found.name(),
+            });
         }
         Ok(SharedValue { segment, _type: PhantomData })
-    }
-
-    /// The typecode of the value stored under `id`, without knowing it in advance.
-    pub fn typecode_of(id: &ObjectId) -> Result<char> {
-        let segment = Segment::open(id, Kind::Value)?;
-        char::from_u32(segment.tag()).filter(|c| type_name_of_typecode(*c).is_some()).ok_or_else(
-            || Error::Corrupt {
-                id: id.to_string(),
-                reason: format!("unknown value type tag {}", segment.tag()),
-            },
-        )
     }
 
     /// The value's id.
@@ -194,7 +260,16 @@ mod tests {
         assert_eq!(i64::from_bits(i64::MIN.to_bits()), i64::MIN);
         assert_eq!(f64::from_bits(3.25f64.to_bits()), 3.25);
         assert!(bool::from_bits(true.to_bits()));
-        assert_eq!(type_name_of_typecode('d'), Some("f64"));
-        assert_eq!(type_name_of_typecode('x'), None);
+    }
+
+    #[test]
+    fn every_kind_has_its_own_stored_number() {
+        for kind in ValueKind::ALL {
+            assert_eq!(ValueKind::from_tag(kind.tag()), Some(kind), "{kind}");
+        }
+        assert_eq!(ValueKind::from_tag(0), None);
+        assert_eq!(ValueKind::from_tag(7), None);
+        assert_eq!(ValueKind::from_tag('d' as u32), None, "layout 1's tags are no kinds");
+        assert_eq!(<f64 as ValueType>::KIND.name(), "f64");
     }
 }

@@ -5,20 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-use crate::error::Error;
-use crate::segment::ObjectId;
-
 /// How long an operation may wait for the object's state.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Wait {
     /// Not at all: the `try_` forms.
     No,
-    /// Until `deadline`; `limit` is what a timeout error reports.
-    Until {
-        deadline: Instant,
-        /// The timeout asked for, or for a deadline how long the call waited.
-        limit: Duration,
-    },
+    /// Until `deadline`.
+    Until { deadline: Instant },
     /// As long as it takes: a real blocking call, no deadline.
     Forever,
 }
@@ -28,14 +21,14 @@ impl Wait {
     /// deadline at all (the wait could never end before it anyway).
     pub(crate) fn timeout(timeout: Duration) -> Wait {
         match Instant::now().checked_add(timeout) {
-            Some(deadline) => Wait::Until { deadline, limit: timeout },
+            Some(deadline) => Wait::Until { deadline },
             None => Wait::Forever,
         }
     }
 
     /// Until `deadline` (which may have passed already).
     pub(crate) fn deadline(deadline: Instant) -> Wait {
-        Wait::Until { deadline, limit: deadline.saturating_duration_since(Instant::now()) }
+        Wait::Until { deadline }
     }
 
     /// Time left: `None` means no limit, `Some(ZERO)` means do not wait.
@@ -52,15 +45,6 @@ impl Wait {
     /// Whether no time is left (always false for `Forever`).
     pub(crate) fn expired(self) -> bool {
         self.remaining().is_some_and(|left| left.is_zero())
-    }
-
-    /// The error for this wait ending before the object was ready, naming `id`.
-    pub(crate) fn timed_out(self, id: &ObjectId) -> Error {
-        let limit = match self {
-            Wait::Until { limit, .. } => limit,
-            Wait::No | Wait::Forever => Duration::ZERO,
-        };
-        Error::Timeout { id: id.to_string(), limit }
     }
 }
 
@@ -80,11 +64,7 @@ mod tests {
         let past = Instant::now().checked_sub(Duration::from_secs(1)).unwrap_or_else(Instant::now);
         let wait = Wait::deadline(past);
         assert!(wait.expired());
-        let id: ObjectId = "pp-test-wait".parse().unwrap();
-        assert!(matches!(
-            wait.timed_out(&id),
-            Error::Timeout { limit, .. } if limit == Duration::ZERO
-        ));
+        assert_eq!(wait.remaining(), Some(Duration::ZERO));
         assert!(Wait::No.expired());
     }
 }

@@ -45,6 +45,7 @@ mod manager;
 mod records;
 mod registry;
 mod status;
+mod typecode;
 mod values;
 
 /// The README's example, compiled and run as a doc test.

@@ -1,12 +1,13 @@
 //! `AnyValue`: a shared value of whichever type its typecode says, and the
 //! checks that a scalar fits that type.
 
-use pp_ipc::{ObjectId, SharedValue};
+use pp_ipc::{ObjectId, SharedValue, ValueKind};
 
 use crate::error::{ManagerError, Result, shorten};
 use crate::records::Scalar;
+use crate::typecode;
 
-/// A shared value of whichever type its typecode says.
+/// A shared value of whichever type its kind says.
 #[derive(Debug)]
 pub(crate) enum AnyValue {
     I32(SharedValue<i32>),
@@ -39,43 +40,53 @@ impl AnyValue {
             holds,
             value: initial.to_string(),
         };
-        Ok(match typecode {
-            "i" => AnyValue::I32(SharedValue::create_with_id(
+        let kind = typecode::kind_of(typecode)
+            .ok_or_else(|| ManagerError::InvalidTypecode { typecode: shorten(typecode) })?;
+        Ok(match kind {
+            ValueKind::I32 => AnyValue::I32(SharedValue::create_with_id(
                 id,
                 fit_i32(initial).ok_or_else(|| misfit("i32"))?,
             )?),
-            "l" => AnyValue::I64(SharedValue::create_with_id(
+            ValueKind::I64 => AnyValue::I64(SharedValue::create_with_id(
                 id,
                 initial.as_i64().ok_or_else(|| misfit("i64"))?,
             )?),
-            "I" => AnyValue::U32(SharedValue::create_with_id(
+            ValueKind::U32 => AnyValue::U32(SharedValue::create_with_id(
                 id,
                 fit_u32(initial).ok_or_else(|| misfit("u32"))?,
             )?),
-            "L" => AnyValue::U64(SharedValue::create_with_id(
+            ValueKind::U64 => AnyValue::U64(SharedValue::create_with_id(
                 id,
                 fit_u64(initial).ok_or_else(|| misfit("u64"))?,
             )?),
-            "b" => AnyValue::Bool(SharedValue::create_with_id(
+            ValueKind::Bool => AnyValue::Bool(SharedValue::create_with_id(
                 id,
                 fit_bool(initial).ok_or_else(|| misfit("bool"))?,
             )?),
-            "d" => AnyValue::F64(SharedValue::create_with_id(
+            ValueKind::F64 => AnyValue::F64(SharedValue::create_with_id(
                 id,
                 initial.as_f64().ok_or_else(|| misfit("f64"))?,
             )?),
-            other => return Err(ManagerError::InvalidTypecode { typecode: shorten(other) }),
+            _ => return Err(ManagerError::InvalidTypecode { typecode: shorten(typecode) }),
         })
     }
 
     pub(crate) fn open(id: &ObjectId) -> Result<AnyValue> {
-        Ok(match SharedValue::<i32>::typecode_of(id)? {
-            'i' => AnyValue::I32(SharedValue::open(id)?),
-            'l' => AnyValue::I64(SharedValue::open(id)?),
-            'I' => AnyValue::U32(SharedValue::open(id)?),
-            'L' => AnyValue::U64(SharedValue::open(id)?),
-            'b' => AnyValue::Bool(SharedValue::open(id)?),
-            _ => AnyValue::F64(SharedValue::open(id)?),
+        Ok(match ValueKind::of(id)? {
+            ValueKind::I32 => AnyValue::I32(SharedValue::open(id)?),
+            ValueKind::I64 => AnyValue::I64(SharedValue::open(id)?),
+            ValueKind::U32 => AnyValue::U32(SharedValue::open(id)?),
+            ValueKind::U64 => AnyValue::U64(SharedValue::open(id)?),
+            ValueKind::Bool => AnyValue::Bool(SharedValue::open(id)?),
+            ValueKind::F64 => AnyValue::F64(SharedValue::open(id)?),
+            other => {
+                return Err(pp_ipc::Error::WrongValueType {
+                    id: id.to_string(),
+                    expected: "a type with a typecode",
+                    found: other.name(),
+                }
+                .into());
+            }
         })
     }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use pp_ipc::{Error, Event, Lock, ObjectId, Semaphore, SharedValue};
+use pp_ipc::{Error, Event, Lock, ObjectId, Semaphore, SharedValue, TryAcquireError};
 
 use crate::support::Helper;
 
@@ -79,11 +79,10 @@ fn a_corrupt_header_is_an_error_not_undefined_behaviour() {
 #[test]
 fn timeouts_and_overflow_name_the_object() {
     let sem = Semaphore::create(0).unwrap();
-    let err = sem.acquire_timeout(Duration::from_millis(50)).unwrap_err();
-    assert!(
-        matches!(&err, Error::Timeout { limit, .. } if *limit == Duration::from_millis(50)),
-        "{err}"
-    );
+    let limit = Duration::from_millis(50);
+    let err = sem.acquire_timeout(limit).unwrap_err().into_error(sem.id(), limit);
+    assert!(matches!(&err, Error::Timeout { limit: l, .. } if *l == limit), "{err}");
+    assert!(err.to_string().contains(sem.id().as_str()), "{err}");
     let full = Semaphore::create(Semaphore::MAX).unwrap();
     assert!(matches!(full.release(), Err(Error::Overflow { .. })));
     assert!(matches!(Semaphore::create(u32::MAX), Err(Error::Overflow { .. })));
@@ -97,8 +96,7 @@ fn release_under_a_live_guard_is_refused_and_the_guard_stays_valid() {
     assert!(matches!(&err, Error::GuardAlive { id } if id == lock.id().as_str()), "{err}");
     // Still held by the guard: another handle cannot take it.
     let other = Lock::open(lock.id()).unwrap();
-    let in_thread =
-        std::thread::scope(|s| s.spawn(|| other.try_acquire().unwrap().is_some()).join());
+    let in_thread = std::thread::scope(|s| s.spawn(|| other.try_acquire().is_ok()).join());
     assert!(!in_thread.unwrap(), "the guard still holds the lock");
     drop(guard);
     // The seed's style still works: keep, then release.
@@ -127,14 +125,16 @@ fn an_owned_guard_holds_the_lock_past_the_borrow_and_releases_on_drop() {
     assert!(!guard.previous_owner_died());
     // Held: another handle in another thread cannot take it.
     let other = Lock::open(lock.id()).unwrap();
-    let taken = std::thread::scope(|s| s.spawn(|| other.try_acquire().unwrap().is_some()).join());
+    let taken = std::thread::scope(|s| s.spawn(|| other.try_acquire().is_ok()).join());
     assert!(!taken.unwrap(), "the owned guard holds the lock");
     assert!(matches!(lock.release(), Err(Error::GuardAlive { .. })), "not pulled from under it");
-    assert!(lock.try_acquire_owned().unwrap().is_none(), "this thread holds it already");
+    let held = lock.try_acquire_owned();
+    assert!(matches!(held, Err(TryAcquireError::WouldBlock)), "this thread holds it already");
+    drop(held);
     drop(guard);
     let again = lock.acquire_owned_timeout(Duration::from_secs(1)).unwrap();
     drop(again);
     drop(lock.acquire_owned_deadline(std::time::Instant::now() + Duration::from_secs(1)).unwrap());
-    let free = std::thread::scope(|s| s.spawn(|| other.try_acquire().unwrap().is_some()).join());
+    let free = std::thread::scope(|s| s.spawn(|| other.try_acquire().is_ok()).join());
     assert!(free.unwrap(), "dropping the owned guard released the lock");
 }

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
-use pp_ipc::{Error, Event, Lock, ObjectId, Queue, QueueOptions, Semaphore, SharedValue};
+use pp_ipc::{
+    Error, Event, Lock, ObjectId, Queue, QueueOptions, Semaphore, SharedValue, ValueKind,
+};
 
 const HEADER: u64 = 64;
 
@@ -28,7 +30,7 @@ fn acceptable(e: &Error) -> bool {
             | Error::Empty { .. }
             | Error::Full { .. }
             | Error::Timeout { .. }
-            | Error::Serialization { .. }
+            | Error::WrongItemType { .. }
             | Error::WrongKind { .. }
             | Error::WrongValueType { .. }
             | Error::NotInitialized { .. }
@@ -76,10 +78,11 @@ proptest! {
         scribble(q.id(), HEADER + 80, &put_state.to_ne_bytes());
         scribble(q.id(), HEADER + 88, &get_state.to_ne_bytes());
         scribble(q.id(), HEADER + 128 + at.min(124), &prefix.to_le_bytes());
-        check(q.try_get())?;
-        check(q.try_put(3).map_err(|e| e.error))?;
-        check(q.get_timeout(Duration::from_millis(1)))?;
-        check(q.put_timeout(4, Duration::from_millis(1)).map_err(|e| e.error))?;
+        let limit = Duration::from_millis(1);
+        check(q.try_get().map_err(|e| e.into_error(q.id())))?;
+        check(q.try_put(3).map_err(|e| e.into_error(q.id())))?;
+        check(q.get_timeout(limit).map_err(|e| e.into_error(q.id(), limit)))?;
+        check(q.put_timeout(4, limit).map_err(|e| e.into_error(q.id(), limit)))?;
         prop_assert!(q.len() <= 128 / 4);
         let _ = q.is_full();
         check(q.clear())?;
@@ -92,13 +95,13 @@ proptest! {
         kind in 1u32..7,
         payload_len in word(),
         consistent_sizes in any::<bool>(),
-        tag in prop_oneof![Just('d' as u32), Just('i' as u32), any::<u32>()],
+        tag in prop_oneof![Just(6u32), Just(1u32), 0u32..8, any::<u32>()],
     ) {
         let event = Event::create().unwrap();
         let mut header = header;
         if keep_magic {
             header[0..8].copy_from_slice(b"pp-ipc\0\x01");
-            header[8..12].copy_from_slice(&1u32.to_ne_bytes());
+            header[8..12].copy_from_slice(&2u32.to_ne_bytes()); // layout version
             header[12..16].copy_from_slice(&kind.to_ne_bytes());
             // Sizes that agree with the file (an event's: 64 + 8), so the
             // kind-specific checks behind the size check are reached too.
@@ -113,6 +116,7 @@ proptest! {
         check(Event::open(event.id()))?;
         check(Semaphore::open(event.id()))?;
         check(SharedValue::<f64>::open(event.id()))?;
+        check(ValueKind::of(event.id()))?;
         check(Queue::<u32>::open(event.id()))?;
     }
 }

@@ -7,13 +7,17 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::{FileExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pp_ipc::{Error, Event, Lock, ObjectId, Queue, QueueOptions, Semaphore, SharedValue};
+use pp_ipc::{
+    Error, Event, Lock, ObjectId, Queue, QueueOptions, Semaphore, SharedValue, TimeoutError,
+    TryAcquireError, TryGetError, ValueKind,
+};
 
 use pp_tests::{OTHER_UID, effective_uid};
 
-use crate::support::{exists, watchdog};
+use crate::support::{exists, helper_command, this_exe, watchdog};
 
 const LIMIT: Duration = Duration::from_secs(60);
 /// Bytes before an object's payload.
@@ -120,29 +124,25 @@ fn objects_others_can_read_or_write_are_refused() {
     });
 }
 
-/// Runs `program args` as [`OTHER_UID`]; `None` (with the reason printed)
+/// Runs `command` as [`OTHER_UID`]; `None` (with the reason printed)
 /// where this process cannot switch users.
-fn as_other_user(program: &Path, args: &[&str]) -> Option<std::process::ExitStatus> {
+fn as_other_user(mut command: Command) -> Option<std::process::ExitStatus> {
     if effective_uid() != 0 {
         println!("skipped: planting as another user needs root (euid {})", effective_uid());
         return None;
     }
-    let status = std::process::Command::new(program)
-        .args(args)
-        .uid(OTHER_UID)
-        .gid(OTHER_UID)
-        .status()
-        .unwrap();
+    let status = command.uid(OTHER_UID).gid(OTHER_UID).stdout(Stdio::null()).status().unwrap();
     Some(status)
 }
 
-/// The helper binary where another user can run it (the build tree may not be).
+/// A copy of this test binary (the helper) where another user can run it
+/// (the build tree may not be).
 fn helper_for_other_user() -> (PathBuf, Planted) {
     let dir = std::env::temp_dir().join(format!("pp-test-helper-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let helper = dir.join("pp-ipc-helper");
-    std::fs::copy(env!("CARGO_BIN_EXE_pp-ipc-helper"), &helper).unwrap();
+    let helper = dir.join("pp-ipc-it");
+    std::fs::copy(this_exe(), &helper).unwrap();
     std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
     (helper, Planted(dir))
 }
@@ -155,7 +155,8 @@ fn objects_planted_by_another_user_are_refused_by_open_and_sweep() {
         // header valid, creator dead — only the owner check stands in the way.
         let id = unique("foreign-event");
         let planted = Planted(shm_path(&id));
-        let Some(status) = as_other_user(&helper, &["leak-event", id.as_str()]) else { return };
+        let leak = helper_command(&helper, &["leak-event", id.as_str()]);
+        let Some(status) = as_other_user(leak) else { return };
         assert!(status.success(), "the other user created the event");
         assert!(exists(&id));
         every_open_refuses(&id, |e| {
@@ -179,8 +180,9 @@ fn objects_planted_by_another_user_are_refused_by_open_and_sweep() {
             shm_path(&link).display(),
             shm_path(&fifo).display()
         );
-        let sh = Path::new("/bin/sh");
-        assert!(as_other_user(sh, &["-c", &script]).unwrap().success());
+        let mut sh = Command::new("/bin/sh");
+        sh.args(["-c", &script]);
+        assert!(as_other_user(sh).unwrap().success());
         every_open_refuses(&link, untrusted("symbolic link"));
         every_open_refuses(&fifo, untrusted("FIFO"));
         drop(planted);
@@ -198,6 +200,26 @@ fn scribble(id: &ObjectId, offset: u64, bytes: &[u8]) {
 fn corrupt_mentioning(field: &'static str) -> impl Fn(&Error) -> bool {
     move |e| matches!(e, Error::Corrupt { reason, .. } if reason.contains(field))
 }
+
+/// A small `try_get` error as the rich one naming the queue.
+fn rich(id: &ObjectId) -> impl Fn(TryGetError) -> Error + '_ {
+    move |e| e.into_error(id)
+}
+
+/// A small `_timeout` error as the rich one naming the object.
+fn timed(id: &ObjectId) -> impl Fn(TimeoutError) -> Error + '_ {
+    move |e| e.into_error(id, ZERO)
+}
+
+/// The failure inside a `try_acquire` error (a would-block is no failure).
+fn failed(e: TryAcquireError) -> Error {
+    match e {
+        TryAcquireError::Failed(error) => *error,
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+const ZERO: Duration = Duration::ZERO;
 
 #[track_caller]
 fn assert_err<T: std::fmt::Debug>(result: Result<T, Error>, check: impl Fn(&Error) -> bool) {
@@ -236,10 +258,13 @@ fn corrupt_ring_offsets_and_counts_are_typed_errors_not_wild_accesses() {
             let q = small_queue();
             scribble(q.id(), offset, &bytes);
             let check = corrupt_mentioning(field);
-            assert_err(q.try_get(), &check);
-            assert_err(q.try_put(1).map_err(|e| e.error), &check);
-            assert_err(q.get_timeout(Duration::from_millis(10)), &check);
-            assert_err(q.put_timeout(1, Duration::from_millis(10)).map_err(|e| e.error), &check);
+            assert_err(q.try_get().map_err(rich(q.id())), &check);
+            assert_err(q.try_put(1).map_err(|e| e.into_error(q.id())), &check);
+            assert_err(q.get_timeout(Duration::from_millis(10)).map_err(timed(q.id())), &check);
+            assert_err(
+                q.put_timeout(1, Duration::from_millis(10)).map_err(|e| e.into_error(q.id(), ZERO)),
+                &check,
+            );
             assert_err(q.clear(), &check);
             // Snapshots stay within what a ring can hold.
             assert!(q.len() <= 64 / 4, "{what}: len {}", q.len());
@@ -256,7 +281,7 @@ fn a_record_length_past_the_data_is_corrupt() {
         q.try_put(5).unwrap();
         for length in [u32::MAX, 61, 1_000] {
             scribble(q.id(), RING, &length.to_le_bytes());
-            assert_err(q.try_get(), corrupt_mentioning("record length"));
+            assert_err(q.try_get().map_err(rich(q.id())), corrupt_mentioning("record length"));
         }
         still_alive();
     });
@@ -290,6 +315,35 @@ fn corrupt_sizes_and_headers_are_refused_at_open() {
     });
 }
 
+/// Header offset of a shared value's type tag (see segment.rs).
+const VALUE_TAG: u64 = 40;
+
+#[test]
+fn a_value_type_tag_no_kind_has_is_corrupt_not_a_type() {
+    watchdog(LIMIT, || {
+        for tag in [0u32, 7, 'd' as u32, u32::MAX] {
+            let value = SharedValue::<i64>::create(5).unwrap();
+            scribble(value.id(), VALUE_TAG, &tag.to_ne_bytes());
+            let mentions_tag = |e: &Error| {
+                matches!(e, Error::Corrupt { reason, .. }
+                    if reason.contains(&format!("value type tag {tag}")))
+            };
+            assert_err(ValueKind::of(value.id()), mentions_tag);
+            assert_err(SharedValue::<i64>::open(value.id()), mentions_tag);
+            assert_err(SharedValue::<f64>::open(value.id()), mentions_tag);
+            assert_eq!(value.get(), 5, "the creating handle is unaffected");
+        }
+        // A known tag of another kind is a mismatch, named both ways.
+        let value = SharedValue::<i64>::create(5).unwrap();
+        scribble(value.id(), VALUE_TAG, &6u32.to_ne_bytes());
+        assert_eq!(ValueKind::of(value.id()).unwrap(), ValueKind::F64);
+        assert_err(SharedValue::<i64>::open(value.id()), |e| {
+            matches!(e, Error::WrongValueType { expected: "i64", found: "f64", .. })
+        });
+        still_alive();
+    });
+}
+
 #[test]
 fn an_event_flag_that_is_neither_set_nor_clear_is_corrupt_not_a_busy_loop() {
     watchdog(LIMIT, || {
@@ -315,13 +369,13 @@ fn calls_that_do_not_wait_give_up_on_a_mutex_held_forever() {
         let mut holder = std::process::Command::new("sleep").arg("60").spawn().unwrap();
         scribble(q.id(), HEADER, &holder.id().to_ne_bytes());
         let started = Instant::now();
-        assert_err(q.try_get(), |e| matches!(e, Error::Busy { .. }));
+        assert_err(q.try_get().map_err(rich(q.id())), |e| matches!(e, Error::Busy { .. }));
         assert!(started.elapsed() >= Duration::from_millis(900), "it waited a while first");
-        assert_err(q.try_put(2).map_err(|e| e.error), |e| matches!(e, Error::Busy { .. }));
-        assert_err(q.clear(), |e| matches!(e, Error::Busy { .. }));
-        assert_err(q.get_timeout(Duration::from_millis(50)), |e| {
-            matches!(e, Error::Timeout { .. })
+        assert_err(q.try_put(2).map_err(|e| e.into_error(q.id())), |e| {
+            matches!(e, Error::Busy { .. })
         });
+        assert_err(q.clear(), |e| matches!(e, Error::Busy { .. }));
+        assert!(q.get_timeout(Duration::from_millis(50)).unwrap_err().is_timeout());
         scribble(q.id(), HEADER, &0u32.to_ne_bytes());
         assert_eq!(q.try_get().unwrap(), 1, "nothing was lost");
         holder.kill().unwrap();
@@ -338,12 +392,19 @@ fn a_scribbled_mutex_is_corrupt_and_a_scribbled_semaphore_is_harmless() {
             let lock = Lock::create().unwrap();
             scribble(lock.id(), HEADER, &[fill; 40]);
             let corrupt = |e: &Error| matches!(e, Error::Corrupt { .. });
-            assert_err(lock.try_acquire(), corrupt);
-            assert_err(lock.acquire_timeout(Duration::from_millis(50)), corrupt);
+            assert_err(lock.try_acquire().map_err(failed), corrupt);
+            assert_err(
+                lock.acquire_timeout(Duration::from_millis(50)).map_err(timed(lock.id())),
+                corrupt,
+            );
+            assert_err(lock.acquire(), corrupt);
             let q = small_queue();
             scribble(q.id(), HEADER, &[fill; 40]);
-            assert_err(q.try_get(), corrupt);
-            assert_err(q.put_timeout(1, Duration::from_millis(50)).map_err(|e| e.error), corrupt);
+            assert_err(q.try_get().map_err(rich(q.id())), corrupt);
+            assert_err(
+                q.put_timeout(1, Duration::from_millis(50)).map_err(|e| e.into_error(q.id(), ZERO)),
+                corrupt,
+            );
             // A semaphore's count is any number: wrong, but never unsafe.
             let sem = Semaphore::create(0).unwrap();
             scribble(sem.id(), HEADER, &[fill; 8]);

@@ -3,10 +3,16 @@
 //! and `x_deadline(t)` give up no earlier than asked and succeed when the
 //! object becomes ready in time, and `Duration::MAX` as a timeout means no
 //! deadline. Lower bounds on times are exact; upper bounds are hang guards only.
+//! Giving up is a small error (`TryGetError::Empty`, `TimeoutError::Timeout`,
+//! `TryAcquireError::WouldBlock`, …), or `None` for a pipe's `try_` forms.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pp_ipc::{AnyQueue, Error, Event, Lock, ObjectId, Pipe, PipeListener, Queue, Semaphore};
+use pp_ipc::{
+    AnyQueue, Error, Event, Lock, ObjectId, Pipe, PipeListener, Queue, Semaphore, TimeoutError,
+    TryAcquireError, TryGetError, TryPutError,
+};
 
 use crate::support::{Helper, watchdog};
 
@@ -25,23 +31,14 @@ fn after(delay: Duration, f: impl FnOnce() + Send + 'static) -> std::thread::Joi
     })
 }
 
-fn assert_timeout<T: std::fmt::Debug>(result: pp_ipc::Result<T>, id: &ObjectId, limit: Duration) {
+/// A `_timeout` / `_deadline` form gave up:
+/// the small error, which becomes the rich one naming the object on request.
+#[track_caller]
+fn assert_gave_up<T: std::fmt::Debug>(result: Result<T, TimeoutError>, id: &ObjectId) {
     match result {
-        Err(Error::Timeout { id: named, limit: reported }) => {
-            assert_eq!(named, id.as_str(), "the error names the object");
-            assert_eq!(reported, limit, "the error says how long it waited");
-        }
-        other => panic!("expected a timeout on {id}, got {other:?}"),
-    }
-}
-
-/// A deadline's timeout reports the time from the call to the deadline: at
-/// most the time given (how much less depends on the scheduler, so unchecked).
-fn assert_deadline_timeout<T: std::fmt::Debug>(result: pp_ipc::Result<T>, id: &ObjectId) {
-    match result {
-        Err(Error::Timeout { id: named, limit }) => {
-            assert_eq!(named, id.as_str(), "the error names the object");
-            assert!(limit <= D, "reported {limit:?} for a deadline {D:?} away");
+        Err(TimeoutError::Timeout) => {
+            let rich = TimeoutError::Timeout.into_error(id, D);
+            assert!(rich.to_string().contains(id.as_str()), "{rich}");
         }
         other => panic!("expected a timeout on {id}, got {other:?}"),
     }
@@ -72,11 +69,10 @@ fn queue_put_blocks_until_a_get_makes_room_and_get_until_another_process_puts() 
 #[test]
 fn queue_try_forms_never_wait() {
     let q = Queue::<u32>::create(1).unwrap();
-    assert!(matches!(q.try_get(), Err(Error::Empty { .. })));
+    assert!(matches!(q.try_get(), Err(TryGetError::Empty)));
     q.try_put(1).unwrap();
     let refused = q.try_put(2).unwrap_err();
-    assert_eq!(refused.item, 2, "the item comes back");
-    assert!(matches!(refused.error, Error::Full { .. }), "{}", refused.error);
+    assert!(matches!(refused, TryPutError::Full(2)), "the item comes back: {refused:?}");
     assert_eq!(q.try_get().unwrap(), 1);
 }
 
@@ -85,15 +81,15 @@ fn queue_timeout_forms_give_up_after_the_timeout_and_succeed_when_ready() {
     watchdog(LIMIT, || {
         let q = Queue::<u32>::create(1).unwrap();
         let started = Instant::now();
-        assert_timeout(q.get_timeout(D), q.id(), D);
+        assert_gave_up(q.get_timeout(D), q.id());
         assert!(started.elapsed() >= D);
 
         q.put_timeout(1, D).unwrap();
         let started = Instant::now();
         let refused = q.put_timeout(7, D).unwrap_err();
         assert!(started.elapsed() >= D);
-        assert_eq!(refused.item, 7, "a timed-out put hands the item back");
-        assert_timeout(Err::<(), _>(refused.error), q.id(), D);
+        assert!(refused.is_timeout(), "{refused:?}");
+        assert_eq!(refused.into_inner(), 7, "a timed-out put hands the item back");
 
         let other = Queue::<u32>::open(q.id()).unwrap();
         let taker = after(D, move || assert_eq!(other.get().unwrap(), 1));
@@ -115,15 +111,15 @@ fn queue_deadline_forms_give_up_at_the_deadline_and_succeed_when_ready() {
     watchdog(LIMIT, || {
         let q = Queue::<u32>::create(1).unwrap();
         let started = Instant::now();
-        assert_deadline_timeout(q.get_deadline(started + D), q.id());
+        assert_gave_up(q.get_deadline(started + D), q.id());
         assert!(started.elapsed() >= D);
 
         q.put_deadline(1, Instant::now() + D).unwrap();
         let started = Instant::now();
         let refused = q.put_deadline(7, started + D).unwrap_err();
         assert!(started.elapsed() >= D);
-        assert_eq!(refused.item, 7);
-        assert_deadline_timeout(Err::<(), _>(refused.error), q.id());
+        assert!(refused.is_timeout(), "{refused:?}");
+        assert_eq!(refused.into_inner(), 7);
 
         // A passed deadline still takes what is ready now.
         assert_eq!(q.get_deadline(started).unwrap(), 1);
@@ -159,34 +155,35 @@ fn queue_duration_max_waits_without_a_deadline() {
 fn any_queue_has_the_four_forms_per_type() {
     watchdog(LIMIT, || {
         let q = AnyQueue::create(1).unwrap();
-        assert!(matches!(q.try_get_as::<String>(), Err(Error::Empty { .. })));
+        assert!(matches!(q.try_get::<String>(), Err(TryGetError::Empty)));
         let started = Instant::now();
-        assert_timeout(q.get_as_timeout::<String>(D), q.id(), D);
+        assert_gave_up(q.get_timeout::<String>(D), q.id());
         assert!(started.elapsed() >= D);
         let started = Instant::now();
-        assert_deadline_timeout(q.get_as_deadline::<String>(started + D), q.id());
+        assert_gave_up(q.get_deadline::<String>(started + D), q.id());
         assert!(started.elapsed() >= D);
 
-        q.put_as("one").unwrap();
-        assert_eq!(q.try_put_as(2u8).unwrap_err().item, 2);
+        q.put("one").unwrap();
+        assert!(matches!(q.try_put(2u8), Err(TryPutError::Full(2))));
         let started = Instant::now();
-        let refused = q.put_as_timeout(3u8, D).unwrap_err();
+        let refused = q.put_timeout(3u8, D).unwrap_err();
         assert!(started.elapsed() >= D);
-        assert_eq!(refused.item, 3);
+        assert!(refused.is_timeout());
+        assert_eq!(refused.into_inner(), 3);
         let started = Instant::now();
-        let refused = q.put_as_deadline(4u8, started + D).unwrap_err();
+        let refused = q.put_deadline(4u8, started + D).unwrap_err();
         assert!(started.elapsed() >= D);
-        assert_eq!(refused.item, 4);
+        assert_eq!(refused.into_inner(), 4);
 
         let other = AnyQueue::open(q.id()).unwrap();
         let started = Instant::now();
-        let taker = after(D, move || assert_eq!(other.get_as::<String>().unwrap(), "one"));
-        q.put_as(5u8).unwrap();
+        let taker = after(D, move || assert_eq!(other.get::<String>().unwrap(), "one"));
+        q.put(5u8).unwrap();
         assert!(started.elapsed() >= D);
         taker.join().unwrap();
-        assert_eq!(q.get_as_timeout::<u8>(Duration::MAX).unwrap(), 5);
-        q.put_as_deadline(6u8, Instant::now() + GENEROUS).unwrap();
-        assert_eq!(q.get_as_deadline::<u8>(Instant::now() + GENEROUS).unwrap(), 6);
+        assert_eq!(q.get_timeout::<u8>(Duration::MAX).unwrap(), 5);
+        q.put_deadline(6u8, Instant::now() + GENEROUS).unwrap();
+        assert_eq!(q.get_deadline::<u8>(Instant::now() + GENEROUS).unwrap(), 6);
     });
 }
 
@@ -231,10 +228,14 @@ fn lock_try_acquire_never_waits() {
     watchdog(LIMIT, || {
         let lock = Lock::create().unwrap();
         let holder = hold_lock(lock.id(), Duration::from_millis(500));
-        assert!(lock.try_acquire().unwrap().is_none(), "held by another thread");
+        let held = lock.try_acquire();
+        assert!(matches!(held, Err(TryAcquireError::WouldBlock)), "held by another thread");
+        drop(held);
         holder.join().unwrap();
-        let guard = lock.try_acquire().unwrap().expect("free");
-        assert!(lock.try_acquire().unwrap().is_none(), "held by this thread");
+        let guard = lock.try_acquire().expect("free");
+        let held = lock.try_acquire();
+        assert!(matches!(held, Err(TryAcquireError::WouldBlock)), "held by this thread");
+        drop(held);
         assert!(matches!(lock.acquire(), Err(Error::AlreadyHeld { .. })), "would deadlock");
         drop(guard);
     });
@@ -246,10 +247,10 @@ fn lock_timeout_and_deadline_forms_give_up_in_time_and_succeed_when_released() {
         let lock = Lock::create().unwrap();
         let holder = hold_lock(lock.id(), 4 * D);
         let started = Instant::now();
-        assert_timeout(lock.acquire_timeout(D), lock.id(), D);
+        assert_gave_up(lock.acquire_timeout(D), lock.id());
         assert!(started.elapsed() >= D);
         let started = Instant::now();
-        assert_deadline_timeout(lock.acquire_deadline(started + D), lock.id());
+        assert_gave_up(lock.acquire_deadline(started + D), lock.id());
         assert!(started.elapsed() >= D);
         // The holder lets go at 4 D, well inside these waits.
         drop(lock.acquire_timeout(GENEROUS).unwrap());
@@ -330,24 +331,29 @@ fn semaphore_acquire_blocks_until_a_thread_or_a_process_releases() {
         let other = Semaphore::open(sem.id()).unwrap();
         let started = Instant::now();
         let releaser = after(D, move || other.release().unwrap());
-        sem.acquire().unwrap();
+        sem.acquire().unwrap().forget();
         assert!(started.elapsed() >= D, "acquired before a permit was released");
         releaser.join().unwrap();
 
         let mut helper = Helper::start(&["release-sem", sem.id().as_str()]);
-        sem.acquire().unwrap();
+        let permit = sem.acquire().unwrap();
         assert_eq!(helper.line(), "released");
         assert_eq!(sem.value(), 0);
+        drop(permit);
+        assert_eq!(sem.value(), 1, "a dropped permit goes back");
     });
 }
 
 #[test]
 fn semaphore_try_acquire_never_waits() {
     let sem = Semaphore::create(1).unwrap();
-    assert!(sem.try_acquire());
-    assert!(!sem.try_acquire(), "no permit left");
+    let permit = sem.try_acquire().unwrap();
+    assert!(matches!(sem.try_acquire(), Err(TryAcquireError::WouldBlock)), "no permit left");
+    drop(permit);
+    sem.try_acquire().unwrap().forget();
+    assert!(sem.try_acquire().is_err(), "a forgotten permit stays taken");
     sem.release().unwrap();
-    assert!(sem.try_acquire());
+    assert!(sem.try_acquire().is_ok());
 }
 
 #[test]
@@ -355,10 +361,10 @@ fn semaphore_timeout_and_deadline_forms_give_up_in_time_and_succeed_when_release
     watchdog(LIMIT, || {
         let sem = Semaphore::create(0).unwrap();
         let started = Instant::now();
-        assert_timeout(sem.acquire_timeout(D), sem.id(), D);
+        assert_gave_up(sem.acquire_timeout(D), sem.id());
         assert!(started.elapsed() >= D);
         let started = Instant::now();
-        assert_deadline_timeout(sem.acquire_deadline(started + D), sem.id());
+        assert_gave_up(sem.acquire_deadline(started + D), sem.id());
         assert!(started.elapsed() >= D);
 
         for form in ["timeout", "deadline", "Duration::MAX"] {
@@ -370,11 +376,45 @@ fn semaphore_timeout_and_deadline_forms_give_up_in_time_and_succeed_when_release
                 "deadline" => sem.acquire_deadline(Instant::now() + GENEROUS),
                 _ => sem.acquire_timeout(Duration::MAX),
             }
-            .unwrap_or_else(|e| panic!("{form}: {e}"));
+            .unwrap_or_else(|e| panic!("{form}: {e}"))
+            .forget();
             assert!(started.elapsed() >= D, "{form}");
             releaser.join().unwrap();
         }
         assert_eq!(sem.value(), 0);
+    });
+}
+
+#[test]
+fn semaphore_owned_permits_have_the_four_forms_and_go_back_when_dropped() {
+    watchdog(LIMIT, || {
+        let sem = Arc::new(Semaphore::create(1).unwrap());
+        let permit = sem.acquire_owned().unwrap();
+        assert_eq!(sem.value(), 0);
+        assert!(matches!(sem.try_acquire_owned(), Err(TryAcquireError::WouldBlock)));
+        let started = Instant::now();
+        assert_gave_up(sem.acquire_owned_timeout(D), sem.id());
+        assert!(started.elapsed() >= D);
+        let started = Instant::now();
+        assert_gave_up(sem.acquire_owned_deadline(started + D), sem.id());
+        assert!(started.elapsed() >= D);
+
+        // Dropped on another thread: the permit goes back and wakes the waiter here.
+        let started = Instant::now();
+        let dropper = after(D, move || drop(permit));
+        let again = sem.acquire_owned_timeout(GENEROUS).unwrap();
+        assert!(started.elapsed() >= D, "acquired before the permit was dropped");
+        dropper.join().unwrap();
+        assert!(Arc::ptr_eq(again.semaphore(), &sem));
+        drop(again);
+        assert_eq!(sem.value(), 1, "dropping the owned permit gave it back");
+
+        sem.try_acquire_owned().unwrap().forget();
+        assert_eq!(sem.value(), 0, "a forgotten permit stays taken");
+        assert_eq!(Arc::strong_count(&sem), 1, "forget still drops the handle it held");
+        sem.release().unwrap();
+        drop(sem.acquire_owned_deadline(Instant::now() + GENEROUS).unwrap());
+        assert_eq!(sem.value(), 1);
     });
 }
 
@@ -391,10 +431,10 @@ fn pipe_accept_has_the_four_forms() {
         let listener = listener("accept");
         assert!(listener.try_accept().unwrap().is_none(), "nobody is connecting");
         let started = Instant::now();
-        assert_timeout(listener.accept_timeout(D), listener.id(), D);
+        assert_gave_up(listener.accept_timeout(D), listener.id());
         assert!(started.elapsed() >= D);
         let started = Instant::now();
-        assert_deadline_timeout(listener.accept_deadline(started + D), listener.id());
+        assert_gave_up(listener.accept_deadline(started + D), listener.id());
         assert!(started.elapsed() >= D);
 
         let _client = Pipe::connect(listener.id()).unwrap();
@@ -408,10 +448,12 @@ fn pipe_accept_has_the_four_forms() {
                 Pipe::connect(&id).unwrap()
             });
             match form {
-                "blocking" => listener.accept(),
-                "timeout" => listener.accept_timeout(GENEROUS),
-                "deadline" => listener.accept_deadline(Instant::now() + GENEROUS),
-                _ => listener.accept_timeout(Duration::MAX),
+                "blocking" => listener.accept().map_err(|e| e.to_string()),
+                "timeout" => listener.accept_timeout(GENEROUS).map_err(|e| e.to_string()),
+                "deadline" => {
+                    listener.accept_deadline(Instant::now() + GENEROUS).map_err(|e| e.to_string())
+                }
+                _ => listener.accept_timeout(Duration::MAX).map_err(|e| e.to_string()),
             }
             .unwrap_or_else(|e| panic!("{form}: {e}"));
             assert!(started.elapsed() >= D, "{form}");
@@ -431,10 +473,10 @@ fn pipe_recv_and_recv_item_have_the_four_forms() {
         assert!(server.try_recv().unwrap().is_none(), "nothing was sent");
         assert!(server.try_recv_item::<u32>().unwrap().is_none());
         let started = Instant::now();
-        assert_timeout(server.recv_timeout(D), &id, D);
+        assert_gave_up(server.recv_timeout(D), &id);
         assert!(started.elapsed() >= D);
         let started = Instant::now();
-        assert_deadline_timeout(server.recv_item_deadline::<u32>(started + D), &id);
+        assert_gave_up(server.recv_item_deadline::<u32>(started + D), &id);
         assert!(started.elapsed() >= D);
 
         client.send(b"now").unwrap();
@@ -499,7 +541,7 @@ fn a_huge_timeout_the_clock_can_add_still_waits_until_ready() {
         let sem = Semaphore::create(0).unwrap();
         let other = Semaphore::open(sem.id()).unwrap();
         let releaser = after(D, move || other.release().unwrap());
-        sem.acquire_timeout(huge).unwrap();
+        sem.acquire_timeout(huge).unwrap().forget();
         releaser.join().unwrap();
 
         let lock = Lock::create().unwrap();

@@ -30,7 +30,7 @@ impl ProcessManager {
     pub fn acquire_lock(&self, id: &LockId, timeout: Option<Duration>) -> Result<bool> {
         let l = self.lock_object(id)?;
         let acquired = match timeout {
-            Some(t) => l.acquire_timeout(t),
+            Some(t) => l.acquire_timeout(t).map_err(|e| e.into_error(l.id(), t)),
             None => l.acquire(),
         };
         match acquired {
@@ -56,7 +56,7 @@ impl ProcessManager {
     pub fn lock_context(&self, id: &LockId, timeout: Option<Duration>) -> Result<ManagedLockGuard> {
         let l = self.lock_object(id)?;
         let guard = match timeout {
-            Some(t) => l.acquire_timeout(t)?,
+            Some(t) => l.acquire_timeout(t).map_err(|e| e.into_error(l.id(), t))?,
             None => l.acquire()?,
         };
         let previous_owner_died = guard.previous_owner_died();

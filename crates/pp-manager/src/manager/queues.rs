@@ -43,12 +43,13 @@ impl ProcessManager {
     ) -> Result<()> {
         let queue = self.queue(id)?;
         // The item is a reference: a failed put hands back only the borrow.
-        let put = match (block, timeout) {
-            (false, _) => queue.try_put_as(item),
-            (true, None) => queue.put_as(item),
-            (true, Some(timeout)) => queue.put_as_timeout(item, timeout),
+        match (block, timeout) {
+            (false, _) => queue.try_put(item).map_err(|e| e.into_error(queue.id()))?,
+            (true, None) => queue.put(item).map_err(|e| e.error)?,
+            (true, Some(t)) => {
+                queue.put_timeout(item, t).map_err(|e| e.into_error(queue.id(), t))?
+            }
         };
-        put.map_err(|e| e.error)?;
         Ok(())
     }
 
@@ -62,9 +63,9 @@ impl ProcessManager {
     ) -> Result<T> {
         let queue = self.queue(id)?;
         Ok(match (block, timeout) {
-            (false, _) => queue.try_get_as()?,
-            (true, None) => queue.get_as()?,
-            (true, Some(timeout)) => queue.get_as_timeout(timeout)?,
+            (false, _) => queue.try_get().map_err(|e| e.into_error(queue.id()))?,
+            (true, None) => queue.get()?,
+            (true, Some(t)) => queue.get_timeout(t).map_err(|e| e.into_error(queue.id(), t))?,
         })
     }
 

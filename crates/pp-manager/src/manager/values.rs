@@ -8,6 +8,7 @@ use super::ProcessManager;
 use crate::error::{ManagerError, Result, shorten};
 use crate::ids::ValueId;
 use crate::records::Scalar;
+use crate::typecode;
 use crate::values::AnyValue;
 
 impl ProcessManager {
@@ -39,7 +40,9 @@ impl ProcessManager {
     where
         Scalar: From<T>,
     {
-        self.create_shared_value(&T::TYPECODE.to_string(), initial)
+        let typecode = typecode::typecode_of(T::KIND)
+            .ok_or_else(|| ManagerError::InvalidTypecode { typecode: T::KIND.to_string() })?;
+        self.create_shared_value(typecode, initial)
     }
 
     fn value(&self, id: &ValueId) -> Result<Arc<AnyValue>> {

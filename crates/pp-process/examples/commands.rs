@@ -2,7 +2,7 @@
 //! pp-process, one past its timeout (its whole process tree is stopped), one
 //! failing, one missing; prints a table of results.
 //!
-//! Run it with `cargo run -p pp-process --example batch`.
+//! Run it with `cargo run -p pp-process --example commands`.
 
 use std::time::Duration;
 

@@ -1,7 +1,10 @@
-//! Test helper: uses pp-ipc objects by id from a separate process.
+//! The helper role: this test binary, started again by a test, uses pp-ipc
+//! objects by id from a separate process.
 //!
-//! `pp-ipc-helper <role> <args…>`; prints one line per step so the test can
-//! follow along. Roles:
+//! [`crate::support::Helper`] starts it (the binary itself, running only the
+//! hidden test [`role`] with the role in `PP_IPC_TEST_HELPER`), so no helper
+//! binary ships in pp-ipc's `src/bin`. It prints one line per step so the
+//! test can follow along. Roles:
 //! - `hold-lock <lock>`: acquires, prints `held`, sleeps until killed.
 //! - `count-under-lock <lock> <value> <n>`: n times read-modify-write under the lock.
 //! - `add <value> <n>`: n atomic increments.
@@ -16,21 +19,46 @@
 //! - `leak-event <event>`: creates it and exits without removing it.
 //! - `open-as <kind> <id>`: prints `ok` or the error.
 
+use std::collections::BTreeMap;
+use std::io::Write;
 use std::time::Duration;
 
-use std::collections::BTreeMap;
-
 use pp_ipc::{Event, Lock, ObjectId, Pipe, Queue, Semaphore, SharedValue};
+
+/// How long a role waits for an object before giving up (a hang guard).
+const LIMIT: Duration = Duration::from_secs(60);
 
 /// What producers put: (producer id, sequence number); `None` tells a consumer to stop.
 type Item = Option<(u32, u64)>;
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if let Err(e) = run(&args) {
-        println!("error: {e}");
-        std::process::exit(1);
-    }
+/// The role's name and arguments, separated by [`SEPARATOR`]; unset in
+/// every process that is not a helper.
+pub(crate) const ROLE_VAR: &str = "PP_IPC_TEST_HELPER";
+/// Between the arguments in [`ROLE_VAR`] (no argument contains it).
+pub(crate) const SEPARATOR: char = '\u{1f}';
+/// The first line of the helper's own output: the test harness prints its
+/// header before it, and the test reads from here on.
+pub(crate) const READY: &str = "pp-ipc-helper: ready";
+
+/// The helper process's body. Ignored, so an ordinary test run skips it;
+/// `Helper` runs it alone (`--exact --ignored`) with [`ROLE_VAR`] set, and
+/// in any run without that variable it does nothing.
+#[test]
+#[ignore = "the helper role of this binary, run by the tests in a child process"]
+fn role() {
+    let Ok(role) = std::env::var(ROLE_VAR) else { return };
+    let args: Vec<String> = role.split(SEPARATOR).map(str::to_owned).collect();
+    println!("{READY}");
+    let code = match run(&args) {
+        Ok(()) => 0,
+        Err(e) => {
+            println!("error: {e}");
+            1
+        }
+    };
+    let _ = std::io::stdout().flush();
+    // Ends the process here: the harness's summary is not the role's output.
+    std::process::exit(code);
 }
 
 fn id(arg: Option<&String>) -> Result<ObjectId, pp_ipc::Error> {
@@ -46,7 +74,7 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
     match role {
         "hold-lock" => {
             let lock = Lock::open(&id(args.get(1))?)?;
-            let _guard = lock.acquire_timeout(Duration::from_secs(30))?;
+            let _guard = lock.acquire_timeout(LIMIT).map_err(|e| e.into_error(lock.id(), LIMIT))?;
             println!("held");
             std::thread::sleep(Duration::from_secs(600));
         }
@@ -54,7 +82,8 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
             let lock = Lock::open(&id(args.get(1))?)?;
             let value = SharedValue::<i64>::open(&id(args.get(2))?)?;
             for _ in 0..number(args.get(3)) {
-                let _guard = lock.acquire_timeout(Duration::from_secs(30))?;
+                let _guard =
+                    lock.acquire_timeout(LIMIT).map_err(|e| e.into_error(lock.id(), LIMIT))?;
                 // A deliberately non-atomic read-modify-write: only the lock makes it safe.
                 let v = value.get();
                 std::hint::spin_loop();
@@ -84,7 +113,9 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
             };
             println!("producing");
             for seq in 0..count {
-                queue.put_timeout(Some((producer, seq)), Duration::from_secs(60))?;
+                queue
+                    .put_timeout(Some((producer, seq)), LIMIT)
+                    .map_err(|e| e.into_error(queue.id(), LIMIT))?;
             }
             println!("done");
         }
@@ -92,7 +123,9 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
             let queue = Queue::<Item>::open(&id(args.get(1))?)?;
             // producer -> (count, sum of sequence numbers, last seen, in order)
             let mut seen: BTreeMap<u32, (u64, u64, Option<u64>, bool)> = BTreeMap::new();
-            while let Some((producer, seq)) = queue.get_timeout(Duration::from_secs(60))? {
+            while let Some((producer, seq)) =
+                queue.get_timeout(LIMIT).map_err(|e| e.into_error(queue.id(), LIMIT))?
+            {
                 let entry = seen.entry(producer).or_insert((0, 0, None, true));
                 entry.0 += 1;
                 entry.1 += seq;
@@ -106,18 +139,20 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
         }
         "queue-put" => {
             let queue = Queue::<String>::open(&id(args.get(1))?)?;
-            queue.put_timeout(args.get(2).cloned().unwrap_or_default(), Duration::from_secs(10))?;
+            let item = args.get(2).cloned().unwrap_or_default();
+            queue.put_timeout(item, LIMIT).map_err(|e| e.into_error(queue.id(), LIMIT))?;
             println!("put");
         }
         "queue-get" => {
             let queue = Queue::<String>::open(&id(args.get(1))?)?;
-            println!("{}", queue.get_timeout(Duration::from_secs(10))?);
+            println!("{}", queue.get_timeout(LIMIT).map_err(|e| e.into_error(queue.id(), LIMIT))?);
         }
         "pipe-echo" => {
             let mut pipe = Pipe::connect(&id(args.get(1))?)?;
             println!("connected");
             loop {
-                let mut message = pipe.recv_timeout(Duration::from_secs(60))?;
+                let mut message =
+                    pipe.recv_timeout(LIMIT).map_err(|e| e.into_error(pipe.id(), LIMIT))?;
                 if message == b"bye" {
                     break;
                 }
@@ -133,7 +168,8 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
         }
         "acquire-sem" => {
             let sem = Semaphore::open(&id(args.get(1))?)?;
-            sem.acquire_timeout(Duration::from_millis(number(args.get(2))))?;
+            let limit = Duration::from_millis(number(args.get(2)));
+            sem.acquire_timeout(limit).map_err(|e| e.into_error(sem.id(), limit))?.forget();
             println!("acquired");
         }
         "release-sem" => {
