@@ -234,13 +234,13 @@ pub enum Error {
         reason: String,
     },
 
-    /// A pipe's peer runs as another user.
-    #[error("pipe {id:?}: peer runs as uid {uid}, not ours")]
+    /// A pipe's peer runs as another user (or the kernel did not say who it is).
+    #[error("pipe {id:?}: peer runs as {}, not as our user", uid.map_or("an unknown uid".to_owned(), |uid| format!("uid {uid}")))]
     ForeignPeer {
         /// The pipe's id.
         id: String,
-        /// The peer's effective uid.
-        uid: u32,
+        /// The peer's effective uid, when the kernel reported one.
+        uid: Option<u32>,
     },
 
     /// An OS call failed.

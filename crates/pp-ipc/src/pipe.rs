@@ -188,8 +188,7 @@ impl Pipe {
         let creds = stream.peer_creds().map_err(io_error("reading the peer of", &id))?;
         match creds.euid() {
             Some(uid) if uid == ours => {}
-            Some(uid) => return Err(Error::ForeignPeer { id: id.to_string(), uid }),
-            None => return Err(Error::ForeignPeer { id: id.to_string(), uid: u32::MAX }),
+            uid => return Err(Error::ForeignPeer { id: id.to_string(), uid }),
         }
         let stream = UnixStream::from(OwnedFd::from(stream));
         Ok(Pipe { id, stream, pending: Vec::new(), max_message: DEFAULT_MAX_MESSAGE })
