@@ -10,5 +10,6 @@ mod extremes;
 mod hygiene;
 mod io;
 mod lifecycle;
+mod passed_fds;
 mod support;
 mod table;
