@@ -54,18 +54,24 @@
 #![allow(clippy::needless_doctest_main)]
 
 mod error;
+mod job;
+mod options;
 mod process_pool;
 mod remote;
+mod shared;
+mod supervisor;
 mod sys;
 mod task;
 mod thread_pool;
 mod transport;
 mod worker;
+mod worker_process;
 
 use std::sync::OnceLock;
 
 pub use error::{PoolError, TaskError};
-pub use process_pool::{ProcessPool, ProcessPoolOptions, TaskOptions, WorkerOutput};
+pub use options::{ProcessPoolOptions, TaskOptions, WorkerOutput};
+pub use process_pool::ProcessPool;
 pub use task::{CancelToken, CapturedOutput, TaskHandle, TaskId, TaskIdError, TaskStatus};
 pub use thread_pool::{ThreadPool, default_thread_count};
 pub use transport::FrameError;
