@@ -8,8 +8,11 @@
 //!   copies of this program (exec, never a bare fork). [`init`] must be the
 //!   first call in `main`. A worker that panics reports it and lives on; one
 //!   that aborts, segfaults, exits or is killed fails only its own task
-//!   ([`TaskError::WorkerDied`]) and is replaced. Cancel and per-task
-//!   timeouts ([`TaskOptions`]) stop the worker (SIGTERM, grace, SIGKILL).
+//!   ([`TaskError::WorkerDied`]) and is replaced. Workers are pp-process
+//!   commands, contained like any (their own cgroup where pp can make one,
+//!   else their process group): a cancel or a per-task timeout
+//!   ([`TaskOptions`]) stops the worker's whole tree (SIGTERM, grace,
+//!   SIGKILL) as soon as it happens (the pool is woken, it does not poll).
 //!   Workers die with the pool's process, even if it is SIGKILLed (and not
 //!   with the thread that created the pool).
 //!   A worker talks only to the pool that started it, over an unnamed socket
