@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::TaskError;
 use crate::remote::{RemoteFn, WireOutcome};
-use crate::shared::Shared;
+use crate::sys::Alarms;
 use crate::task::{AsCell, CancelOutcome, CapturedOutput, TaskCell, TaskId};
 
 /// The pool's side of a task, with its result type erased.
@@ -24,17 +24,17 @@ pub(crate) trait JobCell: Send + Sync {
     fn fail(&self, error: &dyn Fn(TaskId) -> TaskError);
 }
 
-/// A process-pool task's state: its cell, and the pool whose supervisors a
-/// cancel must wake while the task runs (they sleep until something
-/// happens; nothing polls the flag).
+/// A process-pool task's state: its cell, and the alarms of the pool's
+/// supervisors, which a cancel must ring while the task runs (they sleep
+/// until something happens; nothing polls the flag).
 pub(crate) struct ProcessTask<R> {
     cell: TaskCell<R>,
-    pool: Weak<Shared>,
+    alarms: Weak<Alarms>,
 }
 
 impl<R> ProcessTask<R> {
-    pub(crate) fn new(timeout: Option<Duration>, pool: Weak<Shared>) -> Arc<ProcessTask<R>> {
-        Arc::new(ProcessTask { cell: TaskCell::unshared(timeout), pool })
+    pub(crate) fn new(timeout: Option<Duration>, alarms: Weak<Alarms>) -> Arc<ProcessTask<R>> {
+        Arc::new(ProcessTask { cell: TaskCell::unshared(timeout), alarms })
     }
 }
 
@@ -46,9 +46,9 @@ impl<R: Send> AsCell<R> for ProcessTask<R> {
     fn cancel(&self) -> CancelOutcome {
         let outcome = self.cell.cancel();
         if outcome == CancelOutcome::WasRunning
-            && let Some(pool) = self.pool.upgrade()
+            && let Some(alarms) = self.alarms.upgrade()
         {
-            pool.ring_alarms();
+            alarms.ring_all();
         }
         outcome
     }

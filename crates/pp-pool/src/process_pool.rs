@@ -28,7 +28,7 @@ use crate::options::{ProcessPoolOptions, TaskOptions};
 use crate::remote::{Identity, RemoteFn};
 use crate::shared::Shared;
 use crate::supervisor::supervisor_thread;
-use crate::sys::Alarm;
+use crate::sys::Alarms;
 use crate::task::{AsCell, TaskHandle};
 use crate::worker_process::WorkerProcess;
 
@@ -63,11 +63,9 @@ impl ProcessPool {
         let start_error =
             |reason: String| PoolError::WorkerStart { exe: exe.display().to_string(), reason };
         let identity = Identity::of_this_process().map_err(|e| start_error(e.to_string()))?;
-        let alarms = (0..options.max_workers)
-            .map(|_| Alarm::new().map(Arc::new))
-            .collect::<std::io::Result<Vec<_>>>()
+        let alarms = Alarms::new(options.max_workers)
             .map_err(|e| start_error(format!("cannot create a supervisor's alarm: {e}")))?;
-        let shared = Arc::new(Shared::new(options, exe.clone(), identity, alarms));
+        let shared = Arc::new(Shared::new(options, exe.clone(), identity, Arc::new(alarms)));
         let first = match shared.alarm(0) {
             Some(alarm) => WorkerProcess::start(&shared, alarm)?,
             None => return Err(PoolError::NoWorkers),
@@ -125,7 +123,7 @@ impl ProcessPool {
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned + Send + 'static,
     {
-        let task = ProcessTask::<R>::new(options.timeout, Arc::downgrade(&self.shared));
+        let task = ProcessTask::<R>::new(options.timeout, Arc::downgrade(self.shared.alarms()));
         let handle = TaskHandle::new(task.clone());
         let arg = match postcard::to_allocvec(&arg) {
             Ok(arg) => arg,

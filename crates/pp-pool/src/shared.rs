@@ -1,5 +1,4 @@
-//! What a process pool shares with its supervisors, its workers' exit
-//! callbacks and its tasks' cancel hooks.
+//! What a process pool shares with its supervisors.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::options::ProcessPoolOptions;
 use crate::remote::Identity;
-use crate::sys::Alarm;
+use crate::sys::{Alarm, Alarms};
 
 /// A process pool's state, beyond its queue.
 #[derive(Debug)]
@@ -18,7 +17,7 @@ pub(crate) struct Shared {
     /// Who this program is: workers must prove they are the same.
     pub(crate) identity: Identity,
     /// One per supervisor, by slot.
-    alarms: Vec<Arc<Alarm>>,
+    alarms: Arc<Alarms>,
     /// Set by a shutdown that cancels: running tasks are stopped too.
     stopping: AtomicBool,
     /// Pids of live workers (for `worker_pids`).
@@ -31,7 +30,7 @@ impl Shared {
         options: ProcessPoolOptions,
         exe: PathBuf,
         identity: Identity,
-        alarms: Vec<Arc<Alarm>>,
+        alarms: Arc<Alarms>,
     ) -> Shared {
         Shared {
             options,
@@ -48,16 +47,16 @@ impl Shared {
         self.alarms.get(slot)
     }
 
-    /// Wakes every supervisor (a running task was cancelled: its own
-    /// supervisor sees it, the others go back to sleep).
-    pub(crate) fn ring_alarms(&self) {
-        self.alarms.iter().for_each(|alarm| alarm.ring());
+    /// Every supervisor's alarm, for a task to ring when it is cancelled
+    /// while running (its own supervisor acts, the others sleep again).
+    pub(crate) fn alarms(&self) -> &Arc<Alarms> {
+        &self.alarms
     }
 
     /// Tells every supervisor to stop its worker and cancel its tasks.
     pub(crate) fn begin_stopping(&self) {
         self.stopping.store(true, Ordering::Release);
-        self.ring_alarms();
+        self.alarms.ring_all();
     }
 
     pub(crate) fn is_stopping(&self) -> bool {

@@ -4,6 +4,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
 
 /// A supervisor's alarm, an eventfd: a cancel, a shutdown or the exit of its
 /// worker rings it, and the supervisor waits on it beside the worker's
@@ -34,6 +35,29 @@ impl Alarm {
 impl AsFd for Alarm {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.0.as_fd()
+    }
+}
+
+/// Every supervisor's alarm, by slot. Held by the pool and (weakly) by each
+/// of its tasks, in an allocation of its own: the reference count a task
+/// changes is on no cache line the supervisors read.
+#[derive(Debug)]
+pub(crate) struct Alarms(Vec<Arc<Alarm>>);
+
+impl Alarms {
+    /// `count` silent alarms.
+    pub(crate) fn new(count: usize) -> io::Result<Alarms> {
+        (0..count).map(|_| Alarm::new().map(Arc::new)).collect::<io::Result<_>>().map(Alarms)
+    }
+
+    /// The alarm of the supervisor in `slot`.
+    pub(crate) fn get(&self, slot: usize) -> Option<&Arc<Alarm>> {
+        self.0.get(slot)
+    }
+
+    /// Wakes every supervisor.
+    pub(crate) fn ring_all(&self) {
+        self.0.iter().for_each(|alarm| alarm.ring());
     }
 }
 
