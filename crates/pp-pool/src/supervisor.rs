@@ -133,7 +133,8 @@ impl<'a> Supervisor<'a> {
     fn run(mut self) {
         loop {
             if self.pool.is_stopping() {
-                return self.stop_everything();
+                self.stop_everything();
+                return;
             }
             self.take_jobs();
             if self.in_flight.is_empty() && self.unsent.is_empty() {
