@@ -32,7 +32,7 @@ use std::process::{Command, ExitCode};
 const LAYERS: &[(&str, &[&str])] = &[
     ("pp-process", &[]),
     ("pp-ipc", &[]),
-    ("pp-pool", &["pp-ipc"]),
+    ("pp-pool", &["pp-ipc", "pp-process"]),
     ("pp-manager", &["pp-process", "pp-ipc", "pp-pool"]),
 ];
 

@@ -9,8 +9,11 @@
 //!   first call in `main` (in a libtest test binary: [`enable_test_support!`]).
 //!   A worker that panics reports it and lives on; one
 //!   that aborts, segfaults, exits or is killed fails only its own task
-//!   ([`TaskErrorKind::WorkerDied`]) and is replaced. Cancel and per-task
-//!   timeouts ([`TaskOptions`]) stop the worker (SIGTERM, grace, SIGKILL).
+//!   ([`TaskErrorKind::WorkerDied`]) and is replaced. Workers are pp-process
+//!   commands, contained like any (their own cgroup where pp can make one,
+//!   else their process group): a cancel or a per-task timeout
+//!   ([`TaskOptions`]) stops the worker's whole tree (SIGTERM, grace,
+//!   SIGKILL) as soon as it happens (the pool is woken, it does not poll).
 //!   Workers die with the pool's process, even if it is SIGKILLed (and not
 //!   with the thread that created the pool).
 //!   A worker talks only to the pool that started it, over an unnamed socket
@@ -104,24 +107,30 @@
 mod counting_allocator;
 mod error;
 mod id;
+mod job;
 mod launch;
 mod next_job;
+mod options;
 mod panic_message;
 mod process_pool;
 mod remote;
+mod shared;
 mod shorten;
+mod supervisor;
 mod sys;
 mod task;
 mod test_support;
 mod thread_pool;
 mod transport;
 mod worker;
+mod worker_process;
 
 use std::sync::OnceLock;
 
 pub use error::{PoolError, TaskError, TaskErrorKind};
 pub use id::{TaskId, TaskIdError};
-pub use process_pool::{ProcessPool, ProcessPoolOptions, TaskOptions, WorkerOutput};
+pub use options::{ProcessPoolOptions, TaskOptions, WorkerOutput};
+pub use process_pool::ProcessPool;
 pub use task::{CancelToken, CapturedOutput, TaskHandle, TaskStatus};
 #[doc(hidden)]
 pub use test_support::register_test_worker as __register_test_worker;

@@ -1,31 +1,63 @@
-//! Handing a worker its end of the socket pair across `exec`, and taking it
-//! back on the worker's side. With `remote.rs`, the only `unsafe` of pp-pool.
+//! The Linux calls of pp-pool beyond its socket: a worker taking over the
+//! descriptor it inherited (with `remote.rs`, the only `unsafe` of pp-pool),
+//! and a supervisor's alarm.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::CommandExt;
-use std::process::Command;
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
 
-/// Makes `fd` (close-on-exec in this process) survive the `exec` of the
-/// child `command` starts, at the same number. Only that child's copy loses
-/// close-on-exec: other children started meanwhile never inherit it.
-///
-/// `fd` must stay open until `command` has been spawned.
-pub(crate) fn inherit(command: &mut Command, fd: &OwnedFd) {
-    let raw: RawFd = fd.as_raw_fd();
-    let pre_exec = move || {
-        // SAFETY: `raw` is open in the child: the child's descriptor table is
-        // a copy of ours at fork, and the caller keeps `fd` open until spawn
-        // returns. The borrow lives for this one call only.
-        let fd = unsafe { BorrowedFd::borrow_raw(raw) };
-        // fcntl(F_SETFD) is a raw system call: async-signal-safe, no allocation.
-        rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty()).map_err(io::Error::from)
-    };
-    // SAFETY: the closure runs in the child between fork and exec, where only
-    // async-signal-safe work is allowed: it makes one system call (fcntl) and
-    // touches no lock, no allocator and no shared state (`raw` is a copied integer).
-    unsafe {
-        command.pre_exec(pre_exec);
+/// A supervisor's alarm, an eventfd: a cancel, a shutdown or the exit of its
+/// worker rings it, and the supervisor waits on it beside the worker's
+/// socket, so it is woken at once instead of finding out at its next look.
+#[derive(Debug)]
+pub(crate) struct Alarm(OwnedFd);
+
+impl Alarm {
+    pub(crate) fn new() -> io::Result<Alarm> {
+        use rustix::event::{EventfdFlags, eventfd};
+        Ok(Alarm(eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?))
+    }
+
+    /// Wakes the supervisor now, or at its next wait if it is busy.
+    pub(crate) fn ring(&self) {
+        // Fails only when the counter would overflow: it is ringing already.
+        let _ = rustix::io::write(&self.0, &1u64.to_ne_bytes());
+    }
+
+    /// Forgets the rings so far (the supervisor then checks what they were for).
+    pub(crate) fn silence(&self) {
+        let mut count = [0u8; 8];
+        // Fails (EAGAIN) only when it was silent already.
+        let _ = rustix::io::read(&self.0, &mut count);
+    }
+}
+
+impl AsFd for Alarm {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+/// Every supervisor's alarm, by slot. Held by the pool and (weakly) by each
+/// of its tasks, in an allocation of its own: the reference count a task
+/// changes is on no cache line the supervisors read.
+#[derive(Debug)]
+pub(crate) struct Alarms(Vec<Arc<Alarm>>);
+
+impl Alarms {
+    /// `count` silent alarms.
+    pub(crate) fn new(count: usize) -> io::Result<Alarms> {
+        (0..count).map(|_| Alarm::new().map(Arc::new)).collect::<io::Result<_>>().map(Alarms)
+    }
+
+    /// The alarm of the supervisor in `slot`.
+    pub(crate) fn get(&self, slot: usize) -> Option<&Arc<Alarm>> {
+        self.0.get(slot)
+    }
+
+    /// Wakes every supervisor.
+    pub(crate) fn ring_all(&self) {
+        self.0.iter().for_each(|alarm| alarm.ring());
     }
 }
 

@@ -67,6 +67,12 @@ pub struct CancelToken(Arc<dyn Flag>);
 /// so one allocation serves the task, its handle and its token.
 pub(crate) trait AsCell<R>: Send + Sync {
     fn cell(&self) -> &TaskCell<R>;
+
+    /// Requests cancellation ([`TaskCell::cancel`]); a holder whose pool
+    /// must act on a running task's cancel (a process pool) also wakes it.
+    fn cancel(&self) -> CancelOutcome {
+        self.cell().cancel()
+    }
 }
 
 impl<R: Send> AsCell<R> for TaskCell<R> {
@@ -125,6 +131,7 @@ pub(crate) struct TaskCell<R> {
 }
 
 impl<R> TaskCell<R> {
+    #[cfg(test)] // both pools embed their cells; tests make one on its own
     pub(crate) fn new(timeout: Option<Duration>) -> Arc<TaskCell<R>> {
         Arc::new(TaskCell::unshared(timeout))
     }
@@ -342,9 +349,9 @@ impl<R> TaskHandle<R> {
     /// (its status is then `running`): if it is not the one running, it still
     /// runs when its turn comes, and its value is discarded as `Cancelled`.
     pub fn cancel(&self) -> bool {
-        // A running process task is stopped by its supervisor, which sees the
-        // flag within a few milliseconds; a running thread task sees its token.
-        self.cell().cancel() != CancelOutcome::AlreadyFinished
+        // A running process task is stopped by its supervisor, which this
+        // wakes; a running thread task sees its token.
+        self.task.cancel() != CancelOutcome::AlreadyFinished
     }
 
     /// What the task printed, once finished, when its process pool captures

@@ -20,7 +20,7 @@
 
 use std::io::{self, IoSliceMut, Read, Write};
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
@@ -171,16 +171,59 @@ impl Channel {
         &mut self,
         wait: Option<Duration>,
     ) -> Result<T, FrameError> {
-        let frame = self.recv_frame(wait)?;
-        postcard::from_bytes(&frame).map_err(|e| FrameError::Garbage {
+        let deadline = wait.and_then(deadline_after);
+        let patience = deadline.map_or(Patience::Forever, Patience::Until);
+        match self.recv_with(patience, None)? {
+            Received::Message(message) => Ok(message),
+            Received::Deadline | Received::Alarm => {
+                Err(FrameError::Timeout { waited: wait.unwrap_or(Duration::MAX) })
+            }
+        }
+    }
+
+    /// The next message if one is complete already, without waiting.
+    pub(crate) fn try_recv<T: DeserializeOwned>(&mut self) -> Result<Option<T>, FrameError> {
+        match self.recv_with(Patience::None, None)? {
+            Received::Message(message) => Ok(Some(message)),
+            Received::Deadline | Received::Alarm => Ok(None),
+        }
+    }
+
+    /// Receives one message, waiting until `deadline` (`None`: no deadline)
+    /// or until `alarm` is readable, whichever comes first. Bytes from the
+    /// other end win over the alarm: a message (or the end of file) already
+    /// there is returned even when the alarm rang too.
+    pub(crate) fn recv_until<T: DeserializeOwned>(
+        &mut self,
+        deadline: Option<Instant>,
+        alarm: BorrowedFd<'_>,
+    ) -> Result<Received<T>, FrameError> {
+        let patience = deadline.map_or(Patience::Forever, Patience::Until);
+        self.recv_with(patience, Some(alarm))
+    }
+
+    fn recv_with<T: DeserializeOwned>(
+        &mut self,
+        patience: Patience,
+        alarm: Option<BorrowedFd<'_>>,
+    ) -> Result<Received<T>, FrameError> {
+        let frame = match self.recv_frame(patience, alarm)? {
+            Received::Message(frame) => frame,
+            Received::Deadline => return Ok(Received::Deadline),
+            Received::Alarm => return Ok(Received::Alarm),
+        };
+        postcard::from_bytes(&frame).map(Received::Message).map_err(|e| FrameError::Garbage {
             size: frame.len(),
             expected: std::any::type_name::<T>(),
             reason: e.to_string(),
         })
     }
 
-    fn recv_frame(&mut self, wait: Option<Duration>) -> Result<Vec<u8>, FrameError> {
-        let deadline = wait.and_then(deadline_after);
+    fn recv_frame(
+        &mut self,
+        patience: Patience,
+        alarm: Option<BorrowedFd<'_>>,
+    ) -> Result<Received<Vec<u8>>, FrameError> {
         loop {
             if self.pending.len() >= PREFIX {
                 let mut prefix = [0u8; PREFIX];
@@ -192,13 +235,15 @@ impl Channel {
                 if self.pending.len() >= PREFIX + size {
                     let message = self.pending[PREFIX..PREFIX + size].to_vec();
                     self.pending.drain(..PREFIX + size);
-                    return Ok(message);
+                    return Ok(Received::Message(message));
                 }
             }
-            if !wait_readable(&self.stream, deadline)
+            match wait_readable(&self.stream, alarm, patience)
                 .map_err(|e| FrameError::Io { what: "waiting for a message", source: e })?
             {
-                return Err(FrameError::Timeout { waited: wait.unwrap_or(Duration::MAX) });
+                Readiness::Readable => {}
+                Readiness::Deadline => return Ok(Received::Deadline),
+                Readiness::Alarm => return Ok(Received::Alarm),
             }
             let mut chunk = [0u8; 64 * 1024];
             let read = match self.sender {
@@ -213,6 +258,28 @@ impl Channel {
             }
         }
     }
+}
+
+/// How long a receive may wait for bytes.
+#[derive(Clone, Copy, Debug)]
+enum Patience {
+    /// Not at all.
+    None,
+    /// Until this instant.
+    Until(Instant),
+    /// As long as it takes.
+    Forever,
+}
+
+/// What a wait for a message ended with.
+#[derive(Debug)]
+pub(crate) enum Received<T> {
+    /// A whole message.
+    Message(T),
+    /// The deadline passed first.
+    Deadline,
+    /// The alarm rang first (and nothing was there to read).
+    Alarm,
 }
 
 /// Reads what is there, checking the kernel-attached credentials name `pid`.
@@ -248,21 +315,41 @@ fn read_from(
     Ok(Ok(received.bytes))
 }
 
-/// Waits until `fd` is readable (or closed); false if `deadline` passed first.
-fn wait_readable(fd: impl AsFd, deadline: Option<Instant>) -> io::Result<bool> {
+/// What woke a wait for bytes.
+enum Readiness {
+    /// The socket has bytes (or its end of file).
+    Readable,
+    Deadline,
+    Alarm,
+}
+
+/// Waits until `fd` is readable (or closed), `alarm` is readable, or the
+/// patience runs out; `fd` wins when both are ready.
+fn wait_readable(
+    fd: impl AsFd,
+    alarm: Option<BorrowedFd<'_>>,
+    patience: Patience,
+) -> io::Result<Readiness> {
     use rustix::event::{PollFd, PollFlags, Timespec, poll};
     loop {
-        let timeout = deadline.map(|deadline| {
-            let left = deadline.saturating_duration_since(Instant::now());
-            Timespec {
-                tv_sec: left.as_secs().min(i64::MAX as u64) as _,
-                tv_nsec: left.subsec_nanos() as _,
-            }
+        let timeout = match patience {
+            Patience::None => Some(Duration::ZERO),
+            Patience::Until(deadline) => Some(deadline.saturating_duration_since(Instant::now())),
+            Patience::Forever => None,
+        }
+        .map(|left| Timespec {
+            tv_sec: left.as_secs().min(i64::MAX as u64) as _,
+            tv_nsec: left.subsec_nanos() as _,
         });
-        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-        match poll(&mut fds, timeout.as_ref()) {
-            Ok(0) => return Ok(false),
-            Ok(_) => return Ok(true),
+        let mut fds = [PollFd::new(&fd, PollFlags::IN), PollFd::new(&fd, PollFlags::IN)];
+        if let Some(alarm) = &alarm {
+            fds[1] = PollFd::new(alarm, PollFlags::IN);
+        }
+        let watched = if alarm.is_some() { 2 } else { 1 };
+        match poll(&mut fds[..watched], timeout.as_ref()) {
+            Ok(0) => return Ok(Readiness::Deadline),
+            Ok(_) if !fds[0].revents().is_empty() => return Ok(Readiness::Readable),
+            Ok(_) => return Ok(Readiness::Alarm),
             Err(rustix::io::Errno::INTR) => continue,
             Err(e) => return Err(e.into()),
         }

@@ -4,7 +4,7 @@ use std::ffi::CString;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs::File;
-use std::os::fd::OwnedFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Component, Path, PathBuf};
@@ -80,6 +80,10 @@ pub struct Command {
     pub(crate) limits: Vec<Limit>,
     pub(crate) nice: Option<i32>,
     pub(crate) die_with_parent: bool,
+    /// Descriptors the child gets, at these numbers (see [`Command::pass_fd`]).
+    pub(crate) passed_fds: Vec<(Arc<OwnedFd>, RawFd)>,
+    /// The child's `argv[0]`, when not the program as given.
+    pub(crate) arg0: Option<OsString>,
 }
 
 impl Command {
@@ -116,6 +120,8 @@ impl Command {
             limits: Vec::new(),
             nice: None,
             die_with_parent: true,
+            passed_fds: Vec::new(),
+            arg0: None,
         }
     }
 
@@ -278,6 +284,34 @@ impl Command {
         self
     }
 
+    /// Gives the child `fd` as its descriptor number `target`, open across
+    /// `exec`: the way to hand a child a socket or a pipe end beyond its
+    /// standard streams (tell it the number, in an argument or the
+    /// environment). `target` must be 3 or more (0–2 are set by
+    /// [`stdin`](Self::stdin), [`stdout`](Self::stdout) and
+    /// [`stderr`](Self::stderr)) and passed once; else running fails with
+    /// [`Error::InvalidFdTarget`].
+    ///
+    /// Only this command's children get `fd`, and only at `target`: the
+    /// command's own copy stays close-on-exec, so processes started
+    /// meanwhile by other threads never inherit it, and no other descriptor
+    /// of this program reaches the child (Rust opens them close-on-exec).
+    /// The command keeps `fd` open until it and its clones are dropped, and
+    /// each run hands the child a copy: drop the command once the child is
+    /// started when the child's copy must be the last one (to see end of
+    /// file when the child exits, say).
+    pub fn pass_fd(mut self, fd: impl Into<OwnedFd>, target: RawFd) -> Self {
+        self.passed_fds.push((Arc::new(fd.into()), target));
+        self
+    }
+
+    /// The child's `argv[0]` (what `ps` shows), when it should differ from
+    /// the program run; the program is still the one given to [`new`](Self::new).
+    pub fn arg0(mut self, arg0: impl AsRef<OsStr>) -> Self {
+        self.arg0 = Some(arg0.as_ref().to_owned());
+        self
+    }
+
     /// Calls `f` with the output once the process has finished (also after a timeout).
     pub fn on_exit(mut self, f: impl Fn(&ProcessOutput) + Send + Sync + 'static) -> Self {
         self.on_exit = Some(Arc::new(f));
@@ -330,7 +364,42 @@ impl Command {
         if let Some(nice) = self.nice {
             validate_nice(nice)?;
         }
+        if let Some(arg0) = &self.arg0 {
+            check_nul("argv[0]", arg0)?;
+        }
+        for (i, &(_, target)) in self.passed_fds.iter().enumerate() {
+            let reason = if target < 3 {
+                "0, 1 and 2 are the standard streams: set them with stdin, stdout and stderr"
+            } else if self.passed_fds[..i].iter().any(|&(_, t)| t == target) {
+                "two descriptors were passed as this number"
+            } else {
+                continue;
+            };
+            return Err(Error::InvalidFdTarget { target, reason });
+        }
         Ok(program)
+    }
+
+    /// Copies of the passed descriptors, each with its target, numbered
+    /// above every target (close-on-exec): moving one onto its target in the
+    /// child then never closes another still to be moved.
+    pub(crate) fn passed_fds(&self) -> Result<Vec<(OwnedFd, RawFd)>> {
+        let floor = self.passed_fds.iter().map(|&(_, t)| t.saturating_add(1)).max().unwrap_or(3);
+        self.passed_fds
+            .iter()
+            .map(|(fd, target)| {
+                let copy = sys::spawn::copy_fd_above(fd, floor).map_err(|source| Error::Io {
+                    what: "copying a descriptor to pass to the child",
+                    source,
+                })?;
+                Ok((copy, *target))
+            })
+            .collect()
+    }
+
+    /// The child's argv: the arguments, with `argv[0]` replaced if asked.
+    fn child_argv(&self) -> impl Iterator<Item = &OsString> {
+        self.arg0.iter().chain(self.argv.iter().skip(usize::from(self.arg0.is_some())))
     }
 
     /// The plan of the fast spawn path (`sys::spawn`): everything the child
@@ -379,7 +448,7 @@ impl Command {
         let stderr = output(&self.stderr, err_end)?;
         let plan = Plan {
             program: program_path,
-            argv: self.argv.iter().map(|a| cstring(a.as_bytes().to_vec())).collect(),
+            argv: self.child_argv().map(|a| cstring(a.as_bytes().to_vec())).collect(),
             envp,
             cwd,
             stdio: [stdin, stdout, stderr],
@@ -387,6 +456,7 @@ impl Command {
             rlimits: self.limits.iter().filter_map(Limit::rlimit).collect(),
             nice: self.nice,
             die_with_parent: self.die_with_parent,
+            passed_fds: self.passed_fds()?,
         };
         Ok((plan, ends))
     }
@@ -416,6 +486,9 @@ impl Command {
         let program = self.validate()?;
         let mut cmd = std::process::Command::new(program);
         cmd.args(&self.argv[1..]);
+        if let Some(arg0) = &self.arg0 {
+            cmd.arg0(arg0);
+        }
         // A group of its own, so a timeout or terminate reaches every descendant.
         cmd.process_group(0);
         if let Some(dir) = &self.cwd {
@@ -441,13 +514,14 @@ impl Command {
     }
 
     /// What the child does before exec, but for joining its cgroup.
-    pub(crate) fn child_setup(&self) -> ChildSetup {
-        ChildSetup {
+    pub(crate) fn child_setup(&self) -> Result<ChildSetup> {
+        Ok(ChildSetup {
             cgroup_procs: None,
             rlimits: self.limits.iter().filter_map(Limit::rlimit).collect(),
             nice: self.nice,
             die_with_parent: self.die_with_parent,
-        }
+            passed_fds: self.passed_fds()?,
+        })
     }
 
     /// Maps the error of `std::process::Command::spawn` to ours.
@@ -507,6 +581,8 @@ impl fmt::Debug for Command {
             .field("limits", &self.limits)
             .field("nice", &self.nice)
             .field("die_with_parent", &self.die_with_parent)
+            .field("passed_fds", &self.passed_fds)
+            .field("arg0", &self.arg0)
             .finish()
     }
 }

@@ -76,6 +76,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// A descriptor was passed ([`Command::pass_fd`](crate::Command::pass_fd))
+    /// as a number the child cannot get it at.
+    #[error("cannot pass a descriptor to the child as number {target}: {reason}")]
+    InvalidFdTarget {
+        /// The number asked for in the child.
+        target: i32,
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
+
     /// The cgroup given with `Containment::CgroupUnder` cannot hold pp's cgroups.
     #[error("cannot create a cgroup under {path:?}: {reason}")]
     BadCgroup {

@@ -318,7 +318,9 @@ fn launch(cmd: &Command, tree: &Tree, outlive_this_thread: bool) -> Result<Launc
     }
     let mut std_cmd = cmd.build()?;
     let cgroup_procs = tree.cgroup().map(|c| c.open_procs()).transpose().map_err(cgroup_io)?;
-    sys::child::install(&mut std_cmd, ChildSetup { cgroup_procs, ..cmd.child_setup() });
+    sys::child::install(&mut std_cmd, ChildSetup { cgroup_procs, ..cmd.child_setup()? }).map_err(
+        |source| Error::Io { what: "reserving the numbers of passed descriptors", source },
+    )?;
     let mut child = spawner::start(outlive_this_thread, move || std_cmd.spawn())
         .ok_or_else(spawner_failed)?
         .map_err(|e| cmd.spawn_error(e))?;

@@ -11,9 +11,10 @@
 //! # Map
 //! - [`Command`]: what to run (program and arguments, never a shell unless
 //!   [`Command::shell`]), where ([`Command::cwd`], normalized), with what
-//!   ([`Command::env`], [`Command::input`]), where output goes ([`Output`]),
-//!   how long ([`Command::timeout`], [`Command::grace`]), under which
-//!   [`ProcessId`], with a cap on captured bytes and an exit callback.
+//!   ([`Command::env`], [`Command::input`], descriptors handed over with
+//!   [`Command::pass_fd`]), where output goes ([`Output`]), how long
+//!   ([`Command::timeout`], [`Command::grace`]), under which [`ProcessId`],
+//!   with a cap on captured bytes and an exit callback.
 //! - [`Command::run`] waits and returns a [`ProcessOutput`];
 //!   [`Command::spawn`] returns a [`ProcessHandle`] at once (status, wait,
 //!   terminate, kill).

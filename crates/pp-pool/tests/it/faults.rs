@@ -1,6 +1,6 @@
 //! Faults in worker processes: each fails only its own task.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pp_pool::{ProcessPool, TaskErrorKind, TaskHandle, TaskStatus};
 
@@ -16,6 +16,14 @@ pub(crate) const TESTS: &[pp_tests::Test] = &[
     ("faults::exit_3_fails_one_task_with_code_3", exit_3_fails_one_task_with_code_3),
     ("faults::sigkill_from_outside_fails_one_task", sigkill_from_outside_fails_one_task),
     ("faults::a_running_infinite_loop_is_cancelled", a_running_infinite_loop_is_cancelled),
+    (
+        "faults::a_cancelled_long_task_ends_at_once_and_its_worker_is_replaced",
+        a_cancelled_long_task_ends_at_once_and_its_worker_is_replaced,
+    ),
+    (
+        "faults::a_cancelled_task_takes_its_worker_s_descendants_with_it",
+        a_cancelled_task_takes_its_worker_s_descendants_with_it,
+    ),
     ("faults::workers_die_with_a_sigkilled_parent", workers_die_with_a_sigkilled_parent),
 ];
 
@@ -141,6 +149,100 @@ fn a_running_infinite_loop_is_cancelled() {
         42,
         "the pool runs the next task"
     );
+}
+
+/// Far longer than any wait of these tests: a task still running when a
+/// wait gives up shows the cancel was not acted on.
+const TEN_MINUTES: Duration = Duration::from_secs(600);
+
+fn write_pid_and_sleep_ten_minutes(path: String) -> u64 {
+    std::fs::write(&path, std::process::id().to_string()).unwrap();
+    std::thread::sleep(TEN_MINUTES);
+    0
+}
+
+/// The supervisor sleeps while its task runs; a cancel must wake it (no
+/// timer would): the task ends `Cancelled` well before it would have, its
+/// worker is stopped, and a new worker runs the next task.
+fn a_cancelled_long_task_ends_at_once_and_its_worker_is_replaced() {
+    let pool = ProcessPool::new(1).unwrap();
+    let path = temp_path("long");
+    let task = pool.submit(write_pid_and_sleep_ten_minutes, path.display().to_string()).unwrap();
+    let worker = read_pid(&path);
+    assert_eq!(task.status(), TaskStatus::Running);
+    let cancelled = Instant::now();
+    assert!(task.cancel(), "cancel() of a running task");
+    // A generous hang guard, far below the task's ten minutes.
+    let err = task.result_timeout(WAIT).unwrap_err();
+    let took = cancelled.elapsed();
+    assert!(matches!(err.kind, TaskErrorKind::Cancelled), "{err}");
+    assert_eq!(task.status(), TaskStatus::Cancelled);
+    println!("    a running task cancelled in {took:?} (its worker stopped and reaped)");
+    assert!(is_gone(worker), "the cancelled task's worker {worker} still runs");
+    let next = pool.submit(my_pid, ()).unwrap().result_timeout(WAIT).unwrap();
+    assert_ne!(next, worker, "the next task ran on the stopped worker");
+    assert_eq!(pool.worker_pids(), vec![next], "one new worker in the slot");
+}
+
+fn my_pid(_: ()) -> u32 {
+    std::process::id()
+}
+
+/// Starts two ten-minute children, one in the worker's process group and
+/// one in a group of its own, writes their pids, and waits for them.
+fn start_descendants_and_wait(path: String) -> u64 {
+    use std::os::unix::process::CommandExt;
+    let sleeper = || {
+        let mut command = std::process::Command::new("sleep");
+        command.arg(TEN_MINUTES.as_secs().to_string());
+        command
+    };
+    let mut inside = sleeper().spawn().unwrap();
+    let mut outside = sleeper().process_group(0).spawn().unwrap();
+    std::fs::write(&path, format!("{} {}", inside.id(), outside.id())).unwrap();
+    let _ = inside.wait();
+    let _ = outside.wait();
+    0
+}
+
+/// A worker is stopped like any pp-process command: its whole tree goes,
+/// and with a cgroup (where pp can make one) also what left its process group.
+fn a_cancelled_task_takes_its_worker_s_descendants_with_it() {
+    let pool = ProcessPool::new(1).unwrap();
+    let path = temp_path("tree");
+    let task = pool.submit(start_descendants_and_wait, path.display().to_string()).unwrap();
+    let mut pids = None;
+    assert!(eventually(WAIT, || {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let parsed: Vec<u32> = text.split_whitespace().filter_map(|p| p.parse().ok()).collect();
+        pids = (parsed.len() == 2).then(|| (parsed[0], parsed[1]));
+        pids.is_some()
+    }));
+    let _ = std::fs::remove_file(&path);
+    let (inside, outside) = pids.unwrap();
+    let in_a_cgroup = std::fs::read_to_string(format!("/proc/{outside}/cgroup"))
+        .is_ok_and(|c| c.lines().any(|l| l.starts_with("0::") && l.contains("/pp-")));
+    // Where pp-process contains commands in cgroups, workers get one too.
+    let cgroups_here = matches!(
+        pp_process::Command::new("true").run().unwrap().containment,
+        pp_process::Contained::Cgroup(_)
+    );
+    assert_eq!(in_a_cgroup, cgroups_here, "a worker is contained like any command");
+    assert!(task.cancel());
+    assert!(matches!(task.result_timeout(WAIT), Err(e) if e.kind == TaskErrorKind::Cancelled));
+    assert!(eventually(WAIT, || is_gone(inside)), "the worker's child {inside} outlived its stop");
+    if in_a_cgroup {
+        assert!(
+            eventually(WAIT, || is_gone(outside)),
+            "the worker's child {outside}, in its cgroup but another process group, outlived its stop"
+        );
+    } else {
+        println!("    no cgroup here: the child that left the process group is killed by hand");
+        let _ = rustix::process::kill_process(
+            rustix::process::Pid::from_raw(outside as i32).unwrap(),
+            rustix::process::Signal::KILL,
+        );
+    }
 }
 
 /// Child role: a pool busy with long tasks; prints its worker pids, then waits to be killed.

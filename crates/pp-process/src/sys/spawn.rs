@@ -16,7 +16,7 @@
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
@@ -114,6 +114,9 @@ pub(crate) struct Plan {
     pub(crate) rlimits: Vec<(rustix::process::Resource, u64, u64)>,
     pub(crate) nice: Option<i32>,
     pub(crate) die_with_parent: bool,
+    /// Descriptors the child gets at these numbers; each numbered above
+    /// every target (see `Command::passed_fds`).
+    pub(crate) passed_fds: Vec<(OwnedFd, RawFd)>,
 }
 
 static UNAVAILABLE: AtomicBool = AtomicBool::new(false);
@@ -139,6 +142,7 @@ const STEP_CWD: i32 = 4;
 const STEP_LIMITS: i32 = 5;
 const STEP_PARENT: i32 = 6;
 const STEP_EXEC: i32 = 7;
+const STEP_FDS: i32 = 8;
 
 /// Why a spawn failed: `step` names what failed, in the parent
 /// ("preparing") or in the child (`step_name`).
@@ -161,6 +165,7 @@ fn step_name(step: i32) -> &'static str {
         STEP_LIMITS => "applying its limits",
         STEP_PARENT => "tying it to its parent",
         STEP_EXEC => STEP_EXEC_NAME,
+        STEP_FDS => "giving it its passed descriptors",
         _ => "starting it",
     }
 }
@@ -173,6 +178,9 @@ struct Shared {
     envp: *const *const libc::c_char,
     cwd: *const libc::c_char,
     stdio: [RawFd; 3],
+    /// (descriptor, target) pairs; every descriptor is above every target.
+    passed_fds: *const [RawFd; 2],
+    passed_fds_len: usize,
     rlimits: *const (rustix::process::Resource, u64, u64),
     rlimits_len: usize,
     nice: Option<i32>,
@@ -221,6 +229,8 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Option<(RawChild, OwnedFd)>, SpawnErr
         plan.argv.iter().map(|a| a.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
     let envp: Vec<*const libc::c_char> =
         plan.envp.iter().map(|e| e.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
+    let passed_fds: Vec<[RawFd; 2]> =
+        plan.passed_fds.iter().map(|(fd, target)| [fd.as_raw_fd(), *target]).collect();
     let fd = |s: &ChildStdio| match s {
         ChildStdio::Inherit => -1,
         ChildStdio::Fd(fd) => fd.as_raw_fd(),
@@ -231,6 +241,8 @@ pub(crate) fn spawn(plan: &Plan) -> Result<Option<(RawChild, OwnedFd)>, SpawnErr
         envp: envp.as_ptr(),
         cwd: plan.cwd.as_ref().map_or(std::ptr::null(), |c| c.as_ptr()),
         stdio: [fd(&plan.stdio[0]), fd(&plan.stdio[1]), fd(&plan.stdio[2])],
+        passed_fds: passed_fds.as_ptr(),
+        passed_fds_len: passed_fds.len(),
         rlimits: plan.rlimits.as_ptr(),
         rlimits_len: plan.rlimits.len(),
         nice: plan.nice,
@@ -358,7 +370,7 @@ unsafe fn clone3_vfork(_args: &mut CloneArgs, _shared: &Shared) -> isize {
     -(libc::ENOSYS as isize)
 }
 
-/// The child: make its group, connect its streams, enter its directory,
+/// The child: make its group, connect its streams and passed descriptors, enter its directory,
 /// apply limits, tie it to its parent, reset SIGPIPE and unblock signals, exec. On a failure it
 /// records the step and errno in the shared memory and exits with 127.
 ///
@@ -400,6 +412,16 @@ unsafe extern "C" fn child_main(shared: *const Shared) -> ! {
             };
             if moved < 0 {
                 fail(STEP_STDIO, errno());
+            }
+        }
+        // After the streams (whose sources may sit at a target's number),
+        // each passed descriptor onto its target, without close-on-exec. A
+        // source is never a target (all are above), so none is overwritten
+        // before it is moved.
+        for i in 0..shared.passed_fds_len {
+            let [fd, target] = *shared.passed_fds.add(i);
+            if libc::dup2(fd, target) < 0 {
+                fail(STEP_FDS, errno());
             }
         }
         if !shared.cwd.is_null() && libc::chdir(shared.cwd) != 0 {
@@ -533,6 +555,11 @@ pub(crate) fn dev_null(write: bool) -> io::Result<OwnedFd> {
         mode | rustix::fs::OFlags::CLOEXEC,
         rustix::fs::Mode::empty(),
     )?)
+}
+
+/// A copy of `fd` numbered `floor` or more, closed on exec.
+pub(crate) fn copy_fd_above(fd: impl AsFd, floor: RawFd) -> io::Result<OwnedFd> {
+    Ok(rustix::io::fcntl_dupfd_cloexec(fd, floor)?)
 }
 
 /// Opens a cgroup directory for `CLONE_INTO_CGROUP`.

@@ -10,6 +10,7 @@ mod extremes;
 mod hygiene;
 mod io;
 mod lifecycle;
+mod passed_fds;
 mod support;
 mod table;
 mod waiting;
