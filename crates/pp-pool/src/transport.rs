@@ -171,12 +171,14 @@ impl Channel {
         &mut self,
         wait: Option<Duration>,
     ) -> Result<T, FrameError> {
+        let started = Instant::now();
         let deadline = wait.and_then(deadline_after);
         let patience = deadline.map_or(Patience::Forever, Patience::Until);
         match self.recv_with(patience, None)? {
             Received::Message(message) => Ok(message),
+            // What the wait really lasted (a forever wait never gets here).
             Received::Deadline | Received::Alarm => {
-                Err(FrameError::Timeout { waited: wait.unwrap_or(Duration::MAX) })
+                Err(FrameError::Timeout { waited: started.elapsed() })
             }
         }
     }
