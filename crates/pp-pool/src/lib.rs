@@ -119,6 +119,7 @@ mod shorten;
 mod supervisor;
 mod sys;
 mod task;
+mod task_future;
 mod test_support;
 mod thread_pool;
 mod transport;
@@ -132,6 +133,7 @@ pub use id::{TaskId, TaskIdError};
 pub use options::{ProcessPoolOptions, TaskOptions, WorkerOutput};
 pub use process_pool::ProcessPool;
 pub use task::{CancelToken, CapturedOutput, TaskHandle, TaskStatus};
+pub use task_future::{ResultFuture, TakeResultFuture};
 #[doc(hidden)]
 pub use test_support::register_test_worker as __register_test_worker;
 pub use thread_pool::ThreadPool;
