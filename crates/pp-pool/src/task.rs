@@ -575,6 +575,45 @@ mod tests {
         assert!(serde_json::from_str::<TaskStatus>("\"worker_died\"").is_err());
     }
 
+    struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Futures register one slot each (reused once freed); a forgotten one is
+    /// not woken; `finish` wakes each registered waker once and keeps none.
+    #[test]
+    fn finish_wakes_each_registered_future_once_and_forgotten_ones_not_at_all() {
+        let cell = TaskCell::<u8>::new(None);
+        let counters: Vec<_> =
+            (0..3).map(|_| Arc::new(CountingWaker(Default::default()))).collect();
+        let wakers: Vec<Waker> = counters.iter().map(|c| Waker::from(c.clone())).collect();
+        let mut slots: Vec<WakerSlot> = (0..3).map(|_| WakerSlot::default()).collect();
+        for (slot, waker) in slots.iter_mut().zip(&wakers) {
+            assert!(cell.poll_outcome(slot, waker, |_| ()).is_pending());
+            assert!(cell.poll_outcome(slot, waker, |_| ()).is_pending(), "polled again");
+        }
+        assert_eq!(cell.lock().wakers.len(), 3, "one slot per future");
+        cell.forget_waker(&mut slots[1]);
+        assert_eq!(cell.lock().wakers.iter().flatten().count(), 2);
+        let mut reused = WakerSlot::default();
+        assert!(cell.poll_outcome(&mut reused, &wakers[1], |_| ()).is_pending());
+        cell.forget_waker(&mut reused);
+        cell.forget_waker(&mut slots[2]);
+        assert_eq!(cell.lock().wakers.len(), 1, "trailing free slots are dropped");
+
+        cell.finish(Ok(7));
+        let woken: Vec<usize> = counters.iter().map(|c| c.0.load(Ordering::SeqCst)).collect();
+        assert_eq!(woken, [1, 0, 0]);
+        assert!(cell.lock().wakers.is_empty());
+        let ready = cell.poll_outcome(&mut slots[0], &wakers[0], |o| o.clone());
+        assert!(matches!(ready, Poll::Ready(Some(Ok(7)))));
+        cell.forget_waker(&mut slots[0]);
+    }
+
     /// Waiting on a task that has not finished (not ready, or timed out)
     /// allocates nothing: the error is a `Copy` task id and a `Duration`.
     #[test]

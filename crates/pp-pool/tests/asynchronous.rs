@@ -115,7 +115,9 @@ fn many_pending_awaits_cost_no_thread() {
             (thread_values, process_values, during, pending)
         });
 
-        println!("threads before awaiting: {before}, while {pending} awaits were pending: {during}");
+        println!(
+            "threads before awaiting: {before}, while {pending} awaits were pending: {during}"
+        );
         assert!(pending >= 200, "the awaits were pending when counted ({pending})");
         assert_eq!(during, before, "pending awaits started threads");
         for (i, value) in thread_values.into_iter().enumerate() {
@@ -149,7 +151,11 @@ fn a_process_task_is_awaited_with_a_minimal_executor() {
         let pool = ProcessPool::new(1).unwrap();
         let task = pool.submit(slow_triple, 5).unwrap();
         assert_eq!(futures::executor::block_on(task.result_async()).unwrap(), 15);
-        assert_eq!(futures::executor::block_on(async { task.clone().await }).unwrap(), 15, "awaiting takes it");
+        assert_eq!(
+            futures::executor::block_on(async { task.clone().await }).unwrap(),
+            15,
+            "awaiting takes it"
+        );
         let again = futures::executor::block_on(task.take_result_async()).unwrap_err();
         assert!(matches!(again.kind, TaskErrorKind::ResultTaken), "{again}");
     });
@@ -178,7 +184,7 @@ fn select_between_a_task_and_a_timer_works_both_ways() {
     watchdog(LIMIT, || {
         let pool = ProcessPool::new(2).unwrap();
         let quick = pool.submit(triple, 7).unwrap();
-        let slow = pool.submit(sleep_then_one, 60_000).unwrap();
+        let slow = pool.submit(sleep_then_one, 1_500).unwrap();
         current_thread().block_on(async {
             tokio::select! {
                 value = quick.result_async() => assert_eq!(value.unwrap(), 21),
@@ -189,9 +195,8 @@ fn select_between_a_task_and_a_timer_works_both_ways() {
                 () = tokio::time::sleep(Duration::from_millis(100)) => {}
             }
         });
-        assert_eq!(slow.status(), TaskStatus::Running, "losing the race did not touch the task");
-        assert!(slow.cancel());
-        assert!(matches!(slow.result_timeout(WAIT).unwrap_err().kind, TaskErrorKind::Cancelled));
+        // Losing the race did not touch the task: it runs to its end.
+        assert_eq!(slow.result_timeout(WAIT).unwrap(), 1);
     });
 }
 
