@@ -30,7 +30,10 @@
 //!   pool `shutdown_now`.
 //! - [`TaskHandle`]: id ([`TaskId`]), [`TaskStatus`], the result (`result`,
 //!   `try_result`, `result_timeout`, `result_deadline`, and `take_result`
-//!   in the same four forms), `cancel()`.
+//!   in the same four forms), `cancel()`; from async code
+//!   [`result_async`](TaskHandle::result_async) ([`ResultFuture`]),
+//!   [`take_result_async`](TaskHandle::take_result_async) and `handle.await`
+//!   ([`TakeResultFuture`]), on any executor (see "From async code").
 //! - Worker output ([`WorkerOutput`]): forwarded to ours (default),
 //!   discarded, or captured per task ([`TaskHandle::captured_output`]).
 //! - [`default_process_pool`], [`default_thread_pool`]: one worker per CPU,
@@ -40,7 +43,7 @@
 //!   not a task id), [`FrameError`].
 //!
 //! Source files: `id.rs` (task ids), `task.rs` (statuses, handles, a task's
-//! shared cell), `error.rs`, `thread_pool.rs`, `process_pool.rs` (pool,
+//! shared cell), `task_future.rs` (the futures awaiting a task), `error.rs`, `thread_pool.rs`, `process_pool.rs` (pool,
 //! supervisors), `launch.rs` (a worker's argv and environment), `worker.rs`
 //! (the worker side, `init`), `remote.rs` (sealed function pointers),
 //! `transport.rs` (framed socket pair), `sys.rs` (descriptor inheritance),
@@ -81,6 +84,33 @@
 //! (pp-pool's `tests/it` runs each test alone to count process-wide
 //! descriptors and zombies).
 //!
+//! # From async code
+//! A task's result is a future too, for any executor (std `Future` and
+//! `Waker`; pp-pool depends on no runtime): `result_async()` clones the
+//! value like `result()`, `take_result_async()` (or awaiting the handle)
+//! moves it out like `take_result()`. Both pools' tasks work the same way.
+//! A pending await costs no thread: the future leaves its waker in the
+//! task's cell, and the task's end wakes it. There are no `_timeout` forms:
+//! use the runtime's timer (`tokio::time::timeout`, `select!`).
+//!
+//! The futures are cancel-safe: dropping one before it is ready (a timeout
+//! or `select!` that went the other way) removes its waker and nothing
+//! else. The task keeps running, unless you [`cancel`](TaskHandle::cancel)
+//! it, and its value stays for a later `result()` or await.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let pool = pp_pool::ThreadPool::new(2)?;
+//! let task = pool.submit(|| 6 * 7)?;
+//! // Any executor: here the futures crate's, which blocks this thread.
+//! let value = futures::executor::block_on(task.result_async())?;
+//! assert_eq!(value, 42);
+//! // Awaiting the handle itself takes the value out.
+//! assert_eq!(futures::executor::block_on(async { task.await })?, 42);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Example
 //! ```no_run
 //! use std::time::Duration;
@@ -119,6 +149,7 @@ mod shorten;
 mod supervisor;
 mod sys;
 mod task;
+mod task_future;
 mod test_support;
 mod thread_pool;
 mod transport;
@@ -132,6 +163,7 @@ pub use id::{TaskId, TaskIdError};
 pub use options::{ProcessPoolOptions, TaskOptions, WorkerOutput};
 pub use process_pool::ProcessPool;
 pub use task::{CancelToken, CapturedOutput, TaskHandle, TaskStatus};
+pub use task_future::{ResultFuture, TakeResultFuture};
 #[doc(hidden)]
 pub use test_support::register_test_worker as __register_test_worker;
 pub use thread_pool::ThreadPool;

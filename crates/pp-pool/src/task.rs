@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::error::{TaskError, TaskErrorKind};
@@ -115,7 +116,14 @@ struct State<R> {
     outcome: Option<Result<R, TaskError>>,
     /// Threads blocked in `wait`: `finish` wakes (a system call) only when there are some.
     waiters: usize,
+    /// Futures awaiting the task, by slot (`None`: a slot freed by a dropped
+    /// future, for the next to reuse). `finish` takes them all and wakes them.
+    wakers: Vec<Option<Waker>>,
 }
+
+/// Where one future's waker is registered in its task's cell, if it is.
+#[derive(Debug, Default)]
+pub(crate) struct WakerSlot(Option<usize>);
 
 /// What a task's handle, its pool and its worker share.
 #[derive(Debug)]
@@ -144,7 +152,12 @@ impl<R> TaskCell<R> {
             finished: AtomicBool::new(false),
             timeout,
             captured: std::sync::OnceLock::new(),
-            state: Mutex::new(State { status: TaskStatus::Pending, outcome: None, waiters: 0 }),
+            state: Mutex::new(State {
+                status: TaskStatus::Pending,
+                outcome: None,
+                waiters: 0,
+                wakers: Vec::new(),
+            }),
             done: Condvar::new(),
         }
     }
@@ -192,9 +205,62 @@ impl<R> TaskCell<R> {
         state.outcome = Some(outcome);
         self.finished.store(true, Ordering::Release);
         let wake = state.waiters > 0;
+        // Wake outside the lock: a waker may poll its future at once, on this thread.
+        let wakers = std::mem::take(&mut state.wakers);
         drop(state);
         if wake {
             self.done.notify_all();
+        }
+        wakers.into_iter().flatten().for_each(Waker::wake);
+    }
+
+    /// For a future: `read` the outcome if the task has finished (freeing
+    /// `slot`), else register `waker` in `slot` (replacing the one there)
+    /// for `finish` to wake. A pending poll allocates at most one slot.
+    pub(crate) fn poll_outcome<T>(
+        &self,
+        slot: &mut WakerSlot,
+        waker: &Waker,
+        read: impl FnOnce(&mut Option<Result<R, TaskError>>) -> T,
+    ) -> Poll<T> {
+        let mut state = self.lock();
+        if state.status.is_finished() {
+            // `finish` took every registered waker; nothing to free.
+            slot.0 = None;
+            return Poll::Ready(read(&mut state.outcome));
+        }
+        if let Some(entry) = slot.0.and_then(|i| state.wakers.get_mut(i)) {
+            // Polled again: keep the waker unless the executor handed another.
+            if !entry.as_ref().is_some_and(|old| old.will_wake(waker)) {
+                *entry = Some(waker.clone());
+            }
+            return Poll::Pending;
+        }
+        let i = match state.wakers.iter().position(Option::is_none) {
+            Some(free) => {
+                state.wakers[free] = Some(waker.clone());
+                free
+            }
+            None => {
+                state.wakers.push(Some(waker.clone()));
+                state.wakers.len() - 1
+            }
+        };
+        slot.0 = Some(i);
+        Poll::Pending
+    }
+
+    /// For a future dropped before its task finished: forgets its waker, so
+    /// nothing of it stays behind (the task and its outcome are untouched).
+    pub(crate) fn forget_waker(&self, slot: &mut WakerSlot) {
+        let Some(i) = slot.0.take() else { return };
+        let mut state = self.lock();
+        // After `finish` the list is empty: then there is nothing to forget.
+        if let Some(entry) = state.wakers.get_mut(i) {
+            *entry = None;
+        }
+        while state.wakers.last().is_some_and(Option::is_none) {
+            state.wakers.pop();
         }
     }
 
@@ -326,7 +392,7 @@ impl<R> TaskHandle<R> {
         TaskHandle { task }
     }
 
-    fn cell(&self) -> &TaskCell<R> {
+    pub(crate) fn cell(&self) -> &TaskCell<R> {
         self.task.cell()
     }
 
@@ -412,14 +478,7 @@ impl<R> TaskHandle<R> {
 
     fn take_as(&self, wait: Wait) -> Result<Option<R>, TaskError> {
         let Some(mut state) = self.cell().wait(wait)? else { return Ok(None) };
-        match state.outcome.take() {
-            Some(Ok(value)) => Ok(Some(value)),
-            Some(Err(e)) => {
-                state.outcome = Some(Err(e.clone()));
-                Err(e)
-            }
-            None => Err(TaskError::new(self.cell().id, TaskErrorKind::ResultTaken)),
-        }
+        take_outcome(self.cell().id, &mut state.outcome).map(Some)
     }
 }
 
@@ -446,10 +505,34 @@ impl<R: Clone> TaskHandle<R> {
 
     fn result_as(&self, wait: Wait) -> Result<Option<R>, TaskError> {
         let Some(state) = self.cell().wait(wait)? else { return Ok(None) };
-        match &state.outcome {
-            Some(outcome) => outcome.clone().map(Some),
-            None => Err(TaskError::new(self.cell().id, TaskErrorKind::ResultTaken)),
+        clone_outcome(self.cell().id, &state.outcome).map(Some)
+    }
+}
+
+/// A finished task's value, moved out (an error stays for the next reader);
+/// [`TaskErrorKind::ResultTaken`] once it was.
+pub(crate) fn take_outcome<R>(
+    id: TaskId,
+    outcome: &mut Option<Result<R, TaskError>>,
+) -> Result<R, TaskError> {
+    match outcome.take() {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(e)) => {
+            *outcome = Some(Err(e.clone()));
+            Err(e)
         }
+        None => Err(TaskError::new(id, TaskErrorKind::ResultTaken)),
+    }
+}
+
+/// A finished task's value, cloned; [`TaskErrorKind::ResultTaken`] if it was taken.
+pub(crate) fn clone_outcome<R: Clone>(
+    id: TaskId,
+    outcome: &Option<Result<R, TaskError>>,
+) -> Result<R, TaskError> {
+    match outcome {
+        Some(outcome) => outcome.clone(),
+        None => Err(TaskError::new(id, TaskErrorKind::ResultTaken)),
     }
 }
 
@@ -490,6 +573,45 @@ mod tests {
             assert_eq!(serde_json::from_str::<TaskStatus>(&text).unwrap(), status);
         }
         assert!(serde_json::from_str::<TaskStatus>("\"worker_died\"").is_err());
+    }
+
+    struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Futures register one slot each (reused once freed); a forgotten one is
+    /// not woken; `finish` wakes each registered waker once and keeps none.
+    #[test]
+    fn finish_wakes_each_registered_future_once_and_forgotten_ones_not_at_all() {
+        let cell = TaskCell::<u8>::new(None);
+        let counters: Vec<_> =
+            (0..3).map(|_| Arc::new(CountingWaker(Default::default()))).collect();
+        let wakers: Vec<Waker> = counters.iter().map(|c| Waker::from(c.clone())).collect();
+        let mut slots: Vec<WakerSlot> = (0..3).map(|_| WakerSlot::default()).collect();
+        for (slot, waker) in slots.iter_mut().zip(&wakers) {
+            assert!(cell.poll_outcome(slot, waker, |_| ()).is_pending());
+            assert!(cell.poll_outcome(slot, waker, |_| ()).is_pending(), "polled again");
+        }
+        assert_eq!(cell.lock().wakers.len(), 3, "one slot per future");
+        cell.forget_waker(&mut slots[1]);
+        assert_eq!(cell.lock().wakers.iter().flatten().count(), 2);
+        let mut reused = WakerSlot::default();
+        assert!(cell.poll_outcome(&mut reused, &wakers[1], |_| ()).is_pending());
+        cell.forget_waker(&mut reused);
+        cell.forget_waker(&mut slots[2]);
+        assert_eq!(cell.lock().wakers.len(), 1, "trailing free slots are dropped");
+
+        cell.finish(Ok(7));
+        let woken: Vec<usize> = counters.iter().map(|c| c.0.load(Ordering::SeqCst)).collect();
+        assert_eq!(woken, [1, 0, 0]);
+        assert!(cell.lock().wakers.is_empty());
+        let ready = cell.poll_outcome(&mut slots[0], &wakers[0], |o| o.clone());
+        assert!(matches!(ready, Poll::Ready(Some(Ok(7)))));
+        cell.forget_waker(&mut slots[0]);
     }
 
     /// Waiting on a task that has not finished (not ready, or timed out)
