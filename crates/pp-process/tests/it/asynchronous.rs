@@ -17,8 +17,9 @@ fn multi_thread_runtime() -> tokio::runtime::Runtime {
 
 #[test]
 fn a_thousand_awaited_processes_on_a_current_thread_runtime_add_no_threads() {
-    if !isolated("asynchronous::a_thousand_awaited_processes_on_a_current_thread_runtime_add_no_threads")
-    {
+    if !isolated(
+        "asynchronous::a_thousand_awaited_processes_on_a_current_thread_runtime_add_no_threads",
+    ) {
         return;
     }
     watchdog(Duration::from_secs(600), || {
