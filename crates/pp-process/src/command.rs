@@ -80,6 +80,8 @@ pub struct Command {
     pub(crate) limits: Vec<Limit>,
     pub(crate) nice: Option<i32>,
     pub(crate) die_with_parent: bool,
+    /// Whether dropping the last handle stops a still-running process.
+    pub(crate) kill_on_drop: bool,
     /// Descriptors the child gets, at these numbers (see [`Command::pass_fd`]).
     pub(crate) passed_fds: Vec<(Arc<OwnedFd>, RawFd)>,
     /// The child's `argv[0]`, when not the program as given.
@@ -120,6 +122,7 @@ impl Command {
             limits: Vec::new(),
             nice: None,
             die_with_parent: true,
+            kill_on_drop: false,
             passed_fds: Vec::new(),
             arg0: None,
         }
@@ -274,6 +277,18 @@ impl Command {
     /// not by this signal.
     pub fn die_with_parent(mut self) -> Self {
         self.die_with_parent = true;
+        self
+    }
+
+    /// Dropping the last [`ProcessHandle`](crate::ProcessHandle) to the
+    /// process while it runs stops its whole tree: SIGTERM, the grace period,
+    /// then SIGKILL, done by the reactor thread (the dropping thread does not
+    /// wait), which still reaps it. Clones of the handle, a
+    /// [`ProcessTable`](crate::ProcessTable)'s entry and a pending
+    /// [`WaitFuture`](crate::WaitFuture) each count as a handle. Off by
+    /// default: a dropped handle's process runs on.
+    pub fn kill_on_drop(mut self) -> Self {
+        self.kill_on_drop = true;
         self
     }
 
@@ -581,6 +596,7 @@ impl fmt::Debug for Command {
             .field("limits", &self.limits)
             .field("nice", &self.nice)
             .field("die_with_parent", &self.die_with_parent)
+            .field("kill_on_drop", &self.kill_on_drop)
             .field("passed_fds", &self.passed_fds)
             .field("arg0", &self.arg0)
             .finish()

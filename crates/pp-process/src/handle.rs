@@ -19,12 +19,47 @@ use crate::types::{Contained, ProcessInfo, ProcessOutput, ProcessStatus, Termina
 
 /// A handle to a started process. Clones refer to the same process.
 ///
-/// Dropping handles does not stop the process; the reactor still reaps it.
+/// Dropping handles does not stop the process (unless it was started with
+/// [`Command::kill_on_drop`]); the reactor still reaps it.
 #[derive(Clone, Debug)]
 pub struct ProcessHandle {
     pub(crate) shared: Arc<Shared>,
     /// The mailbox of the local event loop watching it, when not the reactor.
     local: Option<Arc<Mailbox>>,
+    /// Shared by every clone: stops the process when the last one is dropped
+    /// (only with [`Command::kill_on_drop`]).
+    _stop_on_last_drop: Option<Arc<StopOnLastDrop>>,
+}
+
+/// Stops its process's tree when dropped, if it still runs: what
+/// [`Command::kill_on_drop`] puts in every clone of a handle.
+#[derive(Debug)]
+struct StopOnLastDrop {
+    shared: Arc<Shared>,
+    local: Option<Arc<Mailbox>>,
+}
+
+impl Drop for StopOnLastDrop {
+    fn drop(&mut self) {
+        // Only asks the event loop (SIGTERM, grace, SIGKILL, reap happen
+        // there): the dropping thread may be an async runtime's.
+        if let Err(e) = ask_to_stop(&self.shared, self.local.as_deref(), self.shared.grace) {
+            tracing::warn!(process_id = %self.shared.id, error = %e, "could not stop a process whose last handle was dropped");
+        }
+    }
+}
+
+/// Asks the event loop watching the process to stop it; does not wait.
+fn ask_to_stop(shared: &Shared, local: Option<&Mailbox>, grace: Duration) -> Result<()> {
+    if shared.lock().status.is_finished() {
+        return Ok(());
+    }
+    match local {
+        // A closed local mailbox means its loop has just finished the process.
+        Some(mailbox) => drop(mailbox.stop(shared.key, grace)),
+        None => reactor()?.stop(shared.key, grace)?,
+    }
+    Ok(())
 }
 
 impl ProcessHandle {
@@ -94,7 +129,7 @@ impl ProcessHandle {
         }
     }
 
-    fn result_of(&self, state: &State) -> Result<Arc<ProcessOutput>> {
+    pub(crate) fn result_of(&self, state: &State) -> Result<Arc<ProcessOutput>> {
         // Only a FailedToStart record (or one whose output `run` took) has none.
         let output = state
             .output
@@ -124,15 +159,7 @@ impl ProcessHandle {
 
     /// Asks the reactor to stop the process; does not wait.
     pub(crate) fn request_stop(&self, grace: Duration) -> Result<()> {
-        if self.status().is_finished() {
-            return Ok(());
-        }
-        match &self.local {
-            // A closed local mailbox means its loop has just finished the process.
-            Some(mailbox) => drop(mailbox.stop(self.shared.key, grace)),
-            None => reactor()?.stop(self.shared.key, grace)?,
-        }
-        Ok(())
+        ask_to_stop(&self.shared, self.local.as_deref(), grace)
     }
 
     /// Waits until the process has finished and says how it ended.
@@ -256,14 +283,7 @@ pub(crate) fn start(
         memory_limited: cmd.limits.iter().any(|l| matches!(l, Limit::Memory(_))),
         // A local event loop watches only this process: any key will do.
         key: reactor.map_or(1, |r| r.next_key()),
-        state: Mutex::new(State {
-            status: ProcessStatus::Running,
-            forced: false,
-            code: None,
-            signal: None,
-            duration: None,
-            output: None,
-        }),
+        state: Mutex::new(State::running()),
         finished: Condvar::new(),
     });
     tracing::debug!(process_id = %shared.id, pid, command = ?shared.command, "process started");
@@ -278,7 +298,11 @@ pub(crate) fn start(
         cmd.on_exit.clone(),
         tree,
     );
-    let handle = ProcessHandle { shared, local: mailbox.map(Arc::new) };
+    let local = mailbox.map(Arc::new);
+    let stop_on_last_drop = cmd
+        .kill_on_drop
+        .then(|| Arc::new(StopOnLastDrop { shared: shared.clone(), local: local.clone() }));
+    let handle = ProcessHandle { shared, local, _stop_on_last_drop: stop_on_last_drop };
     match (reactor, inbox) {
         (_, Some(inbox)) => Ok((handle, Some((proc, inbox)))),
         (Some(reactor), None) => reactor.register(proc).map(|()| (handle, None)),
@@ -362,10 +386,12 @@ pub(crate) fn failed_record(cmd: &Command, id: ProcessId) -> ProcessHandle {
                 signal: None,
                 duration: Some(Duration::ZERO),
                 output: None,
+                wakers: Default::default(),
             }),
             finished: Condvar::new(),
         }),
         local: None,
+        _stop_on_last_drop: None,
     }
 }
 

@@ -25,6 +25,9 @@
 //! - [`ProcessTable`] tracks processes by id: [`ProcessInfo`] records with a
 //!   [`ProcessStatus`], `list`, `cleanup`, `terminate_all`.
 //! - [`Error`]: one enum for every failure, each naming the bad value.
+//! - From async code: [`ProcessHandle::wait_async`] ([`WaitFuture`], also
+//!   `handle.await`) and [`Command::run_async`] ([`RunFuture`]); see below.
+//!   [`Command::kill_on_drop`] stops a process whose last handle is dropped.
 //!
 //! # Example
 //! ```
@@ -40,10 +43,36 @@
 //! assert!(matches!(slow.run(), Err(Error::Timeout { .. })));
 //! # Ok::<(), pp_process::Error>(())
 //! ```
+//!
+//! # From async code
+//! [`WaitFuture`] and [`RunFuture`] are plain [`std::future::Future`]s: they
+//! work on any executor (tokio, async-std, `futures::executor::block_on`)
+//! and pp-process depends on none. A pending wait costs no thread: the
+//! reactor thread that watches every process wakes the waiting task, so a
+//! thousand awaited processes on a single-threaded runtime add only pp's
+//! few fixed threads. Dropping a future cancels the wait, nothing else.
+//! A limit on the wait is the runtime's timer around the future (with
+//! tokio: `tokio::time::timeout(limit, handle.wait_async())`); the process
+//! then runs on, so stop it if it should not (or use [`Command::timeout`],
+//! which stops the tree and gives [`Error::Timeout`]).
+//!
+//! ```
+//! use pp_process::Command;
+//!
+//! let out = futures::executor::block_on(async {
+//!     let handle = Command::new("echo").arg("hi").spawn()?;
+//!     let waited = handle.wait_async().await?;
+//!     assert_eq!(waited.stdout_str(), "hi\n");
+//!     Command::new("echo").arg("again").run_async().await
+//! })?;
+//! assert_eq!(out.stdout_str(), "again\n");
+//! # Ok::<(), pp_process::Error>(())
+//! ```
 
 mod background;
 mod command;
 mod error;
+mod future;
 mod handle;
 mod id;
 mod limits;
@@ -59,6 +88,7 @@ mod types;
 
 pub use command::{Callback, Command, Input, Output, normalize_cwd};
 pub use error::{Error, Result};
+pub use future::{RunFuture, WaitFuture};
 pub use handle::ProcessHandle;
 pub use id::{ProcessId, ProcessIdError};
 pub use limits::Limit;

@@ -1,7 +1,9 @@
 //! What the event loop watching a process and every handle to it share: the
-//! process's fixed facts and its state, with a condition variable for waiters.
+//! process's fixed facts and its state, with a condition variable for
+//! blocked waiters and a list of wakers for async ones.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::id::ProcessId;
@@ -41,6 +43,66 @@ pub(crate) struct State {
     pub(crate) signal: Option<i32>,
     pub(crate) duration: Option<Duration>,
     pub(crate) output: Option<Arc<ProcessOutput>>,
+    /// The async waits pending on it, woken by [`Shared::finish`].
+    pub(crate) wakers: Wakers,
+}
+
+impl State {
+    /// The state of a process that has just started.
+    pub(crate) fn running() -> State {
+        State {
+            status: ProcessStatus::Running,
+            forced: false,
+            code: None,
+            signal: None,
+            duration: None,
+            output: None,
+            wakers: Wakers::default(),
+        }
+    }
+}
+
+/// The wakers of pending async waits, each under the token its future holds,
+/// so a dropped future takes its waker out (no growth while a long process runs).
+#[derive(Debug, Default)]
+pub(crate) struct Wakers {
+    next_token: u64,
+    entries: Vec<(u64, Waker)>,
+}
+
+impl Wakers {
+    /// Registers `waker` for the future holding `token` (a new token if `None`); returns the token.
+    pub(crate) fn register(&mut self, token: Option<u64>, waker: &Waker) -> u64 {
+        if let Some(token) = token
+            && let Some((_, old)) = self.entries.iter_mut().find(|(t, _)| *t == token)
+        {
+            if !old.will_wake(waker) {
+                old.clone_from(waker);
+            }
+            return token;
+        }
+        let token = self.next_token;
+        self.next_token += 1;
+        self.entries.push((token, waker.clone()));
+        token
+    }
+
+    /// Takes out the waker of the future holding `token`, if still there.
+    pub(crate) fn remove(&mut self, token: u64) {
+        if let Some(at) = self.entries.iter().position(|(t, _)| *t == token) {
+            self.entries.swap_remove(at);
+        }
+    }
+
+    /// How many async waits are pending.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn take(&mut self) -> Vec<(u64, Waker)> {
+        std::mem::take(&mut self.entries)
+    }
 }
 
 impl Shared {
@@ -58,8 +120,13 @@ impl Shared {
         state.signal = output.signal;
         state.duration = Some(output.duration);
         state.output = Some(output);
+        let wakers = state.wakers.take();
         drop(state);
         self.finished.notify_all();
+        // Woken outside the lock: a waker may run its task's poll at once.
+        for (_, waker) in wakers {
+            waker.wake();
+        }
     }
 
     pub(crate) fn wait_finished(&self) -> MutexGuard<'_, State> {

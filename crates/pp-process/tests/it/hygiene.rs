@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use pp_process::{Command, ProcessStatus, thread_count};
 
-use crate::support::{isolated, open_fds, our_zombies, watchdog};
+use crate::support::{isolated, open_fds, our_zombies, raise_fd_limit, watchdog};
 
 #[test]
 fn a_thousand_runs_leave_no_zombie_and_no_descriptor() {
@@ -58,14 +58,4 @@ fn a_thousand_concurrent_processes_need_no_extra_threads() {
         assert_eq!(threads_during, threads_before, "pp-process started threads per process");
         assert!(zombies.is_empty());
     });
-}
-
-fn raise_fd_limit(want: u64) {
-    use rustix::process::{Resource, getrlimit, setrlimit};
-    let mut limit = getrlimit(Resource::Nofile);
-    let hard = limit.maximum.unwrap_or(u64::MAX);
-    if limit.current.is_some_and(|soft| soft < want) {
-        limit.current = Some(want.min(hard));
-        setrlimit(Resource::Nofile, limit).unwrap();
-    }
 }

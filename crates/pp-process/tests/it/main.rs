@@ -4,6 +4,7 @@
 //! themselves alone in a child test process (see [`support::isolated`]), so
 //! tests running beside them in this binary cannot disturb the count.
 
+mod asynchronous;
 mod containment;
 mod errors;
 mod extremes;

@@ -48,3 +48,15 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Raises this process's soft descriptor limit to `want` (within the hard
+/// limit), for tests that keep a thousand processes' pipes open at once.
+pub(crate) fn raise_fd_limit(want: u64) {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    let hard = limit.maximum.unwrap_or(u64::MAX);
+    if limit.current.is_some_and(|soft| soft < want) {
+        limit.current = Some(want.min(hard));
+        setrlimit(Resource::Nofile, limit).unwrap();
+    }
+}
