@@ -27,6 +27,9 @@
 //! - Ids ([`ProcessId`], [`ExecutorId`], [`TaskId`], [`QueueId`], [`ValueId`],
 //!   [`EventId`], [`LockId`]) print and parse as strings; IPC ids work in any
 //!   process of the same user. [`ManagerError`] wraps the layers' errors whole.
+//! - From async code: [`asynchronous`] (`run_process`, `get_task_result`,
+//!   `take_task_result`, awaited) and [`ProcessManager::asynchronous`]; any
+//!   executor, no thread per pending call.
 //! - [`shutdown`]: stops pools, terminates processes, removes owned IPC objects.
 //!   [`shutdown_on_interrupt`] (opt-in) does that on Ctrl-C, SIGTERM or SIGHUP,
 //!   then ends the program by that signal.
@@ -37,6 +40,7 @@
 // reason: the guide's examples show what goes at the top of `main`.
 #![allow(clippy::needless_doctest_main)]
 
+pub mod asynchronous;
 mod error;
 mod global;
 mod ids;
@@ -60,7 +64,7 @@ pub use error::{ManagerError, Result};
 pub use global::*;
 pub use ids::{EventId, ExecutorId, LockId, ProcessId, QueueId, TaskId, TypedTaskId, ValueId};
 pub use interrupt::shutdown_on_interrupt;
-pub use manager::{ManagedLockGuard, ProcessManager, TAKEN_TASKS_KEPT};
+pub use manager::{Asynchronous, ManagedLockGuard, ProcessManager, TAKEN_TASKS_KEPT};
 pub use records::{ExecutorInfo, ProcessRecord, ProcessResult, Scalar, TaskRecord};
 pub use status::{ContainmentKind, ExecutorKind, ProcessState, TaskState};
 

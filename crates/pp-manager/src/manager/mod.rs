@@ -5,6 +5,7 @@
 //! manager itself and its shutdown. Every kind of object sits in a
 //! [`Registry`], so a manager's maps share one set of rules.
 
+mod awaiting;
 mod events;
 mod executor;
 mod executors;
@@ -27,6 +28,7 @@ use crate::ids::{EventId, ExecutorId, LockId, QueueId, ValueId};
 use crate::registry::Registry;
 use crate::values::AnyValue;
 
+pub use awaiting::Asynchronous;
 pub use locks::ManagedLockGuard;
 pub use task_table::TAKEN_TASKS_KEPT;
 

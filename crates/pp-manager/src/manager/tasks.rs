@@ -98,6 +98,28 @@ impl ProcessManager {
         Ok(outcome?)
     }
 
+    /// A clone of task `task_id`'s handle, typed `R` (for awaiting it).
+    pub(super) fn typed_handle<R: Send + 'static>(
+        &self,
+        task_id: &TaskId,
+    ) -> Result<TaskHandle<R>> {
+        let task = self.task(task_id)?;
+        let handle = task.as_any().downcast_ref::<TaskHandle<R>>().ok_or_else(|| {
+            ManagerError::WrongResultType {
+                task_id: task_id.to_string(),
+                expected: std::any::type_name::<R>(),
+            }
+        })?;
+        Ok(handle.clone())
+    }
+
+    /// Notes that task `task_id`'s result was returned, once it has finished.
+    pub(super) fn mark_taken_if_finished(&self, task_id: &TaskId) {
+        if self.task(task_id).is_ok_and(|task| task.status().is_finished()) {
+            lock(&self.tasks).mark_taken(task_id);
+        }
+    }
+
     fn task(&self, task_id: &TaskId) -> Result<Arc<dyn AnyTask>> {
         lock(&self.tasks)
             .entries

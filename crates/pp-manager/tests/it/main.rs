@@ -8,6 +8,7 @@
 //! the process-wide manager) under a watchdog, and the binary fails if any
 //! test failed. `cargo test -p pp-manager --test it <filter>`, or `cargo nextest run`.
 
+mod asynchronous;
 mod cross_process;
 mod errors;
 mod exit;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         .chain(exit::TESTS)
         .chain(interrupt::TESTS)
         .chain(threats::TESTS)
+        .chain(asynchronous::TESTS)
         .copied()
         .collect();
     let conclusion = pp_tests::run_tests(&tests, Duration::from_secs(600));

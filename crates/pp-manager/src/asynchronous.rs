@@ -1,0 +1,27 @@
+//! The async forms of the free functions, under the same names, on the
+//! process-wide manager: `pp_manager::asynchronous::run_process(&cmd).await`.
+//! See [`Asynchronous`](crate::Asynchronous) for what they share: any
+//! executor, no thread per pending call, timeouts from the runtime.
+
+use pp_pool::TaskId;
+use pp_process::Command;
+
+use crate::error::Result;
+use crate::global::get_process_manager;
+use crate::ids::TypedTaskId;
+use crate::records::ProcessResult;
+
+/// Forwards to [`Asynchronous::run_process`](crate::Asynchronous::run_process).
+pub async fn run_process(cmd: &Command) -> Result<ProcessResult> {
+    get_process_manager().asynchronous().run_process(cmd).await
+}
+
+/// Forwards to [`Asynchronous::get_task_result`](crate::Asynchronous::get_task_result).
+pub async fn get_task_result<R: Clone + Send + 'static>(task_id: &TaskId) -> Result<R> {
+    get_process_manager().asynchronous().get_task_result(task_id).await
+}
+
+/// Forwards to [`Asynchronous::take_task_result`](crate::Asynchronous::take_task_result).
+pub async fn take_task_result<R: Send + 'static>(task: &TypedTaskId<R>) -> Result<R> {
+    get_process_manager().asynchronous().take_task_result(task).await
+}
