@@ -6,10 +6,12 @@
 //! measured in this run, and their ratio (peer ÷ pp: above 1, pp is faster).
 //! Writes `target/bench/report.md` and `target/bench/ratios.svg`.
 //!
-//! This file holds what is measured, in order; `measure.rs` how (repetitions,
+//! This file holds what is measured, in order (`awaiting.rs` the rows that
+//! await processes on a tokio runtime); `measure.rs` how (repetitions,
 //! medians, the Python peers), `report.rs` the rows and `report.md`,
 //! `plot.rs` the SVG, `machine.rs` the machine's description.
 
+mod awaiting;
 mod machine;
 mod measure;
 mod plot;
@@ -27,6 +29,7 @@ use pp_ipc::{Event, Lock, Queue, SharedValue};
 use pp_pool::{ProcessPool, ThreadPool};
 use pp_process::{Command, Contained, Containment, ProcessTable};
 
+use awaiting::awaiting;
 use machine::machine;
 use measure::{Figure, Plan, keep, measure, python};
 use report::{Report, fmt_time, print_header, write_report};
@@ -421,6 +424,7 @@ fn main() {
     let started = Instant::now();
     let mut report = Report::default();
     processes(plan, &mut report);
+    awaiting(plan, &mut report, containment_label(&Command::new("/bin/true")));
     pools(plan, &mut report);
     queues(plan, &mut report);
     values_locks_events(plan, &mut report);
