@@ -281,5 +281,7 @@ fn ten_thousand_tasks_and_a_hundred_replacements_leak_nothing() {
         "    10,000 tasks, 100 replacements: descriptors {fds_before} -> {fds_after}, zombies {zombies:?}"
     );
     assert!(zombies.is_empty(), "unreaped workers: {zombies:?}");
-    assert_eq!(fds_after, fds_before, "descriptor leak");
+    // Fewer is no leak: a process of an earlier test may still have handed
+    // its emptied cgroup (one descriptor) to the spares when we counted.
+    assert!(fds_after <= fds_before, "descriptor leak: {fds_before} -> {fds_after}");
 }
