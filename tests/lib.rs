@@ -80,6 +80,20 @@ pub fn cgroup2_mounted() -> bool {
         .any(|l| l.split(" - ").nth(1).is_some_and(|r| r.starts_with("cgroup2 ")))
 }
 
+/// The cgroup v2 directory process `pid` is in (`None` without cgroup v2 or
+/// once it is gone).
+pub fn cgroup_dir_of(pid: u32) -> Option<std::path::PathBuf> {
+    let membership = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let relative = membership.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mount = mountinfo
+        .lines()
+        .find(|l| l.split(" - ").nth(1).is_some_and(|r| r.starts_with("cgroup2 ")))?
+        .split_whitespace()
+        .nth(4)?;
+    Some(std::path::Path::new(mount).join(relative.trim_start_matches('/')))
+}
+
 /// Our open file descriptors.
 pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count())

@@ -271,10 +271,23 @@ fn workers_die_with_a_sigkilled_parent() {
     std::io::BufReader::new(parent.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let workers: Vec<u32> = line.split_whitespace().map(|p| p.parse().unwrap()).collect();
     assert_eq!(workers.len(), 2, "busy parent said {line:?}");
+    // Workers are pp-process commands, each in a cgroup of its own where pp
+    // can make one; a killed program cannot remove them, so this test does.
+    let cgroups: Vec<_> = workers
+        .iter()
+        .filter_map(|&pid| pp_tests::cgroup_dir_of(pid))
+        .filter(|dir| dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with("pp-")))
+        .collect();
     parent.kill().unwrap();
     parent.wait().unwrap();
     assert!(
         eventually(Duration::from_secs(5), || workers.iter().all(|&pid| is_gone(pid))),
         "workers outlived their SIGKILLed pool: {workers:?}"
     );
+    for dir in cgroups {
+        let removed = eventually(Duration::from_secs(10), || {
+            std::fs::remove_dir(&dir).is_ok() || !dir.exists()
+        });
+        assert!(removed, "{} stays", dir.display());
+    }
 }
