@@ -84,17 +84,9 @@ impl ProcessManager {
         task_id: &TaskId,
         outcome: impl FnOnce(&TaskHandle<R>) -> std::result::Result<R, pp_pool::TaskError>,
     ) -> Result<R> {
-        let task = self.task(task_id)?;
-        let handle = task.as_any().downcast_ref::<TaskHandle<R>>().ok_or_else(|| {
-            ManagerError::WrongResultType {
-                task_id: task_id.to_string(),
-                expected: std::any::type_name::<R>(),
-            }
-        })?;
-        let outcome = outcome(handle);
-        if task.status().is_finished() {
-            lock(&self.tasks).mark_taken(task_id);
-        }
+        let handle = self.typed_handle::<R>(task_id)?;
+        let outcome = outcome(&handle);
+        self.mark_taken_if_finished(task_id);
         Ok(outcome?)
     }
 
