@@ -153,12 +153,25 @@ impl ProcessManager {
         self.release_ipc_objects();
         self.processes.terminate_all(grace);
         self.processes.cleanup();
-        // Empty cgroups pp-process keeps for reuse would outlive the program.
-        pp_process::release_spare_cgroups();
         // The pools stay in the map: dropping a thread pool waits for its running tasks.
         for (_, executor) in self.executors.snapshot().into_iter().chain(self.closing.snapshot()) {
             executor.stop_exiting();
         }
+        // The program-wide default pools this manager handed out, even after
+        // an explicit `shutdown()` forgot their ids: their workers are stopped
+        // and reaped here, so no worker (nor its cgroup) outlives the program.
+        if lock(&self.default_process_pool).is_some()
+            && let Ok(pool) = pp_pool::default_process_pool()
+        {
+            pool.shutdown_now();
+        }
+        if lock(&self.default_thread_pool).is_some()
+            && let Ok(pool) = pp_pool::default_thread_pool()
+        {
+            pool.abort();
+        }
+        // Empty cgroups pp-process keeps for reuse would outlive the program.
+        pp_process::release_spare_cgroups();
     }
 
     fn release_ipc_objects(&self) {
