@@ -3,25 +3,25 @@
 //! event and a lock whose ids it gets on its command line, through the free
 //! functions, instead of running the tests. No helper binary ships with pp-manager.
 //!
-//! `pp-manager-helper <queue> <value> <event> <lock> <n>`: puts `n` items on
+//! `helper <queue> <value> <event> <lock> <n>`: puts `n` items on
 //! the queue, increments the value `n` times under the lock (a deliberately
 //! non-atomic read-then-write), sets the event, prints `done`.
 //!
-//! `pp-manager-helper leave-at-exit`: creates a queue, a value, an event and a
+//! `helper leave-at-exit`: creates a queue, a value, an event and a
 //! lock, starts `sleep 60`, keeps busy threads (one blocked on the queue, one
 //! thread-pool task), prints the ids and the sleep's pid on one line, and
 //! returns from `main` without `shutdown()`: the exit hook must clean up.
 //!
-//! `pp-manager-helper exit-from-task`: creates a queue, starts `sleep 60`,
+//! `helper exit-from-task`: creates a queue, starts `sleep 60`,
 //! prints the queue's id and the sleep's pid, and exits with code 3 by
 //! `std::process::exit` from a thread-pool task while `main` waits for it.
 //!
-//! `pp-manager-helper fork-child-exits`: creates a queue, forks a child that
+//! `helper fork-child-exits`: creates a queue, forks a child that
 //! calls `std::process::exit` (so runs the inherited exit hook), waits for it,
 //! and prints `kept` if the queue is still there (`lost` if the child's hook
 //! removed it), then shuts down.
 //!
-//! `pp-manager-helper stop-on-signal`: calls `shutdown_on_interrupt()`, starts
+//! `helper stop-on-signal`: calls `shutdown_on_interrupt()`, starts
 //! `sleep 600` and `sh -c 'sleep 600 & sleep 600'`, creates a queue, prints the
 //! queue's id, then the pids of both children and of the shell's children,
 //! on one line, and sleeps until a signal ends it.
@@ -74,7 +74,7 @@ fn main() -> Result<(), ManagerError> {
         _ => {}
     }
     let [queue, value, event, lock, n] = args.as_slice() else {
-        eprintln!("usage: pp-manager-helper <queue> <value> <event> <lock> <n>");
+        eprintln!("usage: helper <queue> <value> <event> <lock> <n>");
         std::process::exit(2);
     };
     let (queue, value, event, lock): (QueueId, ValueId, EventId, LockId) =
