@@ -171,13 +171,37 @@ pub use transport::FrameError;
 pub use worker::{init, is_worker};
 
 /// The process-wide process pool: one worker per CPU, started on first use.
+///
+/// A static is never dropped, so a normal exit of the program (return from
+/// `main`, `exit`) stops it as [`ProcessPool::shutdown_now`] would: its
+/// workers are reaped, not left to `PR_SET_PDEATHSIG`.
 pub fn default_process_pool() -> Result<&'static ProcessPool, PoolError> {
     static POOL: OnceLock<ProcessPool> = OnceLock::new();
+    static CREATED_BY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    extern "C" fn stop() {
+        // Only in the process that made the pool: a forked copy exiting has
+        // no supervisor threads to join. Never unwinds into the C runtime.
+        if CREATED_BY.load(std::sync::atomic::Ordering::Relaxed) == std::process::id() {
+            let _ = std::panic::catch_unwind(|| POOL.get().map(ProcessPool::shutdown_now));
+        }
+    }
     if let Some(pool) = POOL.get() {
         return Ok(pool);
     }
     let pool = ProcessPool::with_options(ProcessPoolOptions::default())?;
-    Ok(POOL.get_or_init(|| pool))
+    let mut created = false;
+    let pool = POOL.get_or_init(|| {
+        created = true;
+        pool
+    });
+    if created {
+        CREATED_BY.store(std::process::id(), std::sync::atomic::Ordering::Relaxed);
+        // After the pool made its workers: exit hooks run last-registered
+        // first, so this one runs before pp-process's own, which would kill
+        // the workers' cgroups while their supervisors still replace them.
+        sys::at_exit(stop);
+    }
+    Ok(pool)
 }
 
 /// The process-wide thread pool: one thread per CPU

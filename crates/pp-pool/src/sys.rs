@@ -1,6 +1,6 @@
 //! The Linux calls of pp-pool beyond its socket: a worker taking over the
-//! descriptor it inherited (with `remote.rs`, the only `unsafe` of pp-pool),
-//! and a supervisor's alarm.
+//! descriptor it inherited and an exit hook (with `remote.rs`, the only
+//! `unsafe` of pp-pool), and a supervisor's alarm.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -83,4 +83,13 @@ pub(crate) fn adopt_inherited_socket(fd: RawFd) -> Result<OwnedFd, String> {
     rustix::io::fcntl_setfd(&owned, rustix::io::FdFlags::CLOEXEC)
         .map_err(|e| format!("cannot set close-on-exec on descriptor {fd}: {e}"))?;
     Ok(owned)
+}
+
+/// Runs `hook` at a normal exit of the program (a forked copy that exits
+/// runs it too: the hook checks which process it is in).
+pub(crate) fn at_exit(hook: extern "C" fn()) {
+    // SAFETY: `hook` is a plain function that lives for the whole program;
+    // atexit only keeps the pointer. Callers' hooks catch their own panics,
+    // so none unwinds into the C runtime.
+    unsafe { libc::atexit(hook) };
 }

@@ -274,7 +274,10 @@ impl Command {
     /// The process gets SIGKILL when the program that started it dies, even
     /// by SIGKILL (`PR_SET_PDEATHSIG`). On by default: children do not outlive
     /// their program. Its own descendants are stopped by their tree's stop,
-    /// not by this signal.
+    /// not by this signal; but when the program exits normally (returns
+    /// from `main`, calls `exit`) and the process runs in a cgroup of its
+    /// own, pp kills that whole cgroup — escapees included — and removes it
+    /// before the program ends.
     pub fn die_with_parent(mut self) -> Self {
         self.die_with_parent = true;
         self

@@ -38,6 +38,11 @@ impl Tree {
                 Some(Cgroup::create(base).map_err(|e| bad(e.to_string()))?)
             }
         };
+        if let Some(cgroup) = &cgroup
+            && cmd.die_with_parent
+        {
+            cgroup::stop_at_exit(cgroup);
+        }
         let mut tree = Tree { cgroup };
         for limit in cmd.limits.iter().filter(|l| l.controller().is_some()) {
             tree.apply(limit)?;
@@ -126,6 +131,7 @@ impl Tree {
 impl Drop for Tree {
     fn drop(&mut self) {
         let Some(cgroup) = self.cgroup.take() else { return };
+        cgroup::forget_at_exit(cgroup.path());
         // An empty cgroup without limits serves the next process (making and
         // removing one is most of containment's cost); the background thread
         // removes it once unused for a second. Removed here otherwise.

@@ -158,13 +158,8 @@ impl ProcessManager {
             executor.stop_exiting();
         }
         // The program-wide default pools this manager handed out, even after
-        // an explicit `shutdown()` forgot their ids: their workers are stopped
-        // and reaped here, so no worker (nor its cgroup) outlives the program.
-        if lock(&self.default_process_pool).is_some()
-            && let Ok(pool) = pp_pool::default_process_pool()
-        {
-            pool.shutdown_now();
-        }
+        // an explicit `shutdown()` forgot their ids (pp-pool's own exit hook
+        // stops and reaps the default process pool's workers).
         if lock(&self.default_thread_pool).is_some()
             && let Ok(pool) = pp_pool::default_thread_pool()
         {

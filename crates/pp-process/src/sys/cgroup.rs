@@ -164,29 +164,86 @@ pub(crate) fn give_back(base: &Path, cgroup: Cgroup) -> bool {
     let first = spares.len() == 1;
     drop(spares);
     if first {
-        release_at_exit();
+        register_at_exit();
     }
     first
 }
 
-/// Makes a normal exit of this process (return from `main`, `exit`) remove
-/// the spares; registered once. A killed program's spares are removed by
-/// the next pp program (`remove_leftovers`).
-fn release_at_exit() {
+/// Cgroups of running children that die with their program
+/// ([`Command::die_with_parent`](crate::Command::die_with_parent)). At a
+/// normal exit they are killed, waited for and removed:
+/// `PR_SET_PDEATHSIG` would kill those children a moment later anyway, but
+/// then nobody would be left to remove their cgroups (nor to stop the
+/// descendants that left the process group).
+static DIE_WITH_PROGRAM: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// How long the exit hook waits for those cgroups to empty.
+const EXIT_WAIT: Duration = Duration::from_secs(2);
+/// Set by the exit hook: no cgroup is made after it ran.
+static EXITING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn die_with_program() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    DIE_WITH_PROGRAM.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The children in `cgroup` die with this program: a normal exit kills
+/// them and removes the cgroup.
+pub(crate) fn stop_at_exit(cgroup: &Cgroup) {
+    die_with_program().push(cgroup.dir.clone());
+    register_at_exit();
+}
+
+/// `dir` holds no child of this program any more (finished and reaped).
+pub(crate) fn forget_at_exit(dir: &Path) {
+    die_with_program().retain(|d| d != dir);
+}
+
+/// Makes a normal exit of this process (return from `main`, `exit`) stop
+/// the children that die with it and remove every cgroup it made;
+/// registered once. A killed program's cgroups are removed by the next pp
+/// program (`remove_leftovers`).
+fn register_at_exit() {
     static REGISTERED_BY: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    extern "C" fn release() {
+    extern "C" fn at_exit() {
         // Only in the process that registered it: a forked child that exits
-        // must not remove its parent's spares.
+        // must not touch its parent's cgroups.
         if REGISTERED_BY.load(Ordering::Relaxed) == std::process::id() {
-            let _ = std::panic::catch_unwind(release_spare_cgroups);
+            let _ = std::panic::catch_unwind(|| {
+                EXITING.store(true, Ordering::Relaxed);
+                kill_children_that_die_with_us();
+                release_spare_cgroups();
+                remove_lingering();
+            });
         }
     }
     let me = std::process::id();
     if REGISTERED_BY.swap(me, Ordering::Relaxed) != me {
-        // SAFETY: `release` is an `extern "C" fn()` that never unwinds (it
-        // catches panics) and only removes directories; atexit keeps the
-        // pointer, valid for the life of the program.
-        unsafe { libc::atexit(release) };
+        // SAFETY: `at_exit` is an `extern "C" fn()` that never unwinds (it
+        // catches panics) and only kills and removes cgroups; atexit keeps
+        // the pointer, valid for the life of the program.
+        unsafe { libc::atexit(at_exit) };
+    }
+}
+
+/// `cgroup.kill` to every cgroup of `DIE_WITH_PROGRAM`, then removes each
+/// once empty (at most `EXIT_WAIT` in all).
+fn kill_children_that_die_with_us() {
+    let mut left: Vec<PathBuf> = std::mem::take(&mut *die_with_program());
+    for dir in &left {
+        let _ = OpenOptions::new()
+            .write(true)
+            .open(dir.join("cgroup.kill"))
+            .and_then(|mut f| f.write_all(b"1"));
+    }
+    let deadline = Instant::now() + EXIT_WAIT;
+    loop {
+        // Busy while a member has not finished exiting; gone is done.
+        left.retain(|dir| {
+            std::fs::remove_dir(dir).is_err_and(|e| e.kind() != io::ErrorKind::NotFound)
+        });
+        if left.is_empty() || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -236,6 +293,10 @@ impl Cgroup {
     /// An empty cgroup below `base`: a spare if one is kept, else a new one.
     pub(crate) fn create(base: &Path) -> io::Result<Cgroup> {
         static NEXT: AtomicU64 = AtomicU64::new(1);
+        if EXITING.load(Ordering::Relaxed) {
+            // The exit hook would not see it, so it would outlive the program.
+            return Err(io::Error::other("the program is exiting"));
+        }
         loop {
             let spare = {
                 let mut spares = spares();

@@ -483,3 +483,59 @@ fn a_program_that_exits_right_after_a_run_leaves_no_cgroup() {
         assert!(!std::path::Path::new(path).exists(), "{path} outlived its program");
     });
 }
+
+/// Not a test on its own: a program that leaves a child and the child's
+/// escapee (a new session, out of the process group) running and returns
+/// from `main`.
+#[test]
+fn role_exit_with_children_running() {
+    let Some(file) = std::env::var_os(ROLE).filter(|v| v != "1") else { return };
+    let file = std::path::PathBuf::from(file);
+    let script = format!("setsid sleep 300 & echo $! > '{}'; exec sleep 300", file.display());
+    let child = Command::shell(script).spawn().unwrap();
+    let escapee = loop {
+        match std::fs::read_to_string(&file).ok().and_then(|t| t.trim().parse::<u32>().ok()) {
+            Some(pid) => break pid,
+            None => std::thread::sleep(Duration::from_millis(5)),
+        }
+    };
+    if let Contained::Cgroup(path) = child.containment() {
+        println!("cgroup {}", path.display());
+    }
+    println!("pids {} {escapee}", child.pid().unwrap());
+}
+
+#[test]
+fn a_normal_exit_stops_the_children_and_removes_their_cgroups() {
+    watchdog(LIMIT, || {
+        let dir = TempDir::new("exit");
+        let file = dir.0.join("escapee");
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["containment::role_exit_with_children_running", "--exact", "--nocapture"])
+            .env(ROLE, &file)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+        let pids: Vec<u32> = text
+            .lines()
+            .find_map(|l| l.strip_prefix("pids "))
+            .expect("the program printed its children")
+            .split_whitespace()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        let cgroup = text.lines().find_map(|l| l.strip_prefix("cgroup "));
+        let Some(cgroup) = cgroup else {
+            // Only the direct child dies with the program (PR_SET_PDEATHSIG).
+            println!("skipped: no cgroup containment here");
+            assert!(eventually(Duration::from_secs(10), || is_gone(pids[0])));
+            kill_pid(pids[1]);
+            return;
+        };
+        // The exit waited until the cgroup was empty: nothing to wait for here.
+        for pid in &pids {
+            assert!(is_gone(*pid), "{pid} outlived its program");
+        }
+        assert!(!std::path::Path::new(cgroup).exists(), "{cgroup} outlived its program");
+    });
+}
