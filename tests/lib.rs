@@ -99,6 +99,21 @@ pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").map_or(0, |dir| dir.count())
 }
 
+/// Our open file descriptors except those on a cgroup file system: the
+/// empty cgroups pp-process keeps for reuse hold one each (at most a few,
+/// given back when a finished process's last reference drops, which may be
+/// on its background thread after a wait returned), so layers above count
+/// their own descriptors with this.
+pub fn open_fds_outside_cgroups() -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else { return 0 };
+    dir.flatten()
+        .filter(|e| {
+            std::fs::read_link(e.path())
+                .map_or(true, |target| !target.starts_with("/sys/fs/cgroup"))
+        })
+        .count()
+}
+
 /// Polls `cond` every 10 ms until it holds; false if `limit` passes first.
 pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;

@@ -1,6 +1,6 @@
 //! Helpers: the child-process roles of this test binary, pid files (the rest is pp-tests).
 
-pub(crate) use pp_tests::{eventually, is_gone, open_fds, our_zombies};
+pub(crate) use pp_tests::{eventually, is_gone, open_fds_outside_cgroups, our_zombies};
 
 use std::time::Duration;
 
