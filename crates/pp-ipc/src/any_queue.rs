@@ -110,6 +110,21 @@ impl AnyQueue {
         }
     }
 
+    /// [`put`](Self::put) awaited (see [`Queue::put_async`](crate::Queue::put_async)).
+    pub fn put_async<U: Serialize>(
+        &self,
+        item: U,
+    ) -> impl Future<Output = Result<(), PutError<U>>> {
+        self.ring.put_async(item, |item: &U| item)
+    }
+
+    /// [`get`](Self::get) awaited; cancel-safe (see
+    /// [`Queue::get_async`](crate::Queue::get_async)). An item of another
+    /// type is [`Error::WrongItemType`](crate::Error::WrongItemType) and stays.
+    pub fn get_async<U: DeserializeOwned>(&self) -> impl Future<Output = Result<U>> + '_ {
+        self.ring.get_async::<U>()
+    }
+
     /// Takes the oldest item as a `U`, waiting as long as it takes for one.
     /// [`Error::WrongItemType`](crate::Error::WrongItemType) leaves it in the queue.
     pub fn get<U: DeserializeOwned>(&self) -> Result<U> {

@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::futures::{Pending, Watch};
 use crate::id::ObjectId;
 use crate::segment::{Kind, PayloadSize, Segment};
 use crate::sys::{self, Wake};
@@ -97,6 +98,37 @@ impl Event {
     /// Waits until `deadline` for the event; returns whether it is set.
     pub fn wait_deadline(&self, deadline: Instant) -> Result<bool> {
         self.wait_with(Wait::deadline(deadline))
+    }
+
+    /// [`wait`](Self::wait) awaited: the process's one waiter thread
+    /// watches the flag, so a pending wait costs no thread.
+    pub fn wait_async(&self) -> impl Future<Output = Result<()>> + '_ {
+        let mut pending = Pending::default();
+        std::future::poll_fn(move |cx| {
+            // A set then cleared between two looks is missed, as by a
+            // blocking wait: the event is a level, not a count.
+            let watch = || {
+                Watch::settled(
+                    self.segment.shared_word(0),
+                    self.flag().load(Ordering::SeqCst),
+                    None,
+                )
+            };
+            let attempt = || match self.state() {
+                Ok(true) => Some(Ok(())),
+                Ok(false) => None,
+                Err(e) => Some(Err(e)),
+            };
+            pending.poll(cx, watch, attempt).map(|done| {
+                done.unwrap_or_else(|source| {
+                    Err(Error::Io {
+                        what: "starting the async waiter thread",
+                        id: self.id().to_string(),
+                        source,
+                    })
+                })
+            })
+        })
     }
 
     fn wait_with(&self, wait: Wait) -> Result<bool> {

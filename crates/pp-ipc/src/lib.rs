@@ -55,6 +55,18 @@
 //! borrow of it) and hand it back in the error, whatever went wrong. A
 //! timeout too large to add to the clock means no deadline.
 //!
+//! # Awaiting
+//! [`Queue::get_async`] / [`Queue::put_async`] (and [`AnyQueue`]'s),
+//! [`Event::wait_async`], [`Lock::acquire_async`] and
+//! [`Semaphore::acquire_async`] are std futures for any executor. Another
+//! process changes the object, so no waker can be handed to it: one
+//! pp-owned thread per process watches the futex words of every pending
+//! wait (`futex_waitv`) and wakes the right task, so a pending wait costs
+//! no thread. For a deadline, race the future against the runtime's timer
+//! (`tokio::time::timeout`, `select!`). Dropping a future cancels it and
+//! takes nothing: an item or permit is taken only by the `poll` that
+//! returns it.
+//!
 //! # Example
 //! ```
 //! use std::time::Duration;
@@ -82,6 +94,7 @@ mod any_queue;
 mod codec;
 mod error;
 mod event;
+mod futures;
 mod id;
 mod lock;
 mod pipe;
@@ -94,6 +107,7 @@ mod sys;
 mod value;
 mod wait;
 mod wait_error;
+mod waiter;
 
 pub use any_queue::AnyQueue;
 pub use error::{Error, Result};

@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::futures::{Pending, Watch};
 use crate::id::ObjectId;
-use crate::segment::{Kind, PayloadSize, Segment};
+use crate::segment::{Kind, PayloadSize, Segment, SharedWord};
 use crate::sys::{self, Locked};
 use crate::wait::Wait;
 use crate::wait_error::{Stopped, TimeoutError, TryAcquireError};
@@ -144,6 +145,72 @@ impl Lock {
     #[inline]
     pub fn acquire_deadline(&self, deadline: Instant) -> Result<LockGuard<'_>, TimeoutError> {
         self.lock_with(Wait::deadline(deadline)).map_err(TimeoutError::from_stopped)
+    }
+
+    /// [`acquire`](Self::acquire) awaited: the process's one waiter thread
+    /// watches the lock word, so a pending acquire costs no thread.
+    /// Cancel-safe: the lock is taken only by the `poll` that returns the
+    /// guard. The guard is not `Send` (the thread that polled it holds the
+    /// lock), so await it where the task stays on one thread: a
+    /// current-thread runtime, a `LocalSet`, `block_on`. A task of this
+    /// thread that holds the lock is waited for, not refused.
+    pub fn acquire_async(&self) -> impl Future<Output = Result<LockGuard<'_>>> + '_ {
+        let mut pending = Pending::default();
+        std::future::poll_fn(move |cx| {
+            let attempt = || match self.lock_with(Wait::No) {
+                Ok(guard) => Some(Ok(guard)),
+                Err(Stopped::NotReady) => None,
+                Err(Stopped::Failed(error)) => Some(Err(error)),
+            };
+            let polled = pending.poll(cx, || self.watch_unlock(), attempt);
+            polled.map(|done| match done {
+                Ok(Ok(guard)) => {
+                    if pending.waited() {
+                        // Taken after a wait, as a woken glibc locker does:
+                        // others may still sleep on the word, and only an
+                        // unlock that sees this bit wakes one of them.
+                        self.lock_word().get().fetch_or(sys::MUTEX_WAITERS, Ordering::SeqCst);
+                    }
+                    Ok(guard)
+                }
+                Ok(Err(error)) => Err(error),
+                Err(source) => Err(Error::Io {
+                    what: "starting the async waiter thread",
+                    id: self.id().to_string(),
+                    source,
+                }),
+            })
+        })
+    }
+
+    /// The mutex's lock word, made to wake this process's waiter: a
+    /// holder's unlock wakes a sleeper only if the word carries the waiters
+    /// bit, so it is set here (as a glibc locker does before it sleeps).
+    fn watch_unlock(&self) -> Watch {
+        let word = self.lock_word();
+        let lock = word.get();
+        let mut seen = lock.load(Ordering::SeqCst);
+        while seen & sys::MUTEX_HOLDER != 0 && seen & sys::MUTEX_WAITERS == 0 {
+            match lock.compare_exchange(
+                seen,
+                seen | sys::MUTEX_WAITERS,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => seen |= sys::MUTEX_WAITERS,
+                Err(now) => seen = now,
+            }
+        }
+        // Seen held, the word carries the waiters bit: its holder's unlock
+        // wakes. Seen free, the attempt's failure means someone took it
+        // since, and may free it again without a wake-up: look again.
+        let settled = seen & sys::MUTEX_HOLDER != 0;
+        Watch { word, seen, counter: None, settled }
+    }
+
+    /// The robust mutex's lock word (the first word of the payload).
+    fn lock_word(&self) -> SharedWord {
+        self.segment.shared_word(0)
     }
 
     /// [`acquire`](Self::acquire) with a guard that holds the handle itself

@@ -90,6 +90,25 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         }
     }
 
+    /// [`put`](Self::put) awaited: waits for room without blocking the
+    /// thread (no thread of its own either: the process's one waiter thread
+    /// watches the queue). Dropping the future before it completes puts
+    /// nothing and drops the item; the item comes back with any error.
+    pub fn put_async<I: Borrow<T>>(
+        &self,
+        item: I,
+    ) -> impl Future<Output = Result<(), PutError<I>>> {
+        self.ring.put_async(item, |item: &I| item.borrow())
+    }
+
+    /// [`get`](Self::get) awaited: waits for an item without blocking the
+    /// thread. Cancel-safe: an item is taken only by the `poll` that returns
+    /// it, so a future dropped mid-wait (a `select!` that took another
+    /// branch, a timeout) takes nothing and the item stays for the next get.
+    pub fn get_async(&self) -> impl Future<Output = Result<T>> + '_ {
+        self.ring.get_async::<T>()
+    }
+
     /// Takes the oldest item, waiting as long as it takes for one.
     pub fn get(&self) -> Result<T> {
         self.ring.get(Wait::Forever).map_err(|stopped| stopped.into_error(self.id()))

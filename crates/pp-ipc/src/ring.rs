@@ -22,6 +22,7 @@
 //! the next holder finds a consistent queue.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -29,10 +30,12 @@ use serde::de::DeserializeOwned;
 
 use crate::codec::{decode_whole, with_encoded, with_scratch};
 use crate::error::{Error, Result};
+use crate::futures::{Pending, Watch};
 use crate::id::ObjectId;
 use crate::segment::{Kind, PayloadSize, Segment};
 use crate::sys::{self, Locked};
 use crate::wait::Wait;
+use crate::wait_error::PutError;
 use crate::wait_error::Stopped;
 
 const MUTEX: usize = 0;
@@ -214,6 +217,79 @@ impl Ring {
             Ok(None) => Err(Stopped::NotReady),
             Err(error) => Err(Stopped::Failed(error)),
         }
+    }
+
+    /// [`get`](Self::get) as a future that waits as long as it takes
+    /// (cancel-safe: see `futures.rs`).
+    pub(crate) fn get_async<U: DeserializeOwned>(
+        &self,
+    ) -> impl std::future::Future<Output = Result<U>> + '_ {
+        let mut pending = Pending::default();
+        std::future::poll_fn(move |cx| {
+            let polled = pending.poll(
+                cx,
+                || self.watch_items(),
+                || match self.get::<U>(Wait::No) {
+                    Ok(item) => Some(Ok(item)),
+                    Err(Stopped::NotReady) => None,
+                    Err(Stopped::Failed(error)) => Some(Err(error)),
+                },
+            );
+            polled.map(|done| done.unwrap_or_else(|source| Err(self.waiter_error(source))))
+        })
+    }
+
+    /// [`put`](Self::put) as a future that waits as long as it takes for
+    /// room; the item (seen through `borrow`) comes back with any error.
+    /// Polled again after it completed, it stays pending.
+    pub(crate) fn put_async<I, U: Serialize + ?Sized>(
+        &self,
+        item: I,
+        borrow: impl Fn(&I) -> &U,
+    ) -> impl std::future::Future<Output = Result<(), PutError<I>>> {
+        let mut pending = Pending::default();
+        let mut item = Some(item);
+        std::future::poll_fn(move |cx| {
+            let Some(held) = &item else { return Poll::Pending };
+            let polled = pending.poll(
+                cx,
+                || self.watch_room(),
+                || match self.put(borrow(held), Wait::No) {
+                    Ok(()) => Some(Ok(())),
+                    Err(Stopped::NotReady) => None,
+                    Err(Stopped::Failed(error)) => Some(Err(error)),
+                },
+            );
+            let done = match polled {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(done)) => done,
+                Poll::Ready(Err(source)) => Err(self.waiter_error(source)),
+            };
+            let Some(item) = item.take() else { return Poll::Pending };
+            Poll::Ready(done.map_err(|error| PutError { item, error }))
+        })
+    }
+
+    fn waiter_error(&self, source: std::io::Error) -> Error {
+        Error::Io { what: "starting the async waiter thread", id: self.id().to_string(), source }
+    }
+
+    /// What an async get waits on when the ring is empty: the put sequence.
+    pub(crate) fn watch_items(&self) -> Watch {
+        self.watch(PUT_SEQ, CONSUMERS_WAITING)
+    }
+
+    /// What an async put waits on when the ring is full: the get sequence.
+    pub(crate) fn watch_room(&self) -> Watch {
+        self.watch(GET_SEQ, PRODUCERS_WAITING)
+    }
+
+    fn watch(&self, seq: usize, waiting: usize) -> Watch {
+        Watch::settled(
+            self.segment.shared_word(seq),
+            self.word32(seq).load(Ordering::SeqCst),
+            Some(self.segment.shared_word(waiting)),
+        )
     }
 
     /// The queue's id.

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::id::ObjectId;
+use std::sync::Arc;
+
 use crate::sys::{self, Mapping};
 
 /// What an object is; recorded in its header.
@@ -92,7 +94,8 @@ const _: () = assert!(std::mem::size_of::<Header>() == HEADER_LEN);
 #[derive(Debug)]
 pub(crate) struct Segment {
     id: ObjectId,
-    map: Mapping,
+    /// Shared with [`SharedWord`]s, which the async waiter thread reads.
+    map: Arc<Mapping>,
     owner: bool,
     tag: u32,
 }
@@ -148,7 +151,7 @@ impl Segment {
         })();
         match made {
             Ok(map) => {
-                let segment = Segment { id, map, owner: true, tag };
+                let segment = Segment { id, map: Arc::new(map), owner: true, tag };
                 segment.ready().store(1, Ordering::Release);
                 Ok(segment)
             }
@@ -215,7 +218,7 @@ impl Segment {
             std::thread::sleep(Duration::from_millis(1));
         };
         let map = Mapping::new(&fd, size).map_err(io("mapping"))?;
-        let mut segment = Segment { id: id.clone(), map, owner: false, tag: 0 };
+        let mut segment = Segment { id: id.clone(), map: Arc::new(map), owner: false, tag: 0 };
         while segment.ready().load(Ordering::Acquire) != 1 {
             if started.elapsed() > OPEN_WAIT {
                 return Err(Error::NotInitialized { id: err_id(), waited: OPEN_WAIT });
@@ -311,6 +314,13 @@ impl Segment {
         // SAFETY: in bounds and aligned (asserted); shared words are only ever
         // accessed atomically, by every process.
         unsafe { &*self.payload().add(offset).cast::<AtomicU32>().as_ptr() }
+    }
+
+    /// The 32-bit word at `offset` in the payload, holding the mapping alive:
+    /// for waits that outlive a borrow of this segment (the async waiter).
+    pub(crate) fn shared_word(&self, offset: usize) -> SharedWord {
+        assert!(offset.is_multiple_of(4) && HEADER_LEN + offset + 4 <= self.map.len());
+        SharedWord { map: self.map.clone(), offset: HEADER_LEN + offset }
     }
 
     /// A reference to an atomic 64-bit word at `offset` in the payload.
@@ -411,5 +421,22 @@ mod tests {
         assert_eq!(creator_in(&raw[..HEADER_LEN - 1]), None, "too short");
         raw[0] ^= 1;
         assert_eq!(creator_in(&raw), None, "no magic");
+    }
+}
+
+/// A 32-bit word of a segment's mapping, which it keeps mapped: valid for
+/// as long as the `SharedWord` lives, whatever happens to the handle.
+#[derive(Clone, Debug)]
+pub(crate) struct SharedWord {
+    map: Arc<Mapping>,
+    /// From the mapping's start: in bounds and 4-aligned (checked by `shared_word`).
+    offset: usize,
+}
+
+impl SharedWord {
+    pub(crate) fn get(&self) -> &AtomicU32 {
+        // SAFETY: offset + 4 <= len and 4-aligned (checked when made); the
+        // Arc keeps the mapping; shared words are only accessed atomically.
+        unsafe { &*self.map.ptr().add(self.offset).cast::<AtomicU32>().as_ptr() }
     }
 }

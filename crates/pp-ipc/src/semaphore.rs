@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
+use crate::futures::{Pending, Watch};
 use crate::id::ObjectId;
 use crate::segment::{Kind, PayloadSize, Segment};
 use crate::sys::{self, Wake};
@@ -152,6 +153,33 @@ impl Semaphore {
     pub fn acquire_deadline(&self, deadline: Instant) -> Result<SemaphorePermit<'_>, TimeoutError> {
         self.take_with(Wait::deadline(deadline)).map_err(TimeoutError::from_stopped)?;
         Ok(SemaphorePermit { semaphore: self })
+    }
+
+    /// [`acquire`](Self::acquire) awaited: the process's one waiter thread
+    /// watches the count. Cancel-safe: a permit is taken only by the `poll`
+    /// that returns it.
+    pub fn acquire_async(&self) -> impl Future<Output = Result<SemaphorePermit<'_>>> + '_ {
+        let mut pending = Pending::default();
+        std::future::poll_fn(move |cx| {
+            // A release always wakes; a count seen above zero that is
+            // zero again by the attempt differs from what was seen.
+            let watch = || {
+                Watch::settled(
+                    self.segment.shared_word(0),
+                    self.count().load(Ordering::SeqCst),
+                    None,
+                )
+            };
+            let attempt = || self.take().then_some(());
+            pending.poll(cx, watch, attempt).map(|done| match done {
+                Ok(()) => Ok(SemaphorePermit { semaphore: self }),
+                Err(source) => Err(Error::Io {
+                    what: "starting the async waiter thread",
+                    id: self.id().to_string(),
+                    source,
+                }),
+            })
+        })
     }
 
     /// [`acquire`](Self::acquire) with a permit that holds the handle itself

@@ -217,6 +217,66 @@ pub(crate) fn futex_wake_all(word: &AtomicU32) {
     futex_wake(word, i32::MAX as u32);
 }
 
+/// The most futex words one `futex_waitv` call waits on (the kernel's limit).
+pub(crate) const WAITV_MAX: usize = 128;
+
+/// One word for [`futex_waitv`]: sleep while it holds `expected`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Watched<'a> {
+    pub(crate) word: &'a AtomicU32,
+    pub(crate) expected: u32,
+    /// Only this process wakes it (a private futex); otherwise any process may.
+    pub(crate) private: bool,
+}
+
+/// Sleeps until one of `words` (at most [`WAITV_MAX`]) is woken or does
+/// not hold its expected value, at most `timeout` (None: forever).
+/// Linux 5.16 or later; an older kernel's `ENOSYS` comes back as an error.
+pub(crate) fn futex_waitv(words: &[Watched<'_>], timeout: Option<Duration>) -> io::Result<Wake> {
+    let waits: Vec<futex::Wait> = words
+        .iter()
+        .map(|w| {
+            let mut wait = futex::Wait::new();
+            wait.val = u64::from(w.expected);
+            wait.uaddr = futex::WaitPtr::new(w.word.as_ptr().cast());
+            wait.flags = if w.private {
+                futex::WaitFlags::SIZE_U32 | futex::WaitFlags::PRIVATE
+            } else {
+                futex::WaitFlags::SIZE_U32
+            };
+            wait
+        })
+        .collect();
+    // futex_waitv takes an absolute time on the clock it is given.
+    let deadline = timeout.map(|t| {
+        let now = rustix::time::clock_gettime(ClockId::Monotonic);
+        timespec(Duration::new(now.tv_sec as u64, now.tv_nsec as u32).saturating_add(t))
+    });
+    match futex::waitv(&waits, futex::WaitvFlags::empty(), deadline.as_ref(), ClockId::Monotonic) {
+        Ok(_) | Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => Ok(Wake::Retry),
+        Err(rustix::io::Errno::TIMEDOUT) => Ok(Wake::TimedOut),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sleeps on a word only this process wakes, while it holds `expected`.
+pub(crate) fn futex_wait_private(word: &AtomicU32, expected: u32) {
+    let _ = futex::wait(word, futex::Flags::PRIVATE, expected, None);
+}
+
+/// Wakes every waiter on a word only this process uses.
+pub(crate) fn futex_wake_private(word: &AtomicU32) {
+    let _ = futex::wake(word, futex::Flags::PRIVATE, i32::MAX as u32);
+}
+
+/// The bit a robust mutex's lock word carries while some thread sleeps on
+/// it: only then does the holder's unlock wake anyone (the kernel's robust
+/// futex ABI, which glibc's robust mutexes follow).
+pub(crate) const MUTEX_WAITERS: u32 = futex::WAITERS;
+/// The bits of a robust mutex's lock word that hold the holder's thread id
+/// (all zero: unlocked).
+pub(crate) const MUTEX_HOLDER: u32 = 0x3fff_ffff;
+
 fn timespec(d: Duration) -> Timespec {
     Timespec { tv_sec: d.as_secs().min(i64::MAX as u64) as _, tv_nsec: d.subsec_nanos() as _ }
 }

@@ -6,6 +6,9 @@
 //! binary ships in pp-ipc's `src/bin`. It prints one line per step so the
 //! test can follow along. Roles:
 //! - `hold-lock <lock>`: acquires, prints `held`, sleeps until killed.
+//! - `hold-lock-for <lock> <ms>`: acquires, prints `held`, releases after ms, prints `released`.
+//! - `put-each <delay-ms> <queue>...`: after the delay, puts i into the i-th queue (u64), in
+//!   bursts of 100 with a millisecond between; prints `done`.
 //! - `count-under-lock <lock> <value> <n>`: n times read-modify-write under the lock.
 //! - `add <value> <n>`: n atomic increments.
 //! - `wait-event <event> <timeout-ms>`: prints `set` or `timeout`.
@@ -77,6 +80,25 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
             let _guard = lock.acquire_timeout(LIMIT).map_err(|e| e.into_error(lock.id(), LIMIT))?;
             println!("held");
             std::thread::sleep(Duration::from_secs(600));
+        }
+        "hold-lock-for" => {
+            let lock = Lock::open(&id(args.get(1))?)?;
+            let guard = lock.acquire_timeout(LIMIT).map_err(|e| e.into_error(lock.id(), LIMIT))?;
+            println!("held");
+            std::thread::sleep(Duration::from_millis(number(args.get(2))));
+            drop(guard);
+            println!("released");
+        }
+        "put-each" => {
+            std::thread::sleep(Duration::from_millis(number(args.get(1))));
+            for (i, queue) in args[2..].iter().enumerate() {
+                let queue = Queue::<u64>::open(&queue.parse()?)?;
+                queue.put_timeout(i as u64, LIMIT).map_err(|e| e.into_error(queue.id(), LIMIT))?;
+                if i % 100 == 99 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            println!("done");
         }
         "count-under-lock" => {
             let lock = Lock::open(&id(args.get(1))?)?;

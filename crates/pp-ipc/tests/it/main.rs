@@ -3,6 +3,7 @@
 //! only the hidden test `helper::role` (see `helper.rs`), so pp-ipc ships no
 //! test binary of its own.
 
+mod asynchronous;
 mod errors;
 mod fuzz;
 mod helper;
