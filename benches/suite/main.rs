@@ -7,11 +7,13 @@
 //! Writes `target/bench/report.md` and `target/bench/ratios.svg`.
 //!
 //! This file holds what is measured, in order (`awaiting.rs` the rows that
-//! await processes on a tokio runtime); `measure.rs` how (repetitions,
+//! await processes on a tokio runtime, `awaiting_ipc.rs` those that await
+//! queues and events); `measure.rs` how (repetitions,
 //! medians, the Python peers), `report.rs` the rows and `report.md`,
 //! `plot.rs` the SVG, `machine.rs` the machine's description.
 
 mod awaiting;
+mod awaiting_ipc;
 mod machine;
 mod measure;
 mod plot;
@@ -30,6 +32,7 @@ use pp_pool::{ProcessPool, ThreadPool};
 use pp_process::{Command, Contained, Containment, ProcessTable};
 
 use awaiting::awaiting;
+use awaiting_ipc::awaiting_ipc;
 use machine::machine;
 use measure::{Figure, Plan, keep, measure, python};
 use report::{Report, fmt_time, print_header, write_report};
@@ -428,6 +431,7 @@ fn main() {
     pools(plan, &mut report);
     queues(plan, &mut report);
     values_locks_events(plan, &mut report);
+    awaiting_ipc(plan, &mut report);
     for note in &report.notes {
         println!("\n{note}");
     }
