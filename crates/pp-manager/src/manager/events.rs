@@ -18,7 +18,7 @@ impl ProcessManager {
         Ok(id)
     }
 
-    fn event(&self, id: &EventId) -> Result<Arc<Event>> {
+    pub(super) fn event(&self, id: &EventId) -> Result<Arc<Event>> {
         self.events.resolve(id, || {
             Event::open(id.object_id()).map_err(not_found(EventId::KIND, id.as_str()))
         })

@@ -26,7 +26,7 @@ impl ProcessManager {
     }
 
     /// The queue `id`: ours, or opened by name (created by another process).
-    fn queue(&self, id: &QueueId) -> Result<Arc<AnyQueue>> {
+    pub(super) fn queue(&self, id: &QueueId) -> Result<Arc<AnyQueue>> {
         self.queues.resolve(id, || {
             AnyQueue::open(id.object_id()).map_err(not_found(QueueId::KIND, id.as_str()))
         })

@@ -15,6 +15,10 @@ pub(crate) const TESTS: &[pp_tests::Test] = &[
         "asynchronous::a_timed_out_await_loses_nothing_and_block_on_works",
         a_timed_out_await_loses_nothing_and_block_on_works,
     ),
+    (
+        "asynchronous::queue_items_and_events_are_awaited_and_a_dropped_get_takes_nothing",
+        queue_items_and_events_are_awaited_and_a_dropped_get_takes_nothing,
+    ),
 ];
 
 fn double(x: u64) -> u64 {
@@ -127,4 +131,38 @@ fn a_timed_out_await_loses_nothing_and_block_on_works() {
     let wrong =
         futures::executor::block_on(pm.asynchronous().get_task_result::<String>(typed.id()));
     assert!(matches!(wrong, Err(ManagerError::WrongResultType { .. })), "{wrong:?}");
+}
+
+fn queue_items_and_events_are_awaited_and_a_dropped_get_takes_nothing() {
+    let pm = ProcessManager::new();
+    let queue = pm.create_queue(4).unwrap();
+    let event = pm.create_event().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let a = pm.asynchronous();
+    // Nothing there: the timeout fires, and the dropped get takes nothing.
+    let early = runtime.block_on(async {
+        tokio::time::timeout(Duration::from_millis(50), a.get_queue_item::<String>(&queue)).await
+    });
+    assert!(early.is_err(), "an empty queue gave an item");
+    std::thread::scope(|scope| {
+        // Put and set while the awaits below are pending.
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_millis(100));
+            pm.put_queue_item(&queue, &"late".to_owned(), true, None).unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+            pm.set_event(&event).unwrap();
+        });
+        runtime.block_on(async {
+            assert_eq!(a.get_queue_item::<String>(&queue).await.unwrap(), "late");
+            a.wait_for_event(&event).await.unwrap();
+        });
+    });
+    runtime.block_on(async {
+        a.put_queue_item(&queue, &7u32).await.unwrap();
+        let wrong = a.get_queue_item::<String>(&queue).await;
+        assert!(wrong.is_err(), "a u32 read as a String: {wrong:?}");
+    });
+    // The wrong-type read left the item for the right one.
+    assert_eq!(pm.get_queue_item::<u32>(&queue, false, None).unwrap(), 7);
+    pm.shutdown();
 }
