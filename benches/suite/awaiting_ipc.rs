@@ -6,8 +6,8 @@
 use pp_ipc::{Event, Queue};
 
 use crate::measure::{Figure, Plan, measure};
+use crate::peers::start_peer;
 use crate::report::{Report, fmt_time};
-use crate::start_peer;
 
 /// The awaited round trip may take at most this many times the blocking one.
 const GOAL: f64 = 1.5;

@@ -8,14 +8,15 @@
 //!
 //! This file holds what is measured, in order (`awaiting.rs` the rows that
 //! await processes on a tokio runtime, `awaiting_ipc.rs` those that await
-//! queues and events); `measure.rs` how (repetitions,
-//! medians, the Python peers), `report.rs` the rows and `report.md`,
-//! `plot.rs` the SVG, `machine.rs` the machine's description.
+//! queues and events); `measure.rs` how (repetitions, medians, the Python
+//! peers), `peers.rs` the peer process, `report.rs` the rows and
+//! `report.md`, `plot.rs` the SVG, `machine.rs` the machine's description.
 
 mod awaiting;
 mod awaiting_ipc;
 mod machine;
 mod measure;
+mod peers;
 mod plot;
 mod report;
 
@@ -25,7 +26,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
-use pp_benches::Peer;
 use pp_benches::floor::{BareMutex, SharedWords};
 use pp_ipc::{Event, Lock, Queue, SharedValue};
 use pp_pool::{ProcessPool, ThreadPool};
@@ -35,6 +35,7 @@ use awaiting::awaiting;
 use awaiting_ipc::awaiting_ipc;
 use machine::machine;
 use measure::{Figure, Plan, keep, measure, python};
+use peers::{peer_exe, start_peer};
 use report::{Report, fmt_time, print_header, write_report};
 
 fn add_one(x: u64) -> u64 {
@@ -43,14 +44,6 @@ fn add_one(x: u64) -> u64 {
 
 fn add_one_procspawn(x: u64) -> u64 {
     x + 1
-}
-
-fn peer_exe() -> PathBuf {
-    std::env::current_exe().expect("own path").with_file_name("pp-bench-peer")
-}
-
-fn start_peer(args: &[&str]) -> Peer {
-    Peer::start(peer_exe().to_str().expect("utf-8 path"), args)
 }
 
 /// Times `n` runs of `cmd`, each checked to succeed.
