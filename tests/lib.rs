@@ -114,6 +114,31 @@ pub fn open_fds_outside_cgroups() -> usize {
         .count()
 }
 
+/// Set in the copy of a test binary that [`isolated`] starts.
+const ISOLATED: &str = "PP_TEST_ISOLATED";
+
+/// Runs the test `name` alone in a fresh copy of this (libtest) test binary
+/// and fails if it fails there; returns true inside that copy, where the
+/// caller does the work. For tests that count process-wide things
+/// (descriptors, zombies, threads), which tests running beside them in one
+/// binary would disturb.
+pub fn isolated(name: &str) -> bool {
+    if std::env::var_os(ISOLATED).is_some() {
+        return true;
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let out = std::process::Command::new(exe)
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(ISOLATED, "1")
+        .output()
+        .expect("run the test binary again");
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    println!("{text}");
+    assert!(out.status.success() && text.contains("1 passed"), "isolated run of {name} failed");
+    false
+}
+
 /// Polls `cond` every 10 ms until it holds; false if `limit` passes first.
 pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;

@@ -7,19 +7,30 @@ use crate::error::{Error, Result};
 use crate::futures::{Pending, Watch};
 use crate::id::ObjectId;
 use crate::segment::{Kind, PayloadSize, Segment};
+use crate::spin::Spinner;
 use crate::sys::{self, Wake};
 use crate::wait::Wait;
 
 const CLEAR: u32 = 0;
 const SET: u32 = 1;
+/// Offsets in the payload: the flag, and how many waiters sleep on it.
+const FLAG: usize = 0;
+const SLEEPERS: usize = 4;
+/// Longest single sleep: bounds the delay if the sleepers count was
+/// written wrong (by a waiter killed mid-count, or by anyone), so that a
+/// `set` skipped its wake-up.
+const MAX_SLEEP: Duration = Duration::from_millis(100);
 
-/// A manual-reset event over one futex word in shared memory.
+/// A manual-reset event over a futex word in shared memory.
 ///
-/// Waiters keep no registration in shared memory, so a waiter killed while
-/// waiting cannot break later wake-ups.
+/// Waiters spin briefly, then sleep counted in a second word, so a `set`
+/// with nobody asleep makes no system call. A waiter killed while asleep
+/// leaves the count high, which only costs later `set`s a wake-up call.
 #[derive(Debug)]
 pub struct Event {
     segment: Segment,
+    /// How long this process spins for the flag before it sleeps.
+    spinner: Spinner,
 }
 
 impl Event {
@@ -31,7 +42,10 @@ impl Event {
     /// Creates a cleared event with the caller's id; fails if the id exists.
     pub fn create_with_id(id: ObjectId) -> Result<Event> {
         // The zero-filled payload is a cleared flag.
-        Ok(Event { segment: Segment::create(id, Kind::Event, 0, 8, |_| Ok(()))? })
+        Ok(Event {
+            segment: Segment::create(id, Kind::Event, 0, 8, |_| Ok(()))?,
+            spinner: Spinner::default(),
+        })
     }
 
     /// Opens the event `id`, creating it (cleared) if nobody has (see
@@ -42,7 +56,10 @@ impl Event {
 
     /// Opens an existing event by id.
     pub fn open(id: &ObjectId) -> Result<Event> {
-        Ok(Event { segment: Segment::open(id, Kind::Event, PayloadSize::Exactly(8))? })
+        Ok(Event {
+            segment: Segment::open(id, Kind::Event, PayloadSize::Exactly(8))?,
+            spinner: Spinner::default(),
+        })
     }
 
     /// The event's id.
@@ -51,12 +68,20 @@ impl Event {
     }
 
     fn flag(&self) -> &std::sync::atomic::AtomicU32 {
-        self.segment.atomic_u32(0)
+        self.segment.atomic_u32(FLAG)
+    }
+
+    fn sleepers(&self) -> &std::sync::atomic::AtomicU32 {
+        self.segment.atomic_u32(SLEEPERS)
     }
 
     /// Sets the event and wakes every waiter.
     pub fn set(&self) {
-        if self.flag().swap(SET, Ordering::AcqRel) != SET {
+        // SeqCst against the waiter's count-then-sleep: either it sees the
+        // flag set in the futex call, or this sees it counted.
+        if self.flag().swap(SET, Ordering::SeqCst) != SET
+            && self.sleepers().load(Ordering::SeqCst) > 0
+        {
             sys::futex_wake_all(self.flag());
         }
     }
@@ -103,15 +128,15 @@ impl Event {
     /// [`wait`](Self::wait) awaited: the process's one waiter thread
     /// watches the flag, so a pending wait costs no thread.
     pub fn wait_async(&self) -> impl Future<Output = Result<()>> + '_ {
-        let mut pending = Pending::default();
+        let mut pending = Pending::spinning(&self.spinner);
         std::future::poll_fn(move |cx| {
             // A set then cleared between two looks is missed, as by a
             // blocking wait: the event is a level, not a count.
             let watch = || {
                 Watch::settled(
-                    self.segment.shared_word(0),
+                    self.segment.shared_word(FLAG),
                     self.flag().load(Ordering::SeqCst),
-                    None,
+                    Some(self.segment.shared_word(SLEEPERS)),
                 )
             };
             let attempt = || match self.state() {
@@ -119,15 +144,7 @@ impl Event {
                 Ok(false) => None,
                 Err(e) => Some(Err(e)),
             };
-            pending.poll(cx, watch, attempt).map(|done| {
-                done.unwrap_or_else(|source| {
-                    Err(Error::Io {
-                        what: "starting the async waiter thread",
-                        id: self.id().to_string(),
-                        source,
-                    })
-                })
-            })
+            pending.poll(cx, self.id(), watch, attempt)
         })
     }
 
@@ -139,7 +156,14 @@ impl Event {
             if wait.expired() {
                 return self.state();
             }
-            if sys::futex_wait(self.flag(), CLEAR, wait.remaining()) == Wake::TimedOut {
+            if self.spinner.spin_while(self.flag(), CLEAR) {
+                continue;
+            }
+            let sleep = wait.remaining().map_or(MAX_SLEEP, |left| left.min(MAX_SLEEP));
+            self.sleepers().fetch_add(1, Ordering::SeqCst);
+            let woke = sys::futex_wait(self.flag(), CLEAR, Some(sleep));
+            self.sleepers().fetch_sub(1, Ordering::SeqCst);
+            if woke == Wake::TimedOut && wait.expired() {
                 return self.state();
             }
         }

@@ -102,6 +102,7 @@ mod queue;
 mod ring;
 mod segment;
 mod semaphore;
+mod spin;
 mod sweep;
 mod sys;
 mod value;

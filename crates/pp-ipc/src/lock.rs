@@ -12,6 +12,7 @@ use crate::segment::{Kind, PayloadSize, Segment, SharedWord};
 use crate::sys::{self, Locked};
 use crate::wait::Wait;
 use crate::wait_error::{Stopped, TimeoutError, TryAcquireError};
+use std::task::{Poll, ready};
 
 /// The payload: one pthread mutex.
 const PAYLOAD: usize = std::mem::size_of::<libc::pthread_mutex_t>();
@@ -162,24 +163,14 @@ impl Lock {
                 Err(Stopped::NotReady) => None,
                 Err(Stopped::Failed(error)) => Some(Err(error)),
             };
-            let polled = pending.poll(cx, || self.watch_unlock(), attempt);
-            polled.map(|done| match done {
-                Ok(Ok(guard)) => {
-                    if pending.waited() {
-                        // Taken after a wait, as a woken glibc locker does:
-                        // others may still sleep on the word, and only an
-                        // unlock that sees this bit wakes one of them.
-                        self.lock_word().get().fetch_or(sys::MUTEX_WAITERS, Ordering::SeqCst);
-                    }
-                    Ok(guard)
-                }
-                Ok(Err(error)) => Err(error),
-                Err(source) => Err(Error::Io {
-                    what: "starting the async waiter thread",
-                    id: self.id().to_string(),
-                    source,
-                }),
-            })
+            let taken = ready!(pending.poll(cx, self.id(), || self.watch_unlock(), attempt));
+            if taken.is_ok() && pending.waited() {
+                // Taken after a wait, as a woken glibc locker does: others
+                // may still sleep on the word, and only an unlock that sees
+                // this bit wakes one of them.
+                self.lock_word().get().fetch_or(sys::MUTEX_WAITERS, Ordering::SeqCst);
+            }
+            Poll::Ready(taken)
         })
     }
 

@@ -22,7 +22,7 @@
 //! the next holder finds a consistent queue.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::task::Poll;
+use std::task::{Poll, ready};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -33,6 +33,7 @@ use crate::error::{Error, Result};
 use crate::futures::{Pending, Watch};
 use crate::id::ObjectId;
 use crate::segment::{Kind, PayloadSize, Segment};
+use crate::spin::Spinner;
 use crate::sys::{self, Locked};
 use crate::wait::Wait;
 use crate::wait_error::PutError;
@@ -127,6 +128,17 @@ pub(crate) struct Ring {
     segment: Segment,
     capacity: usize,
     maxsize: u32,
+    /// How long this process spins for items or room before it sleeps.
+    spinner: Spinner,
+}
+
+/// An attempt's outcome as [`Pending::poll`] takes it: `None` to wait on.
+fn stopped<T>(outcome: Result<T, Stopped>) -> Option<Result<T>> {
+    match outcome {
+        Ok(taken) => Some(Ok(taken)),
+        Err(Stopped::NotReady) => None,
+        Err(Stopped::Failed(error)) => Some(Err(error)),
+    }
 }
 
 fn pack(offset: u32, count: u32) -> u64 {
@@ -168,7 +180,7 @@ impl Ring {
             }
             Ok(())
         })?;
-        Ok(Ring { segment, capacity, maxsize: maxsize as u32 })
+        Ok(Ring { segment, capacity, maxsize: maxsize as u32, spinner: Spinner::default() })
     }
 
     /// Opens the ring `id` if it exists, else creates it with `options`.
@@ -197,7 +209,7 @@ impl Ring {
                 ),
             });
         }
-        Ok(Ring { segment, capacity, maxsize: maxsize as u32 })
+        Ok(Ring { segment, capacity, maxsize: maxsize as u32, spinner: Spinner::default() })
     }
 
     /// Puts `item` serialized, waiting for room as `wait` says.
@@ -224,18 +236,9 @@ impl Ring {
     pub(crate) fn get_async<U: DeserializeOwned>(
         &self,
     ) -> impl std::future::Future<Output = Result<U>> + '_ {
-        let mut pending = Pending::default();
+        let mut pending = Pending::spinning(&self.spinner);
         std::future::poll_fn(move |cx| {
-            let polled = pending.poll(
-                cx,
-                || self.watch_items(),
-                || match self.get::<U>(Wait::No) {
-                    Ok(item) => Some(Ok(item)),
-                    Err(Stopped::NotReady) => None,
-                    Err(Stopped::Failed(error)) => Some(Err(error)),
-                },
-            );
-            polled.map(|done| done.unwrap_or_else(|source| Err(self.waiter_error(source))))
+            pending.poll(cx, self.id(), || self.watch_items(), || stopped(self.get::<U>(Wait::No)))
         })
     }
 
@@ -247,31 +250,15 @@ impl Ring {
         item: I,
         borrow: impl Fn(&I) -> &U,
     ) -> impl std::future::Future<Output = Result<(), PutError<I>>> {
-        let mut pending = Pending::default();
+        let mut pending = Pending::spinning(&self.spinner);
         let mut item = Some(item);
         std::future::poll_fn(move |cx| {
             let Some(held) = &item else { return Poll::Pending };
-            let polled = pending.poll(
-                cx,
-                || self.watch_room(),
-                || match self.put(borrow(held), Wait::No) {
-                    Ok(()) => Some(Ok(())),
-                    Err(Stopped::NotReady) => None,
-                    Err(Stopped::Failed(error)) => Some(Err(error)),
-                },
-            );
-            let done = match polled {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(done)) => done,
-                Poll::Ready(Err(source)) => Err(self.waiter_error(source)),
-            };
+            let put = || stopped(self.put(borrow(held), Wait::No));
+            let done = ready!(pending.poll(cx, self.id(), || self.watch_room(), put));
             let Some(item) = item.take() else { return Poll::Pending };
             Poll::Ready(done.map_err(|error| PutError { item, error }))
         })
-    }
-
-    fn waiter_error(&self, source: std::io::Error) -> Error {
-        Error::Io { what: "starting the async waiter thread", id: self.id().to_string(), source }
     }
 
     /// What an async get waits on when the ring is empty: the put sequence.
@@ -352,9 +339,10 @@ impl Ring {
         let held = self.lock_for(Wait::No)?;
         let state = self.state()?;
         self.word64(GET_STATE).store(pack(state.tail, state.put), Ordering::Release);
-        self.word32(GET_SEQ).fetch_add(1, Ordering::AcqRel);
+        self.word32(GET_SEQ).fetch_add(1, Ordering::SeqCst);
         drop(held);
-        self.wake(GET_SEQ, PRODUCERS_WAITING, u32::MAX);
+        // Every producer: the kernel reads the count as an int (u32::MAX would wake one).
+        self.wake(GET_SEQ, PRODUCERS_WAITING, i32::MAX as u32);
         Ok(state.len as usize)
     }
 
@@ -498,8 +486,11 @@ impl Ring {
         }
     }
 
+    /// Wakes up to `n` sleepers on `seq` (just bumped), if any sleep.
+    /// SeqCst, like the bump and the sleepers' count-then-sleep: either the
+    /// sleeper's futex call sees the new value, or this sees it counted.
     fn wake(&self, seq: usize, waiting: usize, n: u32) {
-        if self.word32(waiting).load(Ordering::Acquire) > 0 {
+        if self.word32(waiting).load(Ordering::SeqCst) > 0 {
             sys::futex_wake(self.word32(seq), n);
         }
     }
@@ -515,9 +506,13 @@ impl Ring {
             },
             _ => MAX_SLEEP,
         };
-        self.word32(waiting).fetch_add(1, Ordering::AcqRel);
+        // The other side may be running and answer within microseconds.
+        if self.spinner.spin_while(self.word32(seq), seen) {
+            return true;
+        }
+        self.word32(waiting).fetch_add(1, Ordering::SeqCst);
         sys::futex_wait(self.word32(seq), seen, Some(remaining.min(MAX_SLEEP)));
-        self.word32(waiting).fetch_sub(1, Ordering::AcqRel);
+        self.word32(waiting).fetch_sub(1, Ordering::SeqCst);
         true
     }
 
@@ -544,7 +539,7 @@ impl Ring {
                 // The commit: one store makes the whole item visible.
                 self.word64(PUT_STATE)
                     .store(pack(new_tail, state.put.wrapping_add(1)), Ordering::Release);
-                self.word32(PUT_SEQ).fetch_add(1, Ordering::AcqRel);
+                self.word32(PUT_SEQ).fetch_add(1, Ordering::SeqCst);
                 drop(held);
                 self.wake(PUT_SEQ, CONSUMERS_WAITING, 1);
                 return Ok(true);
@@ -587,7 +582,7 @@ impl Ring {
                 // The commit: one store removes the whole item.
                 self.word64(GET_STATE)
                     .store(pack(new_head, state.got.wrapping_add(1)), Ordering::Release);
-                self.word32(GET_SEQ).fetch_add(1, Ordering::AcqRel);
+                self.word32(GET_SEQ).fetch_add(1, Ordering::SeqCst);
                 drop(held);
                 self.wake(GET_SEQ, PRODUCERS_WAITING, 1);
                 if state.len > 1 {

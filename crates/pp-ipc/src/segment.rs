@@ -62,8 +62,10 @@ impl PayloadSize {
 
 const MAGIC: u64 = u64::from_le_bytes(*b"pp-ipc\0\x01");
 /// 2: a shared value's tag is a `ValueKind` number (version 1 stored
-/// character codes there).
-const LAYOUT_VERSION: u32 = 2;
+/// character codes there). 3: an event counts its sleepers in its second
+/// word, and `set` wakes only when there are some (a version 2 waiter,
+/// which does not count itself, would sleep through a version 3 `set`).
+pub(crate) const LAYOUT_VERSION: u32 = 3;
 /// Bytes before the payload; also the payload's alignment.
 pub(crate) const HEADER_LEN: usize = 64;
 /// The largest payload of any object (a queue of the largest capacity).
@@ -434,6 +436,12 @@ pub(crate) struct SharedWord {
 }
 
 impl SharedWord {
+    /// Which word this is (its address): equal for two `SharedWord`s of one
+    /// word of one mapping.
+    pub(crate) fn address(&self) -> usize {
+        self.get().as_ptr() as usize
+    }
+
     pub(crate) fn get(&self) -> &AtomicU32 {
         // SAFETY: offset + 4 <= len and 4-aligned (checked when made); the
         // Arc keeps the mapping; shared words are only accessed atomically.

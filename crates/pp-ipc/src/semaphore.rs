@@ -11,6 +11,7 @@ use crate::segment::{Kind, PayloadSize, Segment};
 use crate::sys::{self, Wake};
 use crate::wait::Wait;
 use crate::wait_error::{Stopped, TimeoutError, TryAcquireError};
+use std::task::{Poll, ready};
 
 /// A cross-process counting semaphore.
 ///
@@ -170,15 +171,9 @@ impl Semaphore {
                     None,
                 )
             };
-            let attempt = || self.take().then_some(());
-            pending.poll(cx, watch, attempt).map(|done| match done {
-                Ok(()) => Ok(SemaphorePermit { semaphore: self }),
-                Err(source) => Err(Error::Io {
-                    what: "starting the async waiter thread",
-                    id: self.id().to_string(),
-                    source,
-                }),
-            })
+            let attempt = || self.take().then_some(Ok(()));
+            let taken = ready!(pending.poll(cx, self.id(), watch, attempt));
+            Poll::Ready(taken.map(|()| SemaphorePermit { semaphore: self }))
         })
     }
 

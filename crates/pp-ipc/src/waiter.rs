@@ -7,19 +7,24 @@
 //! pending future registers (word, the value it saw, its waker) here and
 //! costs no thread of its own. The thread sleeps in one `futex_waitv` on a
 //! private control word (rung when the set of registrations changes) and up
-//! to 127 registered words; after every return it compares each registered
-//! word with the value its future saw and wakes those that changed. Beyond
-//! 127 distinct registrations the rest are compared every
+//! to 127 distinct registered words; after every return it compares each
+//! registered word with the value its future saw and wakes those that
+//! changed. Beyond 127 distinct words the rest are compared every
 //! [`OVERFLOW_TICK`] (the window rotates, so each takes its turn in the
-//! kernel's set). With nothing registered it sleeps on the control word
-//! alone: no CPU.
+//! kernel's set); and every word is compared at least every [`RECHECK`],
+//! as a blocking waiter re-checks, for a wake-up that went to another
+//! sleeper who could not use it. With nothing registered it sleeps on the
+//! control word alone: no CPU.
 //!
 //! A registration is fire-once: a woken future polls its object again and
 //! registers anew if it still has to wait. The futures never take anything
 //! out of an object except inside `poll`, returning it from that same
 //! `poll`, so dropping a future can never lose an item (see `futures.rs`).
+//! A wake-up meant for one sleeper that reached this thread for a future
+//! that then went away is passed on to another sleeper.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::task::Waker;
@@ -30,6 +35,11 @@ use crate::sys::{self, WAITV_MAX, Watched};
 
 /// How often words beyond the kernel's set are compared.
 pub(crate) const OVERFLOW_TICK: Duration = Duration::from_millis(1);
+/// How often every registered word is compared at the latest.
+pub(crate) const RECHECK: Duration = Duration::from_millis(100);
+/// The longest pause between comparisons without `futex_waitv` (Linux
+/// before 5.16, or a sandbox that refuses it).
+const FALLBACK_TICK_MAX: Duration = Duration::from_millis(16);
 
 /// One pending wait.
 struct Entry {
@@ -43,8 +53,8 @@ struct Entry {
 #[derive(Default)]
 struct Table {
     entries: HashMap<u64, Entry>,
-    /// Where the next kernel set starts among the entries, so that with more
-    /// than fit every entry gets its turn.
+    /// Where the next kernel set starts among the words, so that with more
+    /// than fit every word gets its turn.
     rotation: usize,
 }
 
@@ -79,7 +89,8 @@ fn waiter() -> Result<&'static Waiter, std::io::Error> {
         }));
         std::thread::Builder::new()
             .name("pp-ipc-waiter".into())
-            .stack_size(64 * 1024)
+            // Wakers run executor code here (some poll inline).
+            .stack_size(256 * 1024)
             .spawn(move || watch(waiter))
             .map(|_| waiter)
             .map_err(|e| (e.kind(), e.to_string()))
@@ -87,40 +98,21 @@ fn waiter() -> Result<&'static Waiter, std::io::Error> {
     started.as_ref().map(|w| *w).map_err(|(kind, text)| std::io::Error::new(*kind, text.clone()))
 }
 
-/// The waiter thread's loop; never returns, never panics (a poisoned table
-/// is taken as is: its entries are plain data).
+/// The words the thread sleeps on in one round: (key, word, seen).
+type KernelSet = Vec<(u64, SharedWord, u32)>;
+
+/// The waiter thread's loop; never returns, never unwinds (a waker that
+/// panics is caught; a poisoned table is taken as is: its entries are
+/// plain data).
 fn watch(waiter: &'static Waiter) {
-    let mut kernel_set: Vec<(u64, SharedWord, u32)> = Vec::with_capacity(WAITV_MAX - 1);
+    let mut kernel_set: KernelSet = Vec::with_capacity(WAITV_MAX - 1);
+    let mut fallback_tick = OVERFLOW_TICK;
     loop {
         let control_seen = waiter.control.load(Ordering::SeqCst);
-        let mut wake = Vec::new();
-        let overflow;
-        {
-            let mut table = waiter.table();
-            kernel_set.clear();
-            let waiting = table.entries.values().filter(|e| e.waker.is_some()).count();
-            overflow = waiting > WAITV_MAX - 1;
-            let start = if overflow { table.rotation % waiting } else { 0 };
-            let mut index = 0;
-            for (&key, entry) in table.entries.iter_mut() {
-                if entry.waker.is_none() {
-                    continue;
-                }
-                if entry.word.get().load(Ordering::SeqCst) != entry.seen {
-                    wake.extend(entry.waker.take());
-                    continue;
-                }
-                let turn = (index + waiting - start) % waiting;
-                index += 1;
-                if turn < WAITV_MAX - 1 {
-                    kernel_set.push((key, entry.word.clone(), entry.seen));
-                }
-            }
-            table.rotation = table.rotation.wrapping_add(WAITV_MAX - 1);
-        }
+        let (wake, overflow) = scan(waiter, &mut kernel_set);
         // Outside the lock: a waker may run the task's executor code.
         for waker in wake {
-            waker.wake();
+            let _ = catch_unwind(AssertUnwindSafe(|| waker.wake()));
         }
         if kernel_set.is_empty() {
             sys::futex_wait_private(&waiter.control, control_seen);
@@ -133,13 +125,60 @@ fn watch(waiter: &'static Waiter) {
             expected: *seen,
             private: false,
         }));
-        let timeout = overflow.then_some(OVERFLOW_TICK);
-        if sys::futex_waitv(&words, timeout).is_err() {
-            // No futex_waitv (Linux before 5.16): compare on a tick instead.
-            std::thread::sleep(OVERFLOW_TICK);
+        let timeout = if overflow { OVERFLOW_TICK } else { RECHECK };
+        match sys::futex_waitv(&words, Some(timeout)) {
+            Ok(_) => fallback_tick = OVERFLOW_TICK,
+            Err(_) => {
+                // No futex_waitv: compare on a tick that backs off while
+                // nothing changes.
+                std::thread::sleep(fallback_tick);
+                fallback_tick = (fallback_tick * 2).min(FALLBACK_TICK_MAX);
+            }
         }
         pass_on_stray_wakes(waiter, &kernel_set);
     }
+}
+
+/// Compares every waiting entry's word with what its future saw: the
+/// wakers of those that changed are returned (taken out); up to 127
+/// distinct unchanged words go into `kernel_set`. Also returns whether
+/// more distinct words wait than fit.
+fn scan(waiter: &Waiter, kernel_set: &mut KernelSet) -> (Vec<Waker>, bool) {
+    let mut wake = Vec::new();
+    let mut table = waiter.table();
+    kernel_set.clear();
+    // One kernel entry per distinct word: a second one on the same word
+    // would absorb a wake-up meant for a sleeper in another process.
+    let mut distinct: HashMap<usize, u32> = HashMap::new();
+    for entry in table.entries.values_mut() {
+        if entry.waker.is_none() {
+            continue;
+        }
+        if entry.word.get().load(Ordering::SeqCst) != entry.seen {
+            wake.extend(entry.waker.take());
+            continue;
+        }
+        distinct.entry(entry.word.address()).or_insert(entry.seen);
+    }
+    let words = distinct.len();
+    let overflow = words > WAITV_MAX - 1;
+    let start = if overflow { table.rotation % words } else { 0 };
+    let mut chosen: HashSet<usize> = HashSet::new();
+    let mut order: Vec<usize> = distinct.keys().copied().collect();
+    order.sort_unstable();
+    for &address in order.iter().cycle().skip(start).take(words.min(WAITV_MAX - 1)) {
+        chosen.insert(address);
+    }
+    for (&key, entry) in &table.entries {
+        if entry.waker.is_some()
+            && chosen.remove(&entry.word.address())
+            && distinct.get(&entry.word.address()) == Some(&entry.seen)
+        {
+            kernel_set.push((key, entry.word.clone(), entry.seen));
+        }
+    }
+    table.rotation = table.rotation.wrapping_add(WAITV_MAX - 1);
+    (wake, overflow)
 }
 
 /// A wake-up meant for one sleeper (a put's, a release's, an unlock's) may
@@ -147,7 +186,7 @@ fn watch(waiter: &'static Waiter) {
 /// thread slept: the sleeper in another process it should have reached
 /// would sleep on. So for every such word that changed, one wake-up is
 /// passed on (a spare one only makes a sleeper look again).
-fn pass_on_stray_wakes(waiter: &Waiter, kernel_set: &[(u64, SharedWord, u32)]) {
+fn pass_on_stray_wakes(waiter: &Waiter, kernel_set: &KernelSet) {
     let table = waiter.table();
     for (key, word, seen) in kernel_set {
         if !table.entries.contains_key(key) && word.get().load(Ordering::SeqCst) != *seen {
@@ -163,7 +202,7 @@ pub(crate) struct Registration {
     key: u64,
     word: SharedWord,
     /// A count in shared memory of waiters, held up while registered: the
-    /// queue's wakers skip the futex wake when it is zero.
+    /// queue's and event's wakers skip the futex wake when it is zero.
     counter: Option<SharedWord>,
     /// Set by a poll that acted on the wake-up (took or tried to take).
     handled: bool,
@@ -171,7 +210,7 @@ pub(crate) struct Registration {
 
 /// Registers a wait on `word`, which held `seen` before the caller's
 /// attempt failed: `waker` is woken once the word holds anything else.
-/// `counter` is a shared waiting count to hold up meanwhile. `None` when
+/// `counter` is a shared waiting count to hold up meanwhile.
 /// The error is why the waiter thread could not start.
 pub(crate) fn register(
     word: SharedWord,
@@ -196,20 +235,27 @@ impl Registration {
     pub(crate) fn still_waiting(&self, waker: &Waker) -> bool {
         let Ok(waiter) = waiter() else { return false };
         let mut table = waiter.table();
-        match table.entries.get_mut(&self.key).and_then(|e| e.waker.as_mut()) {
-            Some(registered) => {
-                if !registered.will_wake(waker) {
-                    registered.clone_from(waker);
-                }
-                true
-            }
-            None => false,
+        let Some(registered) = table.entries.get_mut(&self.key).and_then(|e| e.waker.as_mut())
+        else {
+            return false;
+        };
+        if registered.will_wake(waker) {
+            return true;
         }
+        let old = std::mem::replace(registered, waker.clone());
+        drop(table);
+        // Outside the lock: the last reference to a waker may own a future
+        // whose drop comes back here.
+        drop(old);
+        true
     }
 
-    /// The future acted on its wake-up: dropping it passes nothing on.
-    pub(crate) fn handled(mut self) {
+    /// The future acts on its wake-up (takes, or tries to): dropping the
+    /// registration passes nothing on; the word is the caller's to pass on
+    /// if it ends without taking.
+    pub(crate) fn handled(mut self) -> SharedWord {
         self.handled = true;
+        self.word.clone()
     }
 }
 
@@ -221,8 +267,15 @@ impl Drop for Registration {
             counter.get().fetch_sub(1, Ordering::SeqCst);
         }
         match removed {
-            // Still waiting: the thread may have it in its kernel set.
-            Some(entry) if entry.waker.is_some() => waiter.ring(),
+            Some(entry) if entry.waker.is_some() => {
+                // The word may have changed and its wake-up reached the
+                // thread, which then found this entry still there and
+                // passed nothing on: pass one on here.
+                if entry.word.get().load(Ordering::SeqCst) != entry.seen {
+                    sys::futex_wake(self.word.get(), 1);
+                }
+                waiter.ring();
+            }
             // Woken, and the future was dropped without looking: a wake-up
             // meant for one waiter (a put's) may have been spent on us, so
             // pass it on to another.

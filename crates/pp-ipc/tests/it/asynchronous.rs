@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use pp_ipc::{Event, Lock, Queue, QueueOptions, Semaphore, SharedValue};
 
 use crate::support::{Helper, watchdog};
+use pp_tests::isolated;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -36,6 +37,12 @@ fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
 
 #[test]
 fn a_thousand_pending_gets_on_a_thousand_queues_are_fed_by_another_process() {
+    // Alone in a copy of this binary: other tests' threads would change the count.
+    if !isolated(
+        "asynchronous::a_thousand_pending_gets_on_a_thousand_queues_are_fed_by_another_process",
+    ) {
+        return;
+    }
     watchdog(LIMIT, || {
         let queues: Vec<Queue<u64>> = (0..1000)
             .map(|_| Queue::create_with(QueueOptions::default().capacity_bytes(64)).unwrap())
@@ -159,6 +166,26 @@ fn a_wake_up_spent_on_a_dropped_get_is_passed_to_a_blocked_consumer() {
         Queue::<u64>::open(&id.parse().unwrap()).unwrap().put(7).unwrap();
         drop(get);
         assert_eq!(blocked.join().unwrap(), 7);
+    });
+}
+
+#[test]
+fn a_release_spent_on_a_dropped_acquire_reaches_a_process_blocked_without_deadline() {
+    watchdog(LIMIT, || {
+        let semaphore = Semaphore::create(0).unwrap();
+        // The async acquire sleeps first, so the kernel wakes it first.
+        // (The waiter thread queues again on each re-check, every 100 ms:
+        // the helper starts and sleeps well within one.)
+        let mut blocked = Helper::start(&["acquire-sem-forever", semaphore.id().as_str()]);
+        let mut acquire = Box::pin(semaphore.acquire_async());
+        assert!(poll_once(acquire.as_mut()).is_pending());
+        assert_eq!(blocked.line(), "waiting");
+        std::thread::sleep(Duration::from_millis(20));
+        // One release, one wake-up: ours, and we drop the future unpolled.
+        semaphore.release().unwrap();
+        drop(acquire);
+        assert_eq!(blocked.line(), "acquired", "the blocked process never got the permit");
+        assert!(blocked.success());
     });
 }
 

@@ -101,7 +101,7 @@ proptest! {
         let mut header = header;
         if keep_magic {
             header[0..8].copy_from_slice(b"pp-ipc\0\x01");
-            header[8..12].copy_from_slice(&2u32.to_ne_bytes()); // layout version
+            header[8..12].copy_from_slice(&3u32.to_ne_bytes()); // layout version
             header[12..16].copy_from_slice(&kind.to_ne_bytes());
             // Sizes that agree with the file (an event's: 64 + 8), so the
             // kind-specific checks behind the size check are reached too.

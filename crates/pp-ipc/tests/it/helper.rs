@@ -6,6 +6,7 @@
 //! binary ships in pp-ipc's `src/bin`. It prints one line per step so the
 //! test can follow along. Roles:
 //! - `hold-lock <lock>`: acquires, prints `held`, sleeps until killed.
+//! - `acquire-sem-forever <sem>`: prints `waiting`, then `acquired` once a permit came.
 //! - `hold-lock-for <lock> <ms>`: acquires, prints `held`, releases after ms, prints `released`.
 //! - `put-each <delay-ms> <queue>...`: after the delay, puts i into the i-th queue (u64), in
 //!   bursts of 100 with a millisecond between; prints `done`.
@@ -192,6 +193,12 @@ fn run(args: &[String]) -> Result<(), pp_ipc::Error> {
             let sem = Semaphore::open(&id(args.get(1))?)?;
             let limit = Duration::from_millis(number(args.get(2)));
             sem.acquire_timeout(limit).map_err(|e| e.into_error(sem.id(), limit))?.forget();
+            println!("acquired");
+        }
+        "acquire-sem-forever" => {
+            let sem = Semaphore::open(&id(args.get(1))?)?;
+            println!("waiting");
+            sem.acquire()?.forget();
             println!("acquired");
         }
         "release-sem" => {

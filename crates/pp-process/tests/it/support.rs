@@ -1,29 +1,9 @@
-//! Test helpers: isolated re-runs and temporary directories (the rest is pp-tests).
+//! Test helpers: temporary directories, descriptor limits, killing by pid (the rest, isolated
+//! re-runs included, is pp-tests).
 
-pub(crate) use pp_tests::{eventually, is_gone, open_fds, our_zombies, watchdog};
+pub(crate) use pp_tests::{eventually, is_gone, isolated, open_fds, our_zombies, watchdog};
 
 use std::path::PathBuf;
-
-const ISOLATED: &str = "PP_TEST_ISOLATED";
-
-/// Runs the test `name` alone in a fresh copy of this test binary and fails if
-/// it fails there. Returns true inside that copy, where the caller does the work.
-pub(crate) fn isolated(name: &str) -> bool {
-    if std::env::var_os(ISOLATED).is_some() {
-        return true;
-    }
-    let exe = std::env::current_exe().unwrap();
-    let out = std::process::Command::new(exe)
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(ISOLATED, "1")
-        .output()
-        .unwrap();
-    let text =
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    println!("{text}");
-    assert!(out.status.success() && text.contains("1 passed"), "isolated run of {name} failed");
-    false
-}
 
 /// SIGKILL to one process (an escapee a test reaches by pid).
 pub(crate) fn kill_pid(pid: u32) {
