@@ -8,6 +8,7 @@ mod errors;
 mod fuzz;
 mod helper;
 mod hostile;
+mod idle;
 mod objects;
 mod pipe;
 mod queue;
