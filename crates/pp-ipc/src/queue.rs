@@ -90,6 +90,58 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         }
     }
 
+    /// Puts every item of `items`, in order, waiting as long as it takes
+    /// for room: as many per lock as fit (one lock and one wake-up per
+    /// round, not per item), so a stream of small items moves several times
+    /// faster than item by item. Fails only for other reasons (an item too
+    /// large for the queue puts nothing; an error mid-way leaves the items
+    /// before it put).
+    pub fn put_many<I: Borrow<T>>(&self, items: &[I]) -> Result<()> {
+        self.ring.put_many(items, |item: &I| item.borrow(), Wait::Forever).map(drop)
+    }
+
+    /// Puts as many of `items` as fit now, in order; returns how many.
+    pub fn try_put_many<I: Borrow<T>>(&self, items: &[I]) -> Result<usize> {
+        self.ring.put_many(items, |item: &I| item.borrow(), Wait::No)
+    }
+
+    /// Puts `items` in order, waiting at most `timeout` for room; returns
+    /// how many were put (all of them unless the time ran out).
+    pub fn put_many_timeout<I: Borrow<T>>(&self, items: &[I], timeout: Duration) -> Result<usize> {
+        self.ring.put_many(items, |item: &I| item.borrow(), Wait::timeout(timeout))
+    }
+
+    /// Puts `items` in order, waiting until `deadline` for room; returns how
+    /// many were put.
+    pub fn put_many_deadline<I: Borrow<T>>(&self, items: &[I], deadline: Instant) -> Result<usize> {
+        self.ring.put_many(items, |item: &I| item.borrow(), Wait::deadline(deadline))
+    }
+
+    /// Takes up to `max` of the oldest items under one lock, waiting as
+    /// long as it takes for at least one. Items come out in order; an item
+    /// that does not decode as a `T` stays (with those behind it) — it is
+    /// [`Error::WrongItemType`](crate::Error::WrongItemType) only when it is
+    /// the first.
+    pub fn get_many(&self, max: usize) -> Result<Vec<T>> {
+        self.ring.get_many(max, Wait::Forever)
+    }
+
+    /// Takes up to `max` of the items there now (none: empty).
+    pub fn try_get_many(&self, max: usize) -> Result<Vec<T>> {
+        self.ring.get_many(max, Wait::No)
+    }
+
+    /// Takes up to `max` items, waiting at most `timeout` for the first
+    /// (none came: empty).
+    pub fn get_many_timeout(&self, max: usize, timeout: Duration) -> Result<Vec<T>> {
+        self.ring.get_many(max, Wait::timeout(timeout))
+    }
+
+    /// Takes up to `max` items, waiting until `deadline` for the first.
+    pub fn get_many_deadline(&self, max: usize, deadline: Instant) -> Result<Vec<T>> {
+        self.ring.get_many(max, Wait::deadline(deadline))
+    }
+
     /// [`put`](Self::put) awaited: waits for room without blocking the
     /// thread (no thread of its own either: the process's one waiter thread
     /// watches the queue). Dropping the future before it completes puts

@@ -516,6 +516,151 @@ impl Ring {
         true
     }
 
+    /// Puts `items` in order, as many per lock as fit, waiting for room as
+    /// `wait` says; returns how many were put (all, or those put before the
+    /// deadline). Every item is serialized first, outside the lock, into one
+    /// buffer of ready records; an item too large for the ring puts nothing.
+    /// All the records put under one lock are committed by one store.
+    pub(crate) fn put_many<I, U: Serialize + ?Sized>(
+        &self,
+        items: &[I],
+        borrow: impl Fn(&I) -> &U,
+        wait: Wait,
+    ) -> Result<usize> {
+        if items.is_empty() {
+            return Ok(0);
+        }
+        with_scratch(self.id(), |records| {
+            for item in items {
+                let start = records.len();
+                records.extend_from_slice(&[0; PREFIX]);
+                let taken = std::mem::take(records);
+                *records = postcard::to_extend(borrow(item), taken).map_err(|e| {
+                    Error::Serialization { id: self.id().to_string(), reason: e.to_string() }
+                })?;
+                let size = records.len() - start - PREFIX;
+                if size > self.max_item_bytes() {
+                    return Err(Error::ItemTooLarge {
+                        id: self.id().to_string(),
+                        size,
+                        capacity: self.max_item_bytes(),
+                    });
+                }
+                records[start..start + PREFIX].copy_from_slice(&(size as u32).to_le_bytes());
+            }
+            self.put_records(records, items.len(), wait)
+        })
+    }
+
+    /// Copies whole `records` (prefixed, `count` of them, made by this
+    /// process) into the ring, as many per lock as fit; returns how many.
+    fn put_records(&self, records: &[u8], count: usize, wait: Wait) -> Result<usize> {
+        let (mut offset, mut put) = (0, 0);
+        loop {
+            let Some(held) = self.lock_for(wait)? else { return Ok(put) };
+            let state = self.state()?;
+            let mut room = self.capacity - state.used;
+            let mut len = state.len;
+            let (first, mut end) = (offset, offset);
+            while put < count && (self.maxsize == 0 || len < self.maxsize) {
+                let size = PREFIX
+                    + u32::from_le_bytes(records[end..end + PREFIX].try_into().unwrap_or_default())
+                        as usize;
+                if size > room {
+                    break;
+                }
+                room -= size;
+                end += size;
+                len += 1;
+                put += 1;
+            }
+            if end > first {
+                let at = state.tail as usize;
+                self.write_ring(at, &records[first..end]);
+                let new_tail = ((at + end - first) % self.capacity) as u32;
+                let added = len - state.len;
+                // The commit: one store makes every record of this round visible.
+                self.word64(PUT_STATE)
+                    .store(pack(new_tail, state.put.wrapping_add(added)), Ordering::Release);
+                self.word32(PUT_SEQ).fetch_add(1, Ordering::SeqCst);
+                drop(held);
+                self.wake(PUT_SEQ, CONSUMERS_WAITING, added.min(i32::MAX as u32));
+                offset = end;
+                if put == count {
+                    return Ok(put);
+                }
+                continue;
+            }
+            let seen = self.word32(GET_SEQ).load(Ordering::Acquire);
+            drop(held);
+            if !self.sleep(GET_SEQ, PRODUCERS_WAITING, seen, wait) {
+                return Ok(put);
+            }
+        }
+    }
+
+    /// Takes up to `max` of the oldest items, under one lock, waiting for
+    /// at least one as `wait` says (none came: empty). An item that is not
+    /// a whole `U` stays, with those behind it: the items before it are
+    /// returned, or [`Error::WrongItemType`] if it is the first.
+    pub(crate) fn get_many<U: DeserializeOwned>(&self, max: usize, wait: Wait) -> Result<Vec<U>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        loop {
+            let Some(held) = self.lock_for(wait)? else { return Ok(Vec::new()) };
+            let state = self.state()?;
+            if state.len > 0 {
+                let mut items = Vec::with_capacity(max.min(state.len as usize).min(1024));
+                let mut at = state.head as usize;
+                let mut used = state.used;
+                while items.len() < max && items.len() < state.len as usize {
+                    let mut prefix = [0u8; PREFIX];
+                    self.read_ring(at, &mut prefix);
+                    let size = u32::from_le_bytes(prefix) as usize;
+                    if PREFIX + size > used {
+                        return Err(Error::Corrupt {
+                            id: self.id().to_string(),
+                            reason: format!(
+                                "record length {size} at offset {at} overruns the {used} bytes in use"
+                            ),
+                        });
+                    }
+                    let decoded = with_scratch(self.id(), |buf| {
+                        buf.resize(size, 0);
+                        self.read_ring((at + PREFIX) % self.capacity, buf);
+                        decode_whole::<U>(self.id(), buf)
+                    });
+                    match decoded {
+                        Ok(item) => items.push(item),
+                        Err(error) if items.is_empty() => return Err(error),
+                        // The wrong-type item and those behind it stay.
+                        Err(_) => break,
+                    }
+                    at = (at + PREFIX + size) % self.capacity;
+                    used -= PREFIX + size;
+                }
+                let taken = items.len() as u32;
+                // The commit: one store removes every item taken.
+                self.word64(GET_STATE)
+                    .store(pack(at as u32, state.got.wrapping_add(taken)), Ordering::Release);
+                self.word32(GET_SEQ).fetch_add(1, Ordering::SeqCst);
+                drop(held);
+                self.wake(GET_SEQ, PRODUCERS_WAITING, taken);
+                if state.len > taken {
+                    // Pass the baton: a woken consumer that died must not strand items.
+                    self.wake(PUT_SEQ, CONSUMERS_WAITING, 1);
+                }
+                return Ok(items);
+            }
+            let seen = self.word32(PUT_SEQ).load(Ordering::Acquire);
+            drop(held);
+            if !self.sleep(PUT_SEQ, CONSUMERS_WAITING, seen, wait) {
+                return Ok(Vec::new());
+            }
+        }
+    }
+
     /// Puts one record, waiting for room as `wait` says. Returns false if
     /// there was no room in time.
     fn put_bytes(&self, bytes: &[u8], wait: Wait) -> Result<bool> {

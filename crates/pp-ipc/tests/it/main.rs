@@ -4,6 +4,7 @@
 //! test binary of its own.
 
 mod asynchronous;
+mod batch;
 mod errors;
 mod fuzz;
 mod helper;
