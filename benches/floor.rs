@@ -1,7 +1,7 @@
 //! The raw floors: what the OS gives with no library in between.
 //!
 //! - [`SharedWords`]: two futex words in a `/dev/shm` mapping, for a bare
-//!   futex ping-pong between two processes.
+//!   futex ping-pong between two processes, and a spinning one.
 //! - [`BareMutex`]: a robust, process-shared pthread mutex, locked and
 //!   unlocked with nothing around it.
 
@@ -68,6 +68,19 @@ impl SharedWords {
             }
             let _ = futex::wait(self.word(i), futex::Flags::empty(), now, None);
         }
+    }
+
+    /// Waits until word `i` equals `want`, spinning (no system call): the
+    /// floor of a shared-memory round trip when both sides are running.
+    pub fn spin_for(&self, i: usize, want: u32) {
+        while self.word(i).load(Ordering::Acquire) != want {
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Stores `value` in word `i` without waking anyone (for a spinning peer).
+    pub fn store(&self, i: usize, value: u32) {
+        self.word(i).store(value, Ordering::Release);
     }
 
     /// Stores `value` in word `i` and wakes its waiter.

@@ -81,6 +81,34 @@ pub fn send_to_sink(
     acks.get().expect("the peer's acknowledgement");
 }
 
+/// [`queue_sink`] whose peer takes items in batches (`get_many`).
+pub fn queue_sink_many(exe: &str) -> (Peer, pp_ipc::Queue<Vec<u8>>, pp_ipc::Queue<u8>) {
+    let options = pp_ipc::QueueOptions::default().capacity_bytes(4 << 20);
+    let queue = pp_ipc::Queue::<Vec<u8>>::create_with(options).expect("queue");
+    let acks = pp_ipc::Queue::<u8>::create(4).expect("ack queue");
+    let peer = Peer::start(exe, &["queue-sink-many", queue.id().as_str(), acks.id().as_str()]);
+    (peer, queue, acks)
+}
+
+/// [`send_to_sink`] in batches of `batch` items (`put_many`).
+pub fn send_to_sink_many(
+    queue: &pp_ipc::Queue<Vec<u8>>,
+    acks: &pp_ipc::Queue<u8>,
+    item: &Vec<u8>,
+    n: u64,
+    batch: usize,
+) {
+    let items: Vec<&Vec<u8>> = vec![item; batch];
+    let mut left = n as usize;
+    while left > 0 {
+        let now = left.min(batch);
+        queue.put_many(&items[..now]).expect("put_many");
+        left -= now;
+    }
+    queue.put(Vec::new()).expect("put the marker");
+    acks.get().expect("the peer's acknowledgement");
+}
+
 /// Starts the peer in an ipc-channel role (`ipc-echo`, `ipc-sink`): it
 /// connects to a one-shot server and hands over its channel ends, returned
 /// with the peer once it is ready.

@@ -4,6 +4,8 @@
 //! - `queue-echo <in> <out>`: sends every item back.
 //! - `ipc-sink <server>` / `ipc-echo <server>`: the same over ipc-channel.
 //! - `futex-echo <words>`: answers word 0 = n with word 1 = n.
+//! - `spin-echo <words>`: the same, spinning instead of sleeping.
+//! - `queue-sink-many <queue> <acks>`: `queue-sink` taking items in batches.
 //! - `event-echo <ping> <pong>`: answers each set of `ping` by setting `pong`.
 
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
@@ -53,6 +55,28 @@ fn main() {
             while let Ok(message) = in_rx.recv() {
                 if out_tx.send(message).is_err() {
                     break;
+                }
+            }
+        }
+        "spin-echo" => {
+            let words = SharedWords::open(&arg(1));
+            println!("ready");
+            let mut n = 0u32;
+            loop {
+                n = n.wrapping_add(1);
+                words.spin_for(0, n);
+                words.store(1, n);
+            }
+        }
+        "queue-sink-many" => {
+            let queue = Queue::<Vec<u8>>::open(&id(1)).unwrap();
+            let acks = Queue::<u8>::open(&id(2)).unwrap();
+            println!("ready");
+            loop {
+                for item in queue.get_many(1024).unwrap() {
+                    if item.is_empty() {
+                        acks.put(1).unwrap();
+                    }
                 }
             }
         }

@@ -262,12 +262,29 @@ fn queues(plan: Plan, report: &mut Report) {
             ack_rx.recv().unwrap();
         });
         drop(peer);
+        let (peer, queue, acks) = pp_benches::queue_sink_many(peer_exe().to_str().unwrap());
+        let batched =
+            measure(plan, n, |n| pp_benches::send_to_sink_many(&queue, &acks, &item, n, BATCH));
+        drop(peer);
+        let channel = crossbeam_one_way(plan, n, &item);
         let py_n = (n / 10).max(100);
+        let label = if size == 8 { "8 B" } else { "1 KiB" };
         report.add(
-            &format!("queue one-way, {} items (per item)", if size == 8 { "8 B" } else { "1 KiB" }),
+            &format!("queue one-way, {label} items in batches of {BATCH} (per item)"),
+            "Queue::put_many/get_many",
+            batched,
+            vec![
+                ("Queue::put/get item by item", Some(pp)),
+                ("crossbeam-channel across threads", Some(channel)),
+            ],
+        );
+        report.notes.push(throughput_verdict(label, batched, if size == 8 { 10e6 } else { 2e6 }));
+        report.add(
+            &format!("queue one-way, {label} items (per item)"),
             "Queue",
             pp,
             vec![
+                ("crossbeam-channel across threads", Some(channel)),
                 ("ipc-channel", Some(ipc)),
                 (
                     "python multiprocessing.Queue",
@@ -305,17 +322,105 @@ fn queues(plan: Plan, report: &mut Report) {
     });
     drop(peer);
     let floor = futex_floor(plan, n);
+    let spin = spin_floor(plan, n);
+    let channel = crossbeam_ping_pong(plan, n, &item);
+    report.notes.push(format!(
+        "queue ping-pong (goal: at most 2× a bare spinning shared-memory round trip): {:.2}× \
+         ({} vs {}: goal {}); iceoryx2 is not among the peers yet (not measured)",
+        pp.median / spin.median,
+        fmt_time(pp.median),
+        fmt_time(spin.median),
+        if pp.median <= 2.0 * spin.median { "met" } else { "not met" },
+    ));
     report.add(
         "queue ping-pong round trip, 8 B",
         "Queue",
         pp,
         vec![
+            ("bare spinning shared-memory round trip", Some(spin)),
+            ("crossbeam-channel round trip across threads", Some(channel)),
             ("ipc-channel", Some(ipc)),
             ("python multiprocessing.Queue", python(plan, "mp-queue:ping-pong", n / 2)),
             ("python Manager().Queue()", python(plan, "manager-queue:ping-pong", n / 4)),
             ("bare futex floor", Some(floor)),
         ],
     );
+}
+
+/// Items per `put_many` in the batched rows.
+const BATCH: usize = 256;
+
+/// "one-way <label> in batches: N M items/s (goal ≥ G: met / not met)".
+fn throughput_verdict(label: &str, per_item: Figure, goal_per_second: f64) -> String {
+    let rate = 1.0 / per_item.median;
+    format!(
+        "queue one-way, {label} items in batches of {BATCH}: {:.1} M items/s (goal at least \
+         {:.0} M items/s: {})",
+        rate / 1e6,
+        goal_per_second / 1e6,
+        if rate >= goal_per_second { "met" } else { "not met" }
+    )
+}
+
+/// `n` copies of `item` from this thread to another through a bounded
+/// crossbeam channel: the in-process floor of a queue.
+fn crossbeam_one_way(plan: Plan, n: u64, item: &[u8]) -> Figure {
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(1024);
+    let (ack_tx, ack_rx) = crossbeam_channel::bounded::<()>(1);
+    let sink = std::thread::spawn(move || {
+        while let Ok(item) = rx.recv() {
+            if item.is_empty() && ack_tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let figure = measure(plan, n, |n| {
+        (0..n).for_each(|_| tx.send(item.to_vec()).unwrap());
+        tx.send(Vec::new()).unwrap();
+        ack_rx.recv().unwrap();
+    });
+    drop(tx);
+    let _ = sink.join();
+    figure
+}
+
+/// A round trip through two crossbeam channels and an echoing thread.
+fn crossbeam_ping_pong(plan: Plan, n: u64, item: &[u8]) -> Figure {
+    let (there_tx, there_rx) = crossbeam_channel::bounded::<Vec<u8>>(16);
+    let (back_tx, back_rx) = crossbeam_channel::bounded::<Vec<u8>>(16);
+    let echo = std::thread::spawn(move || {
+        while let Ok(item) = there_rx.recv() {
+            if back_tx.send(item).is_err() {
+                break;
+            }
+        }
+    });
+    let figure = measure(plan, n, |n| {
+        (0..n).for_each(|_| {
+            there_tx.send(item.to_vec()).unwrap();
+            back_rx.recv().unwrap();
+        })
+    });
+    drop(there_tx);
+    let _ = echo.join();
+    figure
+}
+
+/// A round trip through two words of shared memory between two spinning
+/// processes: the floor when both sides run.
+fn spin_floor(plan: Plan, n: u64) -> Figure {
+    let words = SharedWords::create();
+    let peer = start_peer(&["spin-echo", words.name()]);
+    let mut k = 0u32;
+    let floor = measure(plan, n, |n| {
+        for _ in 0..n {
+            k = k.wrapping_add(1);
+            words.store(0, k);
+            words.spin_for(1, k);
+        }
+    });
+    drop(peer);
+    floor
 }
 
 fn futex_floor(plan: Plan, n: u64) -> Figure {
