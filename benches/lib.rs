@@ -55,11 +55,16 @@ impl Drop for Peer {
     }
 }
 
+/// The item of every queue and channel row: bytes that serde serializes as
+/// one block (`serde_bytes`), as byte payloads should be sent; a plain
+/// `Vec<u8>` is a sequence that serde walks byte by byte.
+pub type Payload = serde_bytes::ByteBuf;
+
 /// A 4 MiB queue, an acknowledgement queue, and a `queue-sink` peer draining
 /// the first and acknowledging each empty item on the second.
-pub fn queue_sink(exe: &str) -> (Peer, pp_ipc::Queue<Vec<u8>>, pp_ipc::Queue<u8>) {
+pub fn queue_sink(exe: &str) -> (Peer, pp_ipc::Queue<Payload>, pp_ipc::Queue<u8>) {
     let options = pp_ipc::QueueOptions::default().capacity_bytes(4 << 20);
-    let queue = pp_ipc::Queue::<Vec<u8>>::create_with(options).expect("queue");
+    let queue = pp_ipc::Queue::<Payload>::create_with(options).expect("queue");
     let acks = pp_ipc::Queue::<u8>::create(4).expect("ack queue");
     let peer = Peer::start(exe, &["queue-sink", queue.id().as_str(), acks.id().as_str()]);
     (peer, queue, acks)
@@ -68,23 +73,23 @@ pub fn queue_sink(exe: &str) -> (Peer, pp_ipc::Queue<Vec<u8>>, pp_ipc::Queue<u8>
 /// Puts `n` copies of `item` on a queue drained by a [`queue_sink`] peer and
 /// waits until the peer has taken them all.
 pub fn send_to_sink(
-    queue: &pp_ipc::Queue<Vec<u8>>,
+    queue: &pp_ipc::Queue<Payload>,
     acks: &pp_ipc::Queue<u8>,
-    item: &Vec<u8>,
+    item: &Payload,
     n: u64,
 ) {
     for _ in 0..n {
         // A borrow of the item: no clone per item, as the measurement assumes.
         queue.put(item).expect("put");
     }
-    queue.put(Vec::new()).expect("put the marker");
+    queue.put(Payload::new()).expect("put the marker");
     acks.get().expect("the peer's acknowledgement");
 }
 
 /// [`queue_sink`] whose peer takes items in batches (`get_many`).
-pub fn queue_sink_many(exe: &str) -> (Peer, pp_ipc::Queue<Vec<u8>>, pp_ipc::Queue<u8>) {
+pub fn queue_sink_many(exe: &str) -> (Peer, pp_ipc::Queue<Payload>, pp_ipc::Queue<u8>) {
     let options = pp_ipc::QueueOptions::default().capacity_bytes(4 << 20);
-    let queue = pp_ipc::Queue::<Vec<u8>>::create_with(options).expect("queue");
+    let queue = pp_ipc::Queue::<Payload>::create_with(options).expect("queue");
     let acks = pp_ipc::Queue::<u8>::create(4).expect("ack queue");
     let peer = Peer::start(exe, &["queue-sink-many", queue.id().as_str(), acks.id().as_str()]);
     (peer, queue, acks)
@@ -92,20 +97,20 @@ pub fn queue_sink_many(exe: &str) -> (Peer, pp_ipc::Queue<Vec<u8>>, pp_ipc::Queu
 
 /// [`send_to_sink`] in batches of `batch` items (`put_many`).
 pub fn send_to_sink_many(
-    queue: &pp_ipc::Queue<Vec<u8>>,
+    queue: &pp_ipc::Queue<Payload>,
     acks: &pp_ipc::Queue<u8>,
-    item: &Vec<u8>,
+    item: &Payload,
     n: u64,
     batch: usize,
 ) {
-    let items: Vec<&Vec<u8>> = vec![item; batch];
+    let items: Vec<&Payload> = vec![item; batch];
     let mut left = n as usize;
     while left > 0 {
         let now = left.min(batch);
         queue.put_many(&items[..now]).expect("put_many");
         left -= now;
     }
-    queue.put(Vec::new()).expect("put the marker");
+    queue.put(Payload::new()).expect("put the marker");
     acks.get().expect("the peer's acknowledgement");
 }
 

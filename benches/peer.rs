@@ -9,6 +9,7 @@
 //! - `event-echo <ping> <pong>`: answers each set of `ping` by setting `pong`.
 
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
+use pp_benches::Payload;
 use pp_benches::floor::SharedWords;
 use pp_ipc::{Event, ObjectId, Queue};
 
@@ -18,7 +19,7 @@ fn main() {
     let id = |i: usize| arg(i).parse::<ObjectId>().expect("an object id");
     match arg(0).as_str() {
         "queue-sink" => {
-            let queue = Queue::<Vec<u8>>::open(&id(1)).unwrap();
+            let queue = Queue::<Payload>::open(&id(1)).unwrap();
             let acks = Queue::<u8>::open(&id(2)).unwrap();
             println!("ready");
             loop {
@@ -28,15 +29,15 @@ fn main() {
             }
         }
         "queue-echo" => {
-            let input = Queue::<Vec<u8>>::open(&id(1)).unwrap();
-            let output = Queue::<Vec<u8>>::open(&id(2)).unwrap();
+            let input = Queue::<Payload>::open(&id(1)).unwrap();
+            let output = Queue::<Payload>::open(&id(2)).unwrap();
             println!("ready");
             loop {
                 output.put(input.get().unwrap()).unwrap();
             }
         }
         "ipc-sink" => {
-            let (data_tx, data_rx) = ipc::channel::<Vec<u8>>().unwrap();
+            let (data_tx, data_rx) = ipc::channel::<Payload>().unwrap();
             let (ack_tx, ack_rx) = ipc::channel::<u8>().unwrap();
             bootstrap(&arg(1), (data_tx, ack_rx));
             println!("ready");
@@ -47,8 +48,8 @@ fn main() {
             }
         }
         "ipc-echo" => {
-            let (in_tx, in_rx) = ipc::channel::<Vec<u8>>().unwrap();
-            let (out_tx, out_rx) = ipc::channel::<Vec<u8>>().unwrap();
+            let (in_tx, in_rx) = ipc::channel::<Payload>().unwrap();
+            let (out_tx, out_rx) = ipc::channel::<Payload>().unwrap();
             bootstrap(&arg(1), (in_tx, out_rx));
             println!("ready");
             // Ends quietly when the benchmark hangs up.
@@ -69,7 +70,7 @@ fn main() {
             }
         }
         "queue-sink-many" => {
-            let queue = Queue::<Vec<u8>>::open(&id(1)).unwrap();
+            let queue = Queue::<Payload>::open(&id(1)).unwrap();
             let acks = Queue::<u8>::open(&id(2)).unwrap();
             println!("ready");
             loop {
@@ -108,7 +109,7 @@ fn main() {
 fn bootstrap(
     server: &str,
     ends: (
-        IpcSender<Vec<u8>>,
+        IpcSender<Payload>,
         IpcReceiver<impl serde::Serialize + for<'de> serde::Deserialize<'de>>,
     ),
 ) {

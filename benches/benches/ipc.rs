@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
-use pp_benches::Peer;
 use pp_benches::floor::{BareMutex, SharedWords};
+use pp_benches::{Payload, Peer};
 use pp_ipc::{Event, Lock, Queue};
 
 const PEER: &str = env!("CARGO_BIN_EXE_pp-bench-peer");
@@ -23,7 +23,7 @@ fn queue_one_way(c: &mut Criterion) {
     let mut group = c.benchmark_group("queue one-way");
     group.throughput(Throughput::Elements(1));
     for (label, size) in [("8 B", 8usize), ("1 KiB", 1024)] {
-        let item = vec![7u8; size];
+        let item = Payload::from(vec![7u8; size]);
 
         let (peer, queue, acks) = pp_benches::queue_sink(PEER);
         group.bench_function(BenchmarkId::new("pp_ipc::Queue", label), |b| {
@@ -36,14 +36,14 @@ fn queue_one_way(c: &mut Criterion) {
         drop(peer);
 
         let (peer, (tx, ack_rx)) =
-            pp_benches::ipc_peer::<(IpcSender<Vec<u8>>, IpcReceiver<u8>)>(PEER, "ipc-sink");
+            pp_benches::ipc_peer::<(IpcSender<Payload>, IpcReceiver<u8>)>(PEER, "ipc-sink");
         group.bench_function(BenchmarkId::new("ipc-channel", label), |b| {
             b.iter_custom(|iters| {
                 let started = Instant::now();
                 for _ in 0..iters {
                     tx.send(item.clone()).unwrap();
                 }
-                tx.send(Vec::new()).unwrap();
+                tx.send(Payload::new()).unwrap();
                 ack_rx.recv().unwrap();
                 started.elapsed()
             })
@@ -55,10 +55,10 @@ fn queue_one_way(c: &mut Criterion) {
 
 fn ping_pong(c: &mut Criterion) {
     let mut group = c.benchmark_group("ping-pong round trip");
-    let item = vec![7u8; 8];
+    let item = Payload::from(vec![7u8; 8]);
 
-    let there = Queue::<Vec<u8>>::create(16).unwrap();
-    let back = Queue::<Vec<u8>>::create(16).unwrap();
+    let there = Queue::<Payload>::create(16).unwrap();
+    let back = Queue::<Payload>::create(16).unwrap();
     let peer = Peer::start(PEER, &["queue-echo", there.id().as_str(), back.id().as_str()]);
     group.bench_function("pp_ipc::Queue 8 B", |b| {
         b.iter(|| {
@@ -81,7 +81,7 @@ fn ping_pong(c: &mut Criterion) {
     drop(peer);
 
     let (peer, (tx, rx)) =
-        pp_benches::ipc_peer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>(PEER, "ipc-echo");
+        pp_benches::ipc_peer::<(IpcSender<Payload>, IpcReceiver<Payload>)>(PEER, "ipc-echo");
     group.bench_function("ipc-channel 8 B", |b| {
         b.iter(|| {
             tx.send(item.clone()).unwrap();

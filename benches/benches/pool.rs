@@ -70,11 +70,13 @@ fn process_pool(c: &mut Criterion) {
             b.iter_custom(|iters| python_peer("process-pool:round-trip", iters).unwrap())
         });
     }
-    let (_peer, (tx, rx)) =
-        pp_benches::ipc_peer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>(PEER, "ipc-echo");
+    let (_peer, (tx, rx)) = pp_benches::ipc_peer::<(
+        IpcSender<pp_benches::Payload>,
+        IpcReceiver<pp_benches::Payload>,
+    )>(PEER, "ipc-echo");
     group.bench_function("bare ipc-channel round trip", |b| {
         b.iter(|| {
-            tx.send(vec![1u8; 8]).unwrap();
+            tx.send(pp_benches::Payload::from(vec![1u8; 8])).unwrap();
             rx.recv().unwrap()
         })
     });

@@ -3,6 +3,7 @@
 //! waiter thread adds to a round trip, and whether pp meets issue 12's goal
 //! (an awaited queue round trip at most 1.5× the blocking one).
 
+use pp_benches::Payload;
 use pp_ipc::{Event, Queue};
 
 use crate::measure::{Figure, Plan, measure};
@@ -17,9 +18,9 @@ pub(crate) fn awaiting_ipc(plan: Plan, report: &mut Report) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let n = plan.n(5_000);
 
-    let there = Queue::<Vec<u8>>::create(16).unwrap();
-    let back = Queue::<Vec<u8>>::create(16).unwrap();
-    let item = vec![7u8; 8];
+    let there = Queue::<Payload>::create(16).unwrap();
+    let back = Queue::<Payload>::create(16).unwrap();
+    let item = Payload::from(vec![7u8; 8]);
     let peer = start_peer(&["queue-echo", there.id().as_str(), back.id().as_str()]);
     let awaited = measure(plan, n, |n| {
         rt.block_on(async {

@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use ipc_channel::ipc::{IpcReceiver, IpcSender};
+use pp_benches::Payload;
 use pp_benches::floor::{BareMutex, SharedWords};
 use pp_ipc::{Event, Lock, Queue, SharedValue};
 use pp_pool::{ProcessPool, ThreadPool};
@@ -183,13 +184,13 @@ fn pools(plan: Plan, report: &mut Report) {
     let procspawn = measure(plan, (rt / 4).max(20), |n| {
         (0..n).for_each(|i| keep(procspawn_pool.spawn(i, add_one_procspawn).join().unwrap()))
     });
-    let (peer, (tx, rx)) = pp_benches::ipc_peer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>(
+    let (peer, (tx, rx)) = pp_benches::ipc_peer::<(IpcSender<Payload>, IpcReceiver<Payload>)>(
         peer_exe().to_str().unwrap(),
         "ipc-echo",
     );
     let bare = measure(plan, rt, |n| {
         (0..n).for_each(|_| {
-            tx.send(vec![1u8; 8]).unwrap();
+            tx.send(Payload::from(vec![1u8; 8])).unwrap();
             rx.recv().unwrap();
         })
     });
@@ -248,17 +249,17 @@ fn pools(plan: Plan, report: &mut Report) {
 fn queues(plan: Plan, report: &mut Report) {
     for (size, n_full) in [(8usize, 200_000u64), (1024, 50_000)] {
         let n = plan.n(n_full);
-        let item = vec![7u8; size];
+        let item = Payload::from(vec![7u8; size]);
         let (peer, queue, acks) = pp_benches::queue_sink(peer_exe().to_str().unwrap());
         let pp = measure(plan, n, |n| pp_benches::send_to_sink(&queue, &acks, &item, n));
         drop(peer);
-        let (peer, (tx, ack_rx)) = pp_benches::ipc_peer::<(IpcSender<Vec<u8>>, IpcReceiver<u8>)>(
+        let (peer, (tx, ack_rx)) = pp_benches::ipc_peer::<(IpcSender<Payload>, IpcReceiver<u8>)>(
             peer_exe().to_str().unwrap(),
             "ipc-sink",
         );
         let ipc = measure(plan, n, |n| {
             (0..n).for_each(|_| tx.send(item.clone()).unwrap());
-            tx.send(Vec::new()).unwrap();
+            tx.send(Payload::new()).unwrap();
             ack_rx.recv().unwrap();
         });
         drop(peer);
@@ -299,9 +300,9 @@ fn queues(plan: Plan, report: &mut Report) {
     }
 
     let n = plan.n(5_000);
-    let there = Queue::<Vec<u8>>::create(16).unwrap();
-    let back = Queue::<Vec<u8>>::create(16).unwrap();
-    let item = vec![7u8; 8];
+    let there = Queue::<Payload>::create(16).unwrap();
+    let back = Queue::<Payload>::create(16).unwrap();
+    let item = Payload::from(vec![7u8; 8]);
     let peer = start_peer(&["queue-echo", there.id().as_str(), back.id().as_str()]);
     let pp = measure(plan, n, |n| {
         (0..n).for_each(|_| {
@@ -310,7 +311,7 @@ fn queues(plan: Plan, report: &mut Report) {
         })
     });
     drop(peer);
-    let (peer, (tx, rx)) = pp_benches::ipc_peer::<(IpcSender<Vec<u8>>, IpcReceiver<Vec<u8>>)>(
+    let (peer, (tx, rx)) = pp_benches::ipc_peer::<(IpcSender<Payload>, IpcReceiver<Payload>)>(
         peer_exe().to_str().unwrap(),
         "ipc-echo",
     );
@@ -364,8 +365,8 @@ fn throughput_verdict(label: &str, per_item: Figure, goal_per_second: f64) -> St
 
 /// `n` copies of `item` from this thread to another through a bounded
 /// crossbeam channel: the in-process floor of a queue.
-fn crossbeam_one_way(plan: Plan, n: u64, item: &[u8]) -> Figure {
-    let (tx, rx) = crossbeam_channel::bounded::<Vec<u8>>(1024);
+fn crossbeam_one_way(plan: Plan, n: u64, item: &Payload) -> Figure {
+    let (tx, rx) = crossbeam_channel::bounded::<Payload>(1024);
     let (ack_tx, ack_rx) = crossbeam_channel::bounded::<()>(1);
     let sink = std::thread::spawn(move || {
         while let Ok(item) = rx.recv() {
@@ -375,8 +376,8 @@ fn crossbeam_one_way(plan: Plan, n: u64, item: &[u8]) -> Figure {
         }
     });
     let figure = measure(plan, n, |n| {
-        (0..n).for_each(|_| tx.send(item.to_vec()).unwrap());
-        tx.send(Vec::new()).unwrap();
+        (0..n).for_each(|_| tx.send(item.clone()).unwrap());
+        tx.send(Payload::new()).unwrap();
         ack_rx.recv().unwrap();
     });
     drop(tx);
@@ -385,9 +386,9 @@ fn crossbeam_one_way(plan: Plan, n: u64, item: &[u8]) -> Figure {
 }
 
 /// A round trip through two crossbeam channels and an echoing thread.
-fn crossbeam_ping_pong(plan: Plan, n: u64, item: &[u8]) -> Figure {
-    let (there_tx, there_rx) = crossbeam_channel::bounded::<Vec<u8>>(16);
-    let (back_tx, back_rx) = crossbeam_channel::bounded::<Vec<u8>>(16);
+fn crossbeam_ping_pong(plan: Plan, n: u64, item: &Payload) -> Figure {
+    let (there_tx, there_rx) = crossbeam_channel::bounded::<Payload>(16);
+    let (back_tx, back_rx) = crossbeam_channel::bounded::<Payload>(16);
     let echo = std::thread::spawn(move || {
         while let Ok(item) = there_rx.recv() {
             if back_tx.send(item).is_err() {
@@ -397,7 +398,7 @@ fn crossbeam_ping_pong(plan: Plan, n: u64, item: &[u8]) -> Figure {
     });
     let figure = measure(plan, n, |n| {
         (0..n).for_each(|_| {
-            there_tx.send(item.to_vec()).unwrap();
+            there_tx.send(item.clone()).unwrap();
             back_rx.recv().unwrap();
         })
     });
