@@ -25,6 +25,13 @@ use crate::wait_error::{PutError, PutTimeoutError, TimeoutError, TryGetError, Tr
 /// and stays in the queue. For code that meets queues by id with a type per
 /// call, see [`AnyQueue`](crate::AnyQueue).
 ///
+/// Speed: each waiting call spins briefly before it sleeps, so two running
+/// processes pass items in about a microsecond; [`put_many`](Self::put_many)
+/// and [`get_many`](Self::get_many) move many items per lock. Carry byte
+/// payloads as `serde_bytes::ByteBuf` (or a `#[serde(with = "serde_bytes")]`
+/// field): serde writes a plain `Vec<u8>` one byte at a time, which costs
+/// microseconds per kilobyte.
+///
 /// ```
 /// use std::time::Duration;
 /// use pp_ipc::{Queue, TryGetError};
