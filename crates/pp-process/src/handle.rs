@@ -5,13 +5,14 @@ use std::os::fd::OwnedFd;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::command::{Command, Input};
+use crate::command::{Command, Input, Output};
 use crate::error::{Error, Result};
 use crate::id::ProcessId;
 use crate::limits::Limit;
 use crate::reactor::{Inbox, Mailbox, Proc, drive_here, reactor};
 use crate::shared::{Shared, State};
 use crate::spawner;
+use crate::streams::CallerPipes;
 use crate::sys::spawn::Child;
 use crate::sys::{self, child::ChildSetup};
 use crate::tree::Tree;
@@ -29,6 +30,8 @@ pub struct ProcessHandle {
     /// Shared by every clone: stops the process when the last one is dropped
     /// (only with [`Command::kill_on_drop`]).
     _stop_on_last_drop: Option<Arc<StopOnLastDrop>>,
+    /// The piped streams' ends, until the caller takes them.
+    pub(crate) pipes: Arc<CallerPipes>,
 }
 
 /// Stops its process's tree when dropped, if it still runs: what
@@ -252,10 +255,7 @@ pub(crate) fn start(
             Some(pidfd) => pidfd,
             None => sys::pidfd_open(pid)?,
         };
-        let stdin = match (&cmd.stdin, stdin) {
-            (Input::Bytes(bytes), Some(pipe)) => Some((nonblocking(pipe)?, bytes.clone())),
-            _ => None,
-        };
+        let stdin = stdin.map(nonblocking).transpose()?;
         let stdout = stdout.map(nonblocking).transpose()?;
         let stderr = stderr.map(nonblocking).transpose()?;
         Ok((pidfd, stdin, stdout, stderr))
@@ -287,6 +287,14 @@ pub(crate) fn start(
         finished: Condvar::new(),
     });
     tracing::debug!(process_id = %shared.id, pid, command = ?shared.command, "process started");
+    // Piped ends go to the caller; captured ones and stdin bytes to the event loop.
+    let (stdin, caller_stdin) = match (&cmd.stdin, stdin) {
+        (Input::Bytes(bytes), Some(pipe)) => (Some((pipe, bytes.clone())), None),
+        (_, pipe) => (None, pipe),
+    };
+    let (stdout, caller_stdout) = route(&cmd.stdout, stdout);
+    let (stderr, caller_stderr) = route(&cmd.stderr, stderr);
+    let pipes = Arc::new(CallerPipes::new(caller_stdin, caller_stdout, caller_stderr));
     let proc = Proc::new(
         shared.clone(),
         child,
@@ -302,7 +310,7 @@ pub(crate) fn start(
     let stop_on_last_drop = cmd
         .kill_on_drop
         .then(|| Arc::new(StopOnLastDrop { shared: shared.clone(), local: local.clone() }));
-    let handle = ProcessHandle { shared, local, _stop_on_last_drop: stop_on_last_drop };
+    let handle = ProcessHandle { shared, local, _stop_on_last_drop: stop_on_last_drop, pipes };
     match (reactor, inbox) {
         (_, Some(inbox)) => Ok((handle, Some((proc, inbox)))),
         (Some(reactor), None) => reactor.register(proc).map(|()| (handle, None)),
@@ -340,19 +348,14 @@ fn launch(cmd: &Command, tree: &Tree, outlive_this_thread: bool) -> Result<Launc
             Err(e) => return Err(cmd.fast_spawn_error(e)),
         }
     }
-    let mut std_cmd = cmd.build()?;
+    let (mut std_cmd, ends) = cmd.build()?;
     let cgroup_procs = tree.cgroup().map(|c| c.open_procs()).transpose().map_err(cgroup_io)?;
     sys::child::install(&mut std_cmd, ChildSetup { cgroup_procs, ..cmd.child_setup()? }).map_err(
         |source| Error::Io { what: "reserving the numbers of passed descriptors", source },
     )?;
-    let mut child = spawner::start(outlive_this_thread, move || std_cmd.spawn())
+    let child = spawner::start(outlive_this_thread, move || std_cmd.spawn())
         .ok_or_else(spawner_failed)?
         .map_err(|e| cmd.spawn_error(e))?;
-    let ends = [
-        child.stdin.take().map(|p| File::from(OwnedFd::from(p))),
-        child.stdout.take().map(|p| File::from(OwnedFd::from(p))),
-        child.stderr.take().map(|p| File::from(OwnedFd::from(p))),
-    ];
     Ok(Launched { child: Child::Std(child), pidfd: None, ends })
 }
 
@@ -392,6 +395,15 @@ pub(crate) fn failed_record(cmd: &Command, id: ProcessId) -> ProcessHandle {
         }),
         local: None,
         _stop_on_last_drop: None,
+        pipes: Arc::default(),
+    }
+}
+
+/// Whose an output pipe's end is: `(event loop's, caller's)`.
+fn route(output: &Output, end: Option<File>) -> (Option<File>, Option<File>) {
+    match output {
+        Output::Piped => (None, end),
+        _ => (end, None),
     }
 }
 

@@ -78,13 +78,17 @@ mod id;
 mod limits;
 mod orphans;
 mod reactor;
+mod reader;
+mod readiness;
 mod shared;
 mod spawner;
+mod streams;
 mod sys;
 mod table;
 mod text;
 mod tree;
 mod types;
+mod writer;
 
 pub use command::{Callback, Command, Input, Output, normalize_cwd};
 pub use error::{Error, Result};
@@ -93,6 +97,7 @@ pub use handle::ProcessHandle;
 pub use id::{ProcessId, ProcessIdError};
 pub use limits::Limit;
 pub use orphans::become_subreaper;
+pub use reader::{Chunk, NextChunk, OutputReader};
 pub use sys::cgroup::release_spare_cgroups;
 pub use sys::thread_count;
 pub use table::ProcessTable;
@@ -100,6 +105,7 @@ pub use types::{
     Contained, Containment, Leftovers, ProcessInfo, ProcessOutput, ProcessStatus, StoppedBy,
     TerminateOutcome,
 };
+pub use writer::{StdinWriter, WriteAll};
 
 impl Command {
     /// Runs the command to completion and returns its output.

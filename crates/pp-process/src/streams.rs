@@ -1,0 +1,59 @@
+//! The pipe ends a caller takes from a running process
+//! ([`Input::Piped`](crate::Input::Piped), [`Output::Piped`](crate::Output::Piped)):
+//! held for the process's handles until one takes them.
+
+use std::fs::File;
+use std::sync::{Mutex, PoisonError};
+
+use crate::handle::ProcessHandle;
+use crate::reader::OutputReader;
+use crate::writer::StdinWriter;
+
+const STDIN: usize = 0;
+const STDOUT: usize = 1;
+const STDERR: usize = 2;
+
+/// The caller's ends of a process's piped streams (stdin, stdout, stderr),
+/// non-blocking, until taken. Shared by every clone of its handles only
+/// (not by the event loop), so once every handle is gone an end nobody
+/// took is closed and the child cannot block on it forever.
+#[derive(Debug, Default)]
+pub(crate) struct CallerPipes {
+    ends: Mutex<[Option<File>; 3]>,
+}
+
+impl CallerPipes {
+    pub(crate) fn new(stdin: Option<File>, stdout: Option<File>, stderr: Option<File>) -> Self {
+        CallerPipes { ends: Mutex::new([stdin, stdout, stderr]) }
+    }
+
+    fn take(&self, which: usize) -> Option<File> {
+        // Each change is one `take`: a panic elsewhere cannot leave it half-done.
+        self.ends.lock().unwrap_or_else(PoisonError::into_inner)[which].take()
+    }
+}
+
+impl ProcessHandle {
+    /// The writer of the child's stdin, when the command chose
+    /// [`Input::Piped`](crate::Input::Piped); `None` otherwise or once
+    /// taken (by this handle or a clone). Dropping the writer closes the
+    /// child's stdin.
+    pub fn take_stdin(&self) -> Option<StdinWriter> {
+        self.pipes.take(STDIN).map(StdinWriter::new)
+    }
+
+    /// The reader of the child's stdout as it is written, when the command
+    /// chose [`Output::Piped`](crate::Output::Piped) for it (with
+    /// [`Command::merge_stderr`](crate::Command::merge_stderr), stderr comes
+    /// here too); `None` otherwise or once taken.
+    pub fn take_stdout(&self) -> Option<OutputReader> {
+        self.pipes.take(STDOUT).map(OutputReader::new)
+    }
+
+    /// The reader of the child's stderr as it is written, when the command
+    /// chose [`Output::Piped`](crate::Output::Piped) for it; `None`
+    /// otherwise or once taken.
+    pub fn take_stderr(&self) -> Option<OutputReader> {
+        self.pipes.take(STDERR).map(OutputReader::new)
+    }
+}
