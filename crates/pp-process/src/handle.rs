@@ -295,6 +295,10 @@ pub(crate) fn start(
     let (stdout, caller_stdout) = route(&cmd.stdout, stdout);
     let (stderr, caller_stderr) = route(&cmd.stderr, stderr);
     let pipes = Arc::new(CallerPipes::new(caller_stdin, caller_stdout, caller_stderr));
+    if driver == Driver::Here {
+        // This thread drives the process until it ends: nobody can take them.
+        pipes.close();
+    }
     let proc = Proc::new(
         shared.clone(),
         child,

@@ -27,6 +27,14 @@ impl CallerPipes {
         CallerPipes { ends: Mutex::new([stdin, stdout, stderr]) }
     }
 
+    /// Closes the ends nobody took: for a process nobody can take them
+    /// from (a blocking or awaited run), so the child sees end of file on
+    /// its stdin and `EPIPE` on its output instead of waiting forever.
+    pub(crate) fn close(&self) {
+        let ends = std::mem::take(&mut *self.ends.lock().unwrap_or_else(PoisonError::into_inner));
+        drop(ends);
+    }
+
     fn take(&self, which: usize) -> Option<File> {
         // Each change is one `take`: a panic elsewhere cannot leave it half-done.
         self.ends.lock().unwrap_or_else(PoisonError::into_inner)[which].take()
