@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::id::ProcessId;
 use crate::limits::Limit;
 use crate::reactor::{Inbox, Mailbox, Proc, drive_here, reactor};
+use crate::reader::OutputReader;
 use crate::shared::{Shared, State};
 use crate::spawner;
 use crate::streams::CallerPipes;
@@ -17,6 +18,7 @@ use crate::sys::spawn::Child;
 use crate::sys::{self, child::ChildSetup};
 use crate::tree::Tree;
 use crate::types::{Contained, ProcessInfo, ProcessOutput, ProcessStatus, TerminateOutcome};
+use crate::writer::StdinWriter;
 
 /// A handle to a started process. Clones refer to the same process.
 ///
@@ -180,6 +182,29 @@ impl ProcessHandle {
     /// Kills the whole process group with SIGKILL at once. Blocks until it is reaped.
     pub fn kill(&self) -> Result<TerminateOutcome> {
         self.terminate_with_grace(Duration::ZERO)
+    }
+
+    /// The writer of the child's stdin, when the command chose
+    /// [`Input::Piped`](crate::Input::Piped); `None` otherwise or once
+    /// taken (by this handle or a clone). Dropping the writer closes the
+    /// child's stdin.
+    pub fn take_stdin(&self) -> Option<StdinWriter> {
+        self.pipes.take_stdin()
+    }
+
+    /// The reader of the child's stdout as it is written, when the command
+    /// chose [`Output::Piped`](crate::Output::Piped) for it (with
+    /// [`Command::merge_stderr`](crate::Command::merge_stderr), stderr comes
+    /// here too); `None` otherwise or once taken.
+    pub fn take_stdout(&self) -> Option<OutputReader> {
+        self.pipes.take_stdout()
+    }
+
+    /// The reader of the child's stderr as it is written, when the command
+    /// chose [`Output::Piped`](crate::Output::Piped) for it; `None`
+    /// otherwise or once taken.
+    pub fn take_stderr(&self) -> Option<OutputReader> {
+        self.pipes.take_stderr()
     }
 
     /// Takes the output out of a finished process, cloning only if another

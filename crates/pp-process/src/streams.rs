@@ -1,11 +1,11 @@
 //! The pipe ends a caller takes from a running process
 //! ([`Input::Piped`](crate::Input::Piped), [`Output::Piped`](crate::Output::Piped)):
-//! held for the process's handles until one takes them.
+//! held for the process's handles until one takes them
+//! ([`ProcessHandle::take_stdin`](crate::ProcessHandle::take_stdin) and the like).
 
 use std::fs::File;
 use std::sync::{Mutex, PoisonError};
 
-use crate::handle::ProcessHandle;
 use crate::reader::OutputReader;
 use crate::writer::StdinWriter;
 
@@ -39,29 +39,16 @@ impl CallerPipes {
         // Each change is one `take`: a panic elsewhere cannot leave it half-done.
         self.ends.lock().unwrap_or_else(PoisonError::into_inner)[which].take()
     }
-}
 
-impl ProcessHandle {
-    /// The writer of the child's stdin, when the command chose
-    /// [`Input::Piped`](crate::Input::Piped); `None` otherwise or once
-    /// taken (by this handle or a clone). Dropping the writer closes the
-    /// child's stdin.
-    pub fn take_stdin(&self) -> Option<StdinWriter> {
-        self.pipes.take(STDIN).map(StdinWriter::new)
+    pub(crate) fn take_stdin(&self) -> Option<StdinWriter> {
+        self.take(STDIN).map(StdinWriter::new)
     }
 
-    /// The reader of the child's stdout as it is written, when the command
-    /// chose [`Output::Piped`](crate::Output::Piped) for it (with
-    /// [`Command::merge_stderr`](crate::Command::merge_stderr), stderr comes
-    /// here too); `None` otherwise or once taken.
-    pub fn take_stdout(&self) -> Option<OutputReader> {
-        self.pipes.take(STDOUT).map(OutputReader::new)
+    pub(crate) fn take_stdout(&self) -> Option<OutputReader> {
+        self.take(STDOUT).map(OutputReader::new)
     }
 
-    /// The reader of the child's stderr as it is written, when the command
-    /// chose [`Output::Piped`](crate::Output::Piped) for it; `None`
-    /// otherwise or once taken.
-    pub fn take_stderr(&self) -> Option<OutputReader> {
-        self.pipes.take(STDERR).map(OutputReader::new)
+    pub(crate) fn take_stderr(&self) -> Option<OutputReader> {
+        self.take(STDERR).map(OutputReader::new)
     }
 }

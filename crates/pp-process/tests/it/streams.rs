@@ -155,7 +155,7 @@ fn sixty_four_mib_to_a_slow_reader_neither_deadlocks_nor_grows_memory() {
                 other => panic!("unexpected {other:?}"),
             }
             chunks += 1;
-            if chunks % 64 == 0 {
+            if chunks.is_multiple_of(64) {
                 // Slow: the child waits on the full pipe meanwhile.
                 std::thread::sleep(Duration::from_millis(20));
             }
