@@ -21,7 +21,9 @@ use crate::sys::{self, Direction};
 /// `tokio::io::AsyncWrite`). Nothing is buffered in between, so
 /// [`flush`](Write::flush) has nothing to do. Dropping the writer closes
 /// the pipe: the child reads end of file. A write after the child closed
-/// its stdin (or exited) fails with [`io::ErrorKind::BrokenPipe`].
+/// its stdin (or exited) fails with [`io::ErrorKind::BrokenPipe`] (in a
+/// program that ignores `SIGPIPE`, as Rust programs do by default; one that
+/// does not is killed by it, as with any pipe).
 #[derive(Debug)]
 pub struct StdinWriter {
     pipe: File,

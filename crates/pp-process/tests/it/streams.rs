@@ -345,6 +345,24 @@ fn a_blocking_run_closes_pipes_nobody_can_take() {
     });
 }
 
+#[test]
+fn the_std_spawn_fallback_passes_the_stream_tests_too() {
+    if std::env::var_os("PP_PROCESS_NO_CLONE3").is_some() {
+        return; // already the fallback run
+    }
+    // Where clone3 is missing or filtered, pp spawns through std, whose
+    // streams pp-process makes itself (merged stderr included): run this
+    // module's tests again that way.
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["streams::"])
+        .env("PP_PROCESS_NO_CLONE3", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    assert!(out.status.success() && text.contains("test result: ok"), "fallback run failed");
+}
+
 #[cfg(feature = "tokio")]
 mod on_tokio {
     use std::future::poll_fn;
