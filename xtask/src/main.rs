@@ -1,7 +1,7 @@
 //! Project automation, run as `cargo xtask <task>`.
 //!
 //! - `ci`: format check, clippy and rustdoc with warnings denied, tests, doc
-//!   tests, checks that the tests left no `pp-` object in `/dev/shm` and no
+//!   tests (pp-process's `tokio` feature too: clippy, rustdoc, its stream tests), checks that the tests left no `pp-` object in `/dev/shm` and no
 //!   `pp-` cgroup, the layering check, the import-circle check, the code-map check, the MSRV
 //!   check.
 //! - `layering`: only the layering check.
@@ -12,7 +12,7 @@
 //!   ARCHITECTURE.md's code map.
 //! - `msrv`: checks the library crates and binaries with the workspace's
 //!   declared `rust-version` toolchain (installed through rustup), so the
-//!   declared minimum stays true. Also part of `ci`.
+//!   declared minimum stays true (pp-process with its `tokio` feature too). Also part of `ci`.
 //! - `bench [--quick]`: builds and runs `pp-bench`, every operation of the
 //!   seed's API on pp and on its peers (Python's stdlib, ipc-channel,
 //!   procspawn, rayon, raw floors) in one run; writes `target/bench/report.md`
@@ -64,10 +64,18 @@ fn ci() -> Result<(), String> {
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
     // Broken intra-doc links and malformed docs fail too.
     cargo_with_env(&["doc", "--workspace", "--no-deps"], &[("RUSTDOCFLAGS", "-D warnings")])?;
+    // pp-process's optional `tokio` feature (AsyncRead / AsyncWrite for its streams).
+    let tokio = ["-p", "pp-process", "--features", "tokio"];
+    cargo(&[&["clippy"][..], &tokio, &["--all-targets", "--", "-D", "warnings"]].concat())?;
+    cargo_with_env(
+        &[&["doc"][..], &tokio, &["--no-deps"]].concat(),
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
     let shm_before = pp_objects();
     let cgroups_before = pp_cgroups();
     cargo(&["test", "--workspace", "--all-targets"])?;
     cargo(&["test", "--workspace", "--doc"])?;
+    cargo(&[&["test"][..], &tokio, &["--test", "it", "streams::"]].concat())?;
     let leaked: Vec<String> =
         pp_objects().into_iter().filter(|o| !shm_before.contains(o)).collect();
     if !leaked.is_empty() {
@@ -190,6 +198,17 @@ fn msrv() -> Result<(), String> {
     if !status.success() {
         return Err(format!(
             "the workspace does not build with its declared rust-version {version}"
+        ));
+    }
+    let status = Command::new("cargo")
+        .arg(&toolchain)
+        .args(["check", "-p", "pp-process", "--lib", "--features", "tokio"])
+        .env("CARGO_TARGET_DIR", std::path::Path::new(&target).join("msrv"))
+        .status()
+        .map_err(|e| format!("cannot run cargo {toolchain}: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "pp-process with its tokio feature does not build with rust-version {version}"
         ));
     }
     println!("msrv: libraries and binaries build with Rust {version}");

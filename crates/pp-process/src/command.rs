@@ -4,7 +4,7 @@ use std::ffi::CString;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs::File;
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Component, Path, PathBuf};
@@ -33,6 +33,11 @@ pub enum Input {
     Inherit,
     /// These bytes, then end of file.
     Bytes(Arc<[u8]>),
+    /// A pipe the caller writes while the child runs: take its writer with
+    /// [`ProcessHandle::take_stdin`](crate::ProcessHandle::take_stdin)
+    /// (end of file when the writer is dropped). With a blocking
+    /// [`Command::run`] nobody can take it: the child reads end of file.
+    Piped,
 }
 
 /// Where the child's stdout or stderr goes.
@@ -48,6 +53,23 @@ pub enum Output {
     Inherit,
     /// Written to this file, created or truncated.
     File(PathBuf),
+    /// A pipe the caller reads while the child runs: take its reader with
+    /// [`ProcessHandle::take_stdout`](crate::ProcessHandle::take_stdout) or
+    /// [`take_stderr`](crate::ProcessHandle::take_stderr). pp keeps none of
+    /// it, so [`ProcessOutput`]'s field stays empty and
+    /// [`Command::max_output_bytes`] does not apply: the pipe's own buffer
+    /// bounds what waits to be read, and a full pipe makes the child's
+    /// writes wait for the reader (back-pressure; see
+    /// [`OutputReader`](crate::OutputReader)). A reader never taken holds
+    /// the pipe open until every handle to the process is gone; with a
+    /// blocking [`Command::run`] nobody can take it, and the child's writes
+    /// fail (`EPIPE`).
+    Piped,
+    /// For stderr: wherever stdout goes, in the one stream (the shell's
+    /// `2>&1`), so the two interleave exactly as written. Captured, piped,
+    /// a file or the parent's: whatever stdout is. Not a choice for stdout
+    /// itself ([`Error::InvalidOutput`]). See [`Command::merge_stderr`].
+    Stdout,
 }
 
 /// A function called once a process has finished, with its output.
@@ -200,6 +222,12 @@ impl Command {
         self
     }
 
+    /// Sends stderr wherever stdout goes, in one stream (the shell's `2>&1`):
+    /// `stderr(Output::Stdout)`.
+    pub fn merge_stderr(self) -> Self {
+        self.stderr(Output::Stdout)
+    }
+
     /// Captures both stdout and stderr (the default).
     pub fn capture_output(self) -> Self {
         self.stdout(Output::Capture).stderr(Output::Capture)
@@ -231,6 +259,8 @@ impl Command {
 
     /// Keeps at most this many bytes of each captured stream; the rest is still
     /// read (so the child never blocks) and counted in `stdout_dropped`/`stderr_dropped`.
+    /// Streams read while the child runs ([`Output::Piped`]) keep nothing in
+    /// pp, so the cap does not apply to them.
     pub fn max_output_bytes(mut self, cap: usize) -> Self {
         self.max_output = Some(cap);
         self
@@ -385,6 +415,9 @@ impl Command {
         if let Some(arg0) = &self.arg0 {
             check_nul("argv[0]", arg0)?;
         }
+        if let Output::Stdout = self.stdout {
+            return Err(stdout_into_itself());
+        }
         for (i, &(_, target)) in self.passed_fds.iter().enumerate() {
             let reason = if target < 3 {
                 "0, 1 and 2 are the standard streams: set them with stdin, stdout and stderr"
@@ -434,12 +467,31 @@ impl Command {
             Some(dir) => Some(cstring(normalize_cwd(dir)?.into_os_string().into_vec())),
             None => None,
         };
+        let (stdio, ends) = self.stdio()?;
+        let plan = Plan {
+            program: program_path,
+            argv: self.child_argv().map(|a| cstring(a.as_bytes().to_vec())).collect(),
+            envp,
+            cwd,
+            stdio,
+            cgroup_dir,
+            rlimits: self.limits.iter().filter_map(Limit::rlimit).collect(),
+            nice: self.nice,
+            die_with_parent: self.die_with_parent,
+            passed_fds: self.passed_fds()?,
+        };
+        Ok((plan, ends))
+    }
+
+    /// The child's standard streams, and the parent's ends of the pipes
+    /// among them (stdin, stdout, stderr): for both ways of spawning.
+    fn stdio(&self) -> Result<([ChildStdio; 3], [Option<File>; 3])> {
         let io = |source| Error::Io { what: "creating the child's standard streams", source };
         let mut ends: [Option<File>; 3] = [None, None, None];
         let stdin = match &self.stdin {
             Input::Null => ChildStdio::Fd(spawn::dev_null(false).map_err(io)?),
             Input::Inherit => ChildStdio::Inherit,
-            Input::Bytes(_) => {
+            Input::Bytes(_) | Input::Piped => {
                 let (read, write) = spawn::pipe().map_err(io)?;
                 ends[0] = Some(write);
                 ChildStdio::Fd(read.into())
@@ -447,7 +499,7 @@ impl Command {
         };
         let output = |output: &Output, end: &mut Option<File>| -> Result<ChildStdio> {
             Ok(match output {
-                Output::Capture => {
+                Output::Capture | Output::Piped => {
                     let (read, write) = spawn::pipe().map_err(io)?;
                     *end = Some(read);
                     ChildStdio::Fd(write.into())
@@ -459,24 +511,24 @@ impl Command {
                         .map_err(|source| Error::OutputFile { path: path.clone(), source })?
                         .into(),
                 ),
+                // Only stderr gets here: `validate` refuses it for stdout.
+                Output::Stdout => return Err(stdout_into_itself()),
             })
         };
         let [_, out_end, err_end] = &mut ends;
         let stdout = output(&self.stdout, out_end)?;
-        let stderr = output(&self.stderr, err_end)?;
-        let plan = Plan {
-            program: program_path,
-            argv: self.child_argv().map(|a| cstring(a.as_bytes().to_vec())).collect(),
-            envp,
-            cwd,
-            stdio: [stdin, stdout, stderr],
-            cgroup_dir,
-            rlimits: self.limits.iter().filter_map(Limit::rlimit).collect(),
-            nice: self.nice,
-            die_with_parent: self.die_with_parent,
-            passed_fds: self.passed_fds()?,
+        let stderr = match &self.stderr {
+            // The child's fd 2 is a copy of its fd 1: one stream, one order.
+            Output::Stdout => ChildStdio::Fd(
+                match &stdout {
+                    ChildStdio::Fd(fd) => fd.try_clone(),
+                    ChildStdio::Inherit => std::io::stdout().as_fd().try_clone_to_owned(),
+                }
+                .map_err(io)?,
+            ),
+            other => output(other, err_end)?,
         };
-        Ok((plan, ends))
+        Ok(([stdin, stdout, stderr], ends))
     }
 
     /// Maps a failed fast spawn to ours, as [`spawn_error`](Self::spawn_error) does std's.
@@ -499,8 +551,8 @@ impl Command {
     }
 
     /// Checks the command and builds the `std` command that starts it in a new
-    /// process group.
-    pub(crate) fn build(&self) -> Result<std::process::Command> {
+    /// process group, with the parent's ends of its pipes (stdin, stdout, stderr).
+    pub(crate) fn build(&self) -> Result<(std::process::Command, [Option<File>; 3])> {
         let program = self.validate()?;
         let mut cmd = std::process::Command::new(program);
         cmd.args(&self.argv[1..]);
@@ -521,14 +573,15 @@ impl Command {
                 None => cmd.env_remove(key),
             };
         }
-        cmd.stdin(match &self.stdin {
-            Input::Null => Stdio::null(),
-            Input::Inherit => Stdio::inherit(),
-            Input::Bytes(_) => Stdio::piped(),
-        });
-        cmd.stdout(output_stdio(&self.stdout)?);
-        cmd.stderr(output_stdio(&self.stderr)?);
-        Ok(cmd)
+        let ([stdin, stdout, stderr], ends) = self.stdio()?;
+        let std_stdio = |stdio: ChildStdio| match stdio {
+            ChildStdio::Inherit => Stdio::inherit(),
+            ChildStdio::Fd(fd) => Stdio::from(fd),
+        };
+        cmd.stdin(std_stdio(stdin));
+        cmd.stdout(std_stdio(stdout));
+        cmd.stderr(std_stdio(stderr));
+        Ok((cmd, ends))
     }
 
     /// What the child does before exec, but for joining its cgroup.
@@ -616,15 +669,12 @@ fn check_nul(what: &str, value: &OsStr) -> Result<()> {
     Ok(())
 }
 
-fn output_stdio(output: &Output) -> Result<Stdio> {
-    Ok(match output {
-        Output::Capture => Stdio::piped(),
-        Output::Null => Stdio::null(),
-        Output::Inherit => Stdio::inherit(),
-        Output::File(path) => File::create(path)
-            .map_err(|source| Error::OutputFile { path: path.clone(), source })?
-            .into(),
-    })
+fn stdout_into_itself() -> Error {
+    Error::InvalidOutput {
+        stream: "stdout",
+        destination: "Output::Stdout",
+        reason: "stdout cannot be merged into itself (Output::Stdout is for stderr)",
+    }
 }
 
 /// Resolves `dir` against the current directory, removes `.` and `..`

@@ -86,6 +86,18 @@ pub enum Error {
         reason: &'static str,
     },
 
+    /// A stream was given a destination it cannot have (e.g.
+    /// [`Output::Stdout`](crate::Output::Stdout) for stdout itself).
+    #[error("cannot send the child's {stream} to {destination}: {reason}")]
+    InvalidOutput {
+        /// The stream: `stdout` or `stderr`.
+        stream: &'static str,
+        /// The destination asked for.
+        destination: &'static str,
+        /// Why it cannot be used.
+        reason: &'static str,
+    },
+
     /// The cgroup given with `Containment::CgroupUnder` cannot hold pp's cgroups.
     #[error("cannot create a cgroup under {path:?}: {reason}")]
     BadCgroup {

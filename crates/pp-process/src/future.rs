@@ -115,7 +115,11 @@ impl Future for RunFuture {
         if let Step::Start(cmd) = &this.step {
             // Starting is short and synchronous, as `std` and tokio's spawn are.
             match cmd.spawn() {
-                Ok(handle) => this.step = Step::Wait(WaitFuture::new(handle)),
+                Ok(handle) => {
+                    // Nobody can take this handle's piped ends: close them.
+                    handle.pipes.close();
+                    this.step = Step::Wait(WaitFuture::new(handle));
+                }
                 Err(e) => {
                     this.step = Step::Done;
                     return Poll::Ready(Err(e));

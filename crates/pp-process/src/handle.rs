@@ -5,17 +5,20 @@ use std::os::fd::OwnedFd;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::command::{Command, Input};
+use crate::command::{Command, Input, Output};
 use crate::error::{Error, Result};
 use crate::id::ProcessId;
 use crate::limits::Limit;
 use crate::reactor::{Inbox, Mailbox, Proc, drive_here, reactor};
+use crate::reader::OutputReader;
 use crate::shared::{Shared, State};
 use crate::spawner;
+use crate::streams::CallerPipes;
 use crate::sys::spawn::Child;
 use crate::sys::{self, child::ChildSetup};
 use crate::tree::Tree;
 use crate::types::{Contained, ProcessInfo, ProcessOutput, ProcessStatus, TerminateOutcome};
+use crate::writer::StdinWriter;
 
 /// A handle to a started process. Clones refer to the same process.
 ///
@@ -29,6 +32,8 @@ pub struct ProcessHandle {
     /// Shared by every clone: stops the process when the last one is dropped
     /// (only with [`Command::kill_on_drop`]).
     _stop_on_last_drop: Option<Arc<StopOnLastDrop>>,
+    /// The piped streams' ends, until the caller takes them.
+    pub(crate) pipes: Arc<CallerPipes>,
 }
 
 /// Stops its process's tree when dropped, if it still runs: what
@@ -179,6 +184,29 @@ impl ProcessHandle {
         self.terminate_with_grace(Duration::ZERO)
     }
 
+    /// The writer of the child's stdin, when the command chose
+    /// [`Input::Piped`](crate::Input::Piped); `None` otherwise or once
+    /// taken (by this handle or a clone). Dropping the writer closes the
+    /// child's stdin.
+    pub fn take_stdin(&self) -> Option<StdinWriter> {
+        self.pipes.take_stdin()
+    }
+
+    /// The reader of the child's stdout as it is written, when the command
+    /// chose [`Output::Piped`](crate::Output::Piped) for it (with
+    /// [`Command::merge_stderr`](crate::Command::merge_stderr), stderr comes
+    /// here too); `None` otherwise or once taken.
+    pub fn take_stdout(&self) -> Option<OutputReader> {
+        self.pipes.take_stdout()
+    }
+
+    /// The reader of the child's stderr as it is written, when the command
+    /// chose [`Output::Piped`](crate::Output::Piped) for it; `None`
+    /// otherwise or once taken.
+    pub fn take_stderr(&self) -> Option<OutputReader> {
+        self.pipes.take_stderr()
+    }
+
     /// Takes the output out of a finished process, cloning only if another
     /// handle holds it too.
     pub(crate) fn into_output(self) -> Result<ProcessOutput> {
@@ -252,10 +280,7 @@ pub(crate) fn start(
             Some(pidfd) => pidfd,
             None => sys::pidfd_open(pid)?,
         };
-        let stdin = match (&cmd.stdin, stdin) {
-            (Input::Bytes(bytes), Some(pipe)) => Some((nonblocking(pipe)?, bytes.clone())),
-            _ => None,
-        };
+        let stdin = stdin.map(nonblocking).transpose()?;
         let stdout = stdout.map(nonblocking).transpose()?;
         let stderr = stderr.map(nonblocking).transpose()?;
         Ok((pidfd, stdin, stdout, stderr))
@@ -287,6 +312,18 @@ pub(crate) fn start(
         finished: Condvar::new(),
     });
     tracing::debug!(process_id = %shared.id, pid, command = ?shared.command, "process started");
+    // Piped ends go to the caller; captured ones and stdin bytes to the event loop.
+    let (stdin, caller_stdin) = match (&cmd.stdin, stdin) {
+        (Input::Bytes(bytes), Some(pipe)) => (Some((pipe, bytes.clone())), None),
+        (_, pipe) => (None, pipe),
+    };
+    let (stdout, caller_stdout) = route(&cmd.stdout, stdout);
+    let (stderr, caller_stderr) = route(&cmd.stderr, stderr);
+    let pipes = Arc::new(CallerPipes::new(caller_stdin, caller_stdout, caller_stderr));
+    if driver == Driver::Here {
+        // This thread drives the process until it ends: nobody can take them.
+        pipes.close();
+    }
     let proc = Proc::new(
         shared.clone(),
         child,
@@ -302,7 +339,7 @@ pub(crate) fn start(
     let stop_on_last_drop = cmd
         .kill_on_drop
         .then(|| Arc::new(StopOnLastDrop { shared: shared.clone(), local: local.clone() }));
-    let handle = ProcessHandle { shared, local, _stop_on_last_drop: stop_on_last_drop };
+    let handle = ProcessHandle { shared, local, _stop_on_last_drop: stop_on_last_drop, pipes };
     match (reactor, inbox) {
         (_, Some(inbox)) => Ok((handle, Some((proc, inbox)))),
         (Some(reactor), None) => reactor.register(proc).map(|()| (handle, None)),
@@ -340,19 +377,14 @@ fn launch(cmd: &Command, tree: &Tree, outlive_this_thread: bool) -> Result<Launc
             Err(e) => return Err(cmd.fast_spawn_error(e)),
         }
     }
-    let mut std_cmd = cmd.build()?;
+    let (mut std_cmd, ends) = cmd.build()?;
     let cgroup_procs = tree.cgroup().map(|c| c.open_procs()).transpose().map_err(cgroup_io)?;
     sys::child::install(&mut std_cmd, ChildSetup { cgroup_procs, ..cmd.child_setup()? }).map_err(
         |source| Error::Io { what: "reserving the numbers of passed descriptors", source },
     )?;
-    let mut child = spawner::start(outlive_this_thread, move || std_cmd.spawn())
+    let child = spawner::start(outlive_this_thread, move || std_cmd.spawn())
         .ok_or_else(spawner_failed)?
         .map_err(|e| cmd.spawn_error(e))?;
-    let ends = [
-        child.stdin.take().map(|p| File::from(OwnedFd::from(p))),
-        child.stdout.take().map(|p| File::from(OwnedFd::from(p))),
-        child.stderr.take().map(|p| File::from(OwnedFd::from(p))),
-    ];
     Ok(Launched { child: Child::Std(child), pidfd: None, ends })
 }
 
@@ -392,6 +424,15 @@ pub(crate) fn failed_record(cmd: &Command, id: ProcessId) -> ProcessHandle {
         }),
         local: None,
         _stop_on_last_drop: None,
+        pipes: Arc::default(),
+    }
+}
+
+/// Whose an output pipe's end is: `(event loop's, caller's)`.
+fn route(output: &Output, end: Option<File>) -> (Option<File>, Option<File>) {
+    match output {
+        Output::Piped => (None, end),
+        _ => (end, None),
     }
 }
 

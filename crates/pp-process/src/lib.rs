@@ -15,6 +15,11 @@
 //!   [`Command::pass_fd`]), where output goes ([`Output`]), how long
 //!   ([`Command::timeout`], [`Command::grace`]), under which [`ProcessId`],
 //!   with a cap on captured bytes and an exit callback.
+//! - Streams while it runs (see below): [`Input::Piped`] gives a
+//!   [`StdinWriter`] ([`ProcessHandle::take_stdin`]), [`Output::Piped`] an
+//!   [`OutputReader`] of [`Chunk`]s or lines ([`ProcessHandle::take_stdout`],
+//!   [`ProcessHandle::take_stderr`]); [`Command::merge_stderr`]
+//!   ([`Output::Stdout`]) sends stderr into stdout's stream.
 //! - [`Command::run`] waits and returns a [`ProcessOutput`];
 //!   [`Command::spawn`] returns a [`ProcessHandle`] at once (status, wait,
 //!   terminate, kill).
@@ -69,6 +74,48 @@
 //! # Ok::<(), pp_process::Error>(())
 //! ```
 
+//!
+//! # Streams while a process runs
+//! A piped stream is read (or written) by the caller straight from the
+//! pipe, as the child writes (or reads) it: blocking, with a limit, without
+//! waiting, or awaited on any executor (with the `tokio` feature the reader
+//! is also a `tokio::io::AsyncRead` and the writer a `tokio::io::AsyncWrite`).
+//! pp keeps none of it: the pipe's own buffer (64 KiB) is all that waits,
+//! so a slow reader slows the child (back-pressure: its writes wait), memory
+//! stays bounded and nothing is dropped; the reactor never reads these pipes,
+//! so it never waits for a consumer. A reader dropped early closes its
+//! pipe: the child's next write fails (`EPIPE`, or `SIGPIPE` ends it).
+//! [`Command::max_output_bytes`] caps captured streams only. A blocking
+//! [`Command::run`] or [`Command::run_async`] closes piped ends nobody can
+//! take.
+//!
+//! ```
+//! use std::io::Write;
+//! use pp_process::{Chunk, Command, Input, Output};
+//!
+//! let cat = Command::new("cat").stdin(Input::Piped).stdout(Output::Piped).spawn()?;
+//! let mut stdin = cat.take_stdin().expect("piped stdin");
+//! let mut stdout = cat.take_stdout().expect("piped stdout");
+//! stdin.write_all(b"ping\n")?;
+//! assert_eq!(stdout.next_chunk()?, Chunk::Bytes(b"ping\n".to_vec()));
+//! // The same from async code, on any executor.
+//! futures::executor::block_on(async {
+//!     stdin.write_all_async(b"pong\n").await?;
+//!     assert_eq!(stdout.next_chunk_async().await?, Chunk::Bytes(b"pong\n".to_vec()));
+//!     Ok::<(), std::io::Error>(())
+//! })?;
+//! drop(stdin); // cat reads end of file and exits
+//! assert_eq!(stdout.next_chunk()?, Chunk::End);
+//! assert_eq!(cat.wait()?.code, Some(0));
+//!
+//! // Line by line, stderr merged in the order written.
+//! let sh = Command::shell("echo one; echo two >&2").stdout(Output::Piped).merge_stderr().spawn()?;
+//! let lines: Vec<String> = sh.take_stdout().expect("piped").lines().collect::<Result<_, _>>()?;
+//! assert_eq!(lines, ["one", "two"]);
+//! sh.wait()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
 mod background;
 mod command;
 mod error;
@@ -78,13 +125,17 @@ mod id;
 mod limits;
 mod orphans;
 mod reactor;
+mod reader;
+mod readiness;
 mod shared;
 mod spawner;
+mod streams;
 mod sys;
 mod table;
 mod text;
 mod tree;
 mod types;
+mod writer;
 
 pub use command::{Callback, Command, Input, Output, normalize_cwd};
 pub use error::{Error, Result};
@@ -93,6 +144,7 @@ pub use handle::ProcessHandle;
 pub use id::{ProcessId, ProcessIdError};
 pub use limits::Limit;
 pub use orphans::become_subreaper;
+pub use reader::{Chunk, NextChunk, OutputReader};
 pub use sys::cgroup::release_spare_cgroups;
 pub use sys::thread_count;
 pub use table::ProcessTable;
@@ -100,6 +152,7 @@ pub use types::{
     Contained, Containment, Leftovers, ProcessInfo, ProcessOutput, ProcessStatus, StoppedBy,
     TerminateOutcome,
 };
+pub use writer::{StdinWriter, WriteAll};
 
 impl Command {
     /// Runs the command to completion and returns its output.

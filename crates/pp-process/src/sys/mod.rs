@@ -177,6 +177,65 @@ pub(crate) fn epoll_delete(ep: impl AsFd, fd: impl AsFd) {
     let _ = epoll::delete(ep, fd);
 }
 
+/// Arms `fd` in `ep` for one event (`EPOLLONESHOT`) under `token`: added
+/// the first time (`added` false), re-armed after. Level-triggered, so a
+/// pipe already ready when armed reports at once.
+pub(crate) fn epoll_arm_once(
+    ep: impl AsFd,
+    fd: impl AsFd,
+    token: u64,
+    flags: EventFlags,
+    added: bool,
+) -> io::Result<()> {
+    let flags = flags | EventFlags::ONESHOT;
+    let data = EventData::new_u64(token);
+    Ok(if added { epoll::modify(ep, fd, data, flags) } else { epoll::add(ep, fd, data, flags) }?)
+}
+
+/// Which way a pipe end is waited on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Readable: data, end of file or an error.
+    Read,
+    /// Writable: room, or the reader gone.
+    Write,
+}
+
+impl Direction {
+    pub(crate) fn epoll_flags(self) -> EventFlags {
+        match self {
+            Direction::Read => EventFlags::IN,
+            Direction::Write => EventFlags::OUT,
+        }
+    }
+}
+
+/// Waits until `fd` is ready in `direction` (hang-up and errors count as
+/// ready: the next call reports them); `None` waits forever. Returns
+/// whether it is ready, `false` once `timeout` has passed.
+pub(crate) fn wait_ready(
+    fd: impl AsFd,
+    direction: Direction,
+    timeout: Option<Duration>,
+) -> io::Result<bool> {
+    use rustix::event::{PollFd, PollFlags};
+    let flags = match direction {
+        Direction::Read => PollFlags::IN,
+        Direction::Write => PollFlags::OUT,
+    };
+    let timeout = timeout.map(|t| Timespec {
+        tv_sec: t.as_secs().min(i32::MAX as u64) as _,
+        tv_nsec: t.subsec_nanos() as _,
+    });
+    let mut fds = [PollFd::new(&fd, flags)];
+    match rustix::event::poll(&mut fds, timeout.as_ref()) {
+        Ok(n) => Ok(n > 0),
+        // Interrupted: the caller loops and works out what time is left.
+        Err(rustix::io::Errno::INTR) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Waits for events; `None` waits forever. Interrupted waits return no events.
 pub(crate) fn epoll_wait(
     ep: impl AsFd,

@@ -12,6 +12,7 @@ mod hygiene;
 mod io;
 mod lifecycle;
 mod passed_fds;
+mod streams;
 mod support;
 mod table;
 mod waiting;
