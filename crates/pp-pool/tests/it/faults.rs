@@ -250,11 +250,12 @@ pub(crate) fn busy_parent() {
     let pool = ProcessPool::new(2).unwrap();
     let tasks: Vec<_> =
         (0..4).map(|_| pool.submit(crate::support::process_sleep, 120_000).unwrap()).collect();
-    assert!(eventually(Duration::from_secs(30), || tasks
-        .iter()
-        .filter(|t| t.status() == TaskStatus::Running)
-        .count()
-        == 2));
+    // A task is running once its supervisor took it, a moment before that
+    // supervisor's worker has started and recorded its pid: wait for both.
+    assert!(eventually(Duration::from_secs(30), || {
+        tasks.iter().filter(|t| t.status() == TaskStatus::Running).count() == 2
+            && pool.worker_pids().len() == 2
+    }));
     let pids: Vec<String> = pool.worker_pids().iter().map(u32::to_string).collect();
     println!("{}", pids.join(" "));
     std::thread::sleep(Duration::from_secs(120));
