@@ -14,6 +14,7 @@
 
 mod awaiting;
 mod awaiting_ipc;
+mod iceoryx2;
 mod machine;
 mod measure;
 mod peers;
@@ -280,6 +281,15 @@ fn queues(plan: Plan, report: &mut Report) {
             ],
         );
         report.notes.push(throughput_verdict(label, batched, if size == 8 { 10e6 } else { 2e6 }));
+        let iceoryx2 = if size == 8 { iceoryx2::one_way(plan, n) } else { None };
+        if size == 8 {
+            report.add(
+                "queue one-way, 8 B items in batches (per item), beside iceoryx2",
+                "Queue::put_many/get_many",
+                batched,
+                vec![("iceoryx2 publish-subscribe, u64, busy-poll", iceoryx2)],
+            );
+        }
         report.add(
             &format!("queue one-way, {label} items (per item)"),
             "Queue",
@@ -325,9 +335,19 @@ fn queues(plan: Plan, report: &mut Report) {
     let floor = futex_floor(plan, n);
     let spin = spin_floor(plan, n);
     let channel = crossbeam_ping_pong(plan, n, &item);
+    let iceoryx2 = iceoryx2::ping_pong(plan, n);
+    let versus_iceoryx2 = match iceoryx2 {
+        Some(ice) => format!(
+            "{:.2}× iceoryx2's busy-polling round trip ({}; goal at most 1.0×: {})",
+            pp.median / ice.median,
+            fmt_time(ice.median),
+            if pp.median <= ice.median { "met" } else { "not met" }
+        ),
+        None => "iceoryx2 not measured (its peer did not build or run)".to_owned(),
+    };
     report.notes.push(format!(
-        "queue ping-pong (goal: at most 2× a bare spinning shared-memory round trip): {:.2}× \
-         ({} vs {}: goal {}); iceoryx2 is not among the peers yet (not measured)",
+        "queue ping-pong: {:.2}× a bare spinning shared-memory round trip ({} vs {}; goal at \
+         most 2×: {}); {versus_iceoryx2}",
         pp.median / spin.median,
         fmt_time(pp.median),
         fmt_time(spin.median),
@@ -339,6 +359,7 @@ fn queues(plan: Plan, report: &mut Report) {
         pp,
         vec![
             ("bare spinning shared-memory round trip", Some(spin)),
+            ("iceoryx2 publish-subscribe, u64, busy-poll", iceoryx2),
             ("crossbeam-channel round trip across threads", Some(channel)),
             ("ipc-channel", Some(ipc)),
             ("python multiprocessing.Queue", python(plan, "mp-queue:ping-pong", n / 2)),

@@ -231,6 +231,26 @@ fn bench(quick: bool) -> Result<(), String> {
     let out = std::path::Path::new(&target).join("bench");
     let mut run = Command::new(&exe);
     run.arg("--out").arg(&out);
+    // iceoryx2, a peer of the queue rows, is its own project (never a
+    // dependency of pp): built here, its rows skipped if it cannot be.
+    let iceoryx2_target = std::path::Path::new(&target).join("iceoryx2-peer");
+    let manifest = workspace_root().join("benches/iceoryx2-peer/Cargo.toml");
+    let built = cargo(&[
+        "build",
+        "--release",
+        "--manifest-path",
+        &manifest.to_string_lossy(),
+        "--target-dir",
+        &iceoryx2_target.to_string_lossy(),
+    ]);
+    match built {
+        Ok(()) => {
+            run.env("PP_BENCH_ICEORYX2", iceoryx2_target.join("release").join("iceoryx2-peer"));
+        }
+        Err(e) => {
+            eprintln!("xtask bench: the iceoryx2 peer did not build ({e}); its rows are skipped")
+        }
+    }
     if quick {
         run.arg("--quick");
     }
