@@ -5,7 +5,7 @@
 use std::process::Stdio;
 
 use futures::future::join_all;
-use pp_process::Command;
+use pp_process::{Command, Containment};
 use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 use tokio::runtime::Runtime;
 
@@ -18,7 +18,16 @@ const GOAL: f64 = 1.05;
 /// Adds the rows; `containment` says what pp's default containment is here.
 pub(crate) fn awaiting(plan: Plan, report: &mut Report, containment: &str) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let once = run_true(plan, &rt);
+    let once = run_true(plan, &rt, &Command::new("/bin/true"));
+    // Without the cgroup (tokio gives none): what the awaiting itself costs.
+    let group = Command::new("/bin/true").containment(Containment::ProcessGroup);
+    let once_group = run_true(plan, &rt, &group);
+    report.add(
+        "await run /bin/true, capture output (tokio current-thread), process-group containment",
+        "Command::run_async",
+        once_group.0,
+        vec![("tokio::process::Command::output", Some(once_group.1))],
+    );
     report.add(
         &format!(
             "await run /bin/true, capture output (tokio current-thread), default containment: {containment}"
@@ -37,8 +46,9 @@ pub(crate) fn awaiting(plan: Plan, report: &mut Report, containment: &str) {
     );
     report.notes.push(format!(
         "awaiting (tokio current-thread runtime, medians of this run; goal: pp takes at most \
-         {GOAL:.2}× tokio::process's time): pp takes {} and {}",
-        verdict("one /bin/true run", once),
+         {GOAL:.2}× tokio::process's time): pp takes {}, {} and {}",
+        verdict(&format!("one /bin/true run with its default containment ({containment})"), once),
+        verdict("one /bin/true run in a process group (no cgroup, as tokio)", once_group),
         verdict(&format!("{count} concurrent /bin/true"), many),
     ));
 }
@@ -55,9 +65,8 @@ fn verdict(what: &str, (pp, tokio): (Figure, Figure)) -> String {
 }
 
 /// One awaited `/bin/true` at a time, output captured: (pp, tokio).
-fn run_true(plan: Plan, rt: &Runtime) -> (Figure, Figure) {
+fn run_true(plan: Plan, rt: &Runtime, cmd: &Command) -> (Figure, Figure) {
     let n = plan.n(300);
-    let cmd = Command::new("/bin/true");
     let pp = measure(plan, n, |n| {
         rt.block_on(async {
             for _ in 0..n {
