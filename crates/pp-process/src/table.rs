@@ -1,6 +1,6 @@
 //! The process table: every process started through it, by id.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -19,6 +19,9 @@ use crate::types::{ProcessInfo, ProcessOutput, TerminateOutcome};
 #[derive(Debug, Default)]
 pub struct ProcessTable {
     entries: Mutex<HashMap<crate::ProcessId, ProcessHandle>>,
+    /// Ids being started now: claimed under the entries' lock, which is not
+    /// held across the spawn itself, so threads start processes in parallel.
+    starting: Mutex<HashSet<crate::ProcessId>>,
 }
 
 impl ProcessTable {
@@ -53,12 +56,18 @@ impl ProcessTable {
 
     fn start(&self, cmd: &Command, driver: Driver) -> Result<(ProcessHandle, Local)> {
         let id = cmd.process_id()?;
-        // The lock is held across the start so two callers cannot claim one id.
-        let mut entries = self.entries();
-        if entries.contains_key(&id) {
-            return Err(Error::DuplicateProcessId { id });
+        {
+            // Lock order: entries, then starting.
+            let entries = self.entries();
+            let mut starting = self.starting.lock().unwrap_or_else(PoisonError::into_inner);
+            if entries.contains_key(&id) || !starting.insert(id.clone()) {
+                return Err(Error::DuplicateProcessId { id });
+            }
         }
-        match start(cmd, id.clone(), driver) {
+        let started = start(cmd, id.clone(), driver);
+        let mut entries = self.entries();
+        self.starting.lock().unwrap_or_else(PoisonError::into_inner).remove(&id);
+        match started {
             Ok((handle, local)) => {
                 entries.insert(id, handle.clone());
                 Ok((handle, local))

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use pp_process::{Command, ProcessStatus, ProcessTable, TerminateOutcome};
+use pp_process::{Command, Error, ProcessStatus, ProcessTable, TerminateOutcome};
 
 use crate::support::{is_gone, watchdog};
 
@@ -80,5 +80,35 @@ fn a_blocking_run_can_be_terminated_by_id_from_another_thread() {
         let output = runner.join().unwrap().unwrap();
         assert_eq!(output.status, ProcessStatus::Terminated);
         assert_eq!(output.signal, Some(15));
+    });
+}
+
+#[test]
+fn threads_starting_one_id_at_once_get_it_once() {
+    watchdog(Duration::from_secs(60), || {
+        // The table does not hold its lock across a spawn: the id is claimed
+        // first, so of many threads starting the same id exactly one wins.
+        for round in 0..20 {
+            let table = ProcessTable::new();
+            let id = format!("same-{round}");
+            let outcomes: Vec<Result<_, _>> = std::thread::scope(|scope| {
+                let starts: Vec<_> = (0..4)
+                    .map(|_| {
+                        let (table, id) = (&table, &id);
+                        scope.spawn(move || table.spawn(&Command::new("true").id(id.as_str())))
+                    })
+                    .collect();
+                starts.into_iter().map(|s| s.join().unwrap()).collect()
+            });
+            let won = outcomes.iter().filter(|o| o.is_ok()).count();
+            assert_eq!(won, 1, "round {round}: {outcomes:?}");
+            assert!(outcomes.iter().filter_map(|o| o.as_ref().err()).all(
+                |e| matches!(e, Error::DuplicateProcessId { id: taken } if taken.as_str() == id)
+            ));
+            for handle in outcomes.into_iter().flatten() {
+                handle.wait().unwrap();
+            }
+            assert_eq!(table.list().len(), 1);
+        }
     });
 }
