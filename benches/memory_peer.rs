@@ -19,6 +19,12 @@ const RECORD_BYTES: usize = 4 + 2 + ITEM_BYTES;
 /// How long a pool waits idle before its memory is read.
 const SETTLE: Duration = Duration::from_millis(200);
 
+/// This process's peak RSS (`VmHWM`) having done nothing: the baseline the
+/// spawn figures include.
+pub fn idle() -> u64 {
+    own_status_bytes("VmHWM").expect("VmHWM of this process")
+}
+
 /// This process's peak RSS (`VmHWM`) after starting `n` `sleep 1` with
 /// pp-process's defaults (output captured, contained), then waiting for all.
 pub fn spawn_pp(n: usize) -> u64 {

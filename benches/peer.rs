@@ -10,6 +10,7 @@
 //!
 //! The memory roles do one thing in this fresh process, print one figure in
 //! bytes and exit (see `memory_peer.rs`; `<n>` is a count):
+//! - `memory-idle <n>`: peak RSS having done nothing (`n` is ignored).
 //! - `memory-spawn-pp <n>` / `memory-spawn-std <n>`: peak RSS after `n`
 //!   concurrent `sleep 1`.
 //! - `memory-pool-pp` / `memory-pool-procspawn`: an idle 2-worker pool's
@@ -32,6 +33,7 @@ fn main() {
     let id = |i: usize| arg(i).parse::<ObjectId>().expect("an object id");
     let count = |i: usize| arg(i).parse::<usize>().expect("a count");
     match arg(0).as_str() {
+        "memory-idle" => println!("{}", memory_peer::idle()),
         "memory-spawn-pp" => println!("{}", memory_peer::spawn_pp(count(1))),
         "memory-spawn-std" => println!("{}", memory_peer::spawn_std(count(1))),
         "memory-pool-pp" => println!("{}", memory_peer::pool_pp()),

@@ -15,7 +15,7 @@ pub fn own_status_bytes(field: &str) -> Option<u64> {
     status_bytes(std::process::id(), field)
 }
 
-/// `field` of a `/proc/<pid>/status` text: `VmRSS:	    1234 kB` is 1234 KiB.
+/// `field` of a `/proc/<pid>/status` text: `VmRSS: 1234 kB` (tab-separated) is 1234 KiB.
 fn parse_status_bytes(status: &str, field: &str) -> Option<u64> {
     let line = status.lines().find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?;
     let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;

@@ -211,6 +211,11 @@ def descendants(pid):
     return found
 
 
+def idle_peak(_):
+    """Peak RSS of this process having done nothing: the baseline."""
+    return status_bytes(os.getpid(), "VmHWM")
+
+
 def spawn_popen_peak(n):
     """Peak RSS of this process after n concurrent `sleep 1` started and waited."""
     procs = [subprocess.Popen(["sleep", "1"]) for _ in range(n)]
@@ -253,6 +258,7 @@ def mp_queue_growth(n):
 
 
 MEMORY = {
+    "memory:idle": idle_peak,
     "memory:spawn-popen": spawn_popen_peak,
     "memory:process-pool": process_pool_rss,
     "memory:mp-queue": mp_queue_growth,

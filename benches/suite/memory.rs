@@ -10,7 +10,7 @@ use pp_benches::memory_peer::ITEM_BYTES;
 
 use crate::measure::{Figure, Plan, python_memory};
 use crate::peers::peer_exe;
-use crate::report::Report;
+use crate::report::{Report, fmt_bytes};
 
 /// How many processes run at once in the spawn rows.
 const PROCESSES: u64 = 1000;
@@ -22,18 +22,36 @@ const ITEMS: u64 = 1024;
 pub(crate) fn memory(plan: Plan, report: &mut Report) {
     // Each repetition is a whole fresh process (1,000 `sleep 1` take a second).
     let plan = Plan { reps: plan.reps.min(5), ..plan };
+    let pp_idle = peer_memory(plan, "memory-idle", 0);
+    let python_idle = python_memory(plan, "memory:idle", 0);
+    let pp = peer_memory(plan, "memory-spawn-pp", PROCESSES).expect("pp's spawn figure");
+    let std = peer_memory(plan, "memory-spawn-std", PROCESSES);
+    let python = python_memory(plan, "memory:spawn-popen", PROCESSES);
     report.add_memory(
         &format!(
             "memory: parent's peak RSS (VmHWM, children excluded), {PROCESSES} concurrent \
-             `sleep 1` spawned then waited"
+             `sleep 1` spawned with defaults, then waited"
         ),
-        "Command::spawn",
-        peer_memory(plan, "memory-spawn-pp", PROCESSES).expect("pp's spawn figure"),
-        vec![
-            ("std::process::Command::spawn", peer_memory(plan, "memory-spawn-std", PROCESSES)),
-            ("python subprocess.Popen", python_memory(plan, "memory:spawn-popen", PROCESSES)),
-        ],
+        "Command::spawn (output captured)",
+        pp,
+        vec![("std::process::Command::spawn", std), ("python subprocess.Popen", python)],
     );
+    let above = |peak: Option<Figure>, idle: Option<Figure>| match (peak, idle) {
+        (Some(peak), Some(idle)) => fmt_bytes(peak.median - idle.median),
+        _ => "-".into(),
+    };
+    report.notes.push(format!(
+        "memory baselines: a pp-bench-peer that does nothing peaks at {} (VmHWM), python3 \
+         running peers.py at {}, and the spawn rows' parent figures include these: above \
+         them, {PROCESSES} concurrent `sleep 1` cost pp {}, std {}, Python {} (medians). pp's \
+         defaults capture each child's output (two pipes per child, read by its reactor \
+         thread) and contain it; std and Python inherit the output.",
+        pp_idle.map_or("-".into(), |f| fmt_bytes(f.median)),
+        python_idle.map_or("-".into(), |f| fmt_bytes(f.median)),
+        above(Some(pp), pp_idle),
+        above(std, pp_idle),
+        above(python, python_idle),
+    ));
     report.add_memory(
         "memory: idle 2-worker process pool after a task on each, VmRSS of parent + workers summed",
         "ProcessPool",
