@@ -28,8 +28,16 @@ pub fn idle() -> u64 {
 /// This process's peak RSS (`VmHWM`) after starting `n` `sleep 1` with
 /// pp-process's defaults (output captured, contained), then waiting for all.
 pub fn spawn_pp(n: usize) -> u64 {
+    spawn_pp_with(&pp_process::Command::new("sleep").arg("1"), n)
+}
+
+/// [`spawn_pp`] with output discarded: what capturing costs.
+pub fn spawn_pp_discarding(n: usize) -> u64 {
+    spawn_pp_with(&pp_process::Command::new("sleep").arg("1").discard_output(), n)
+}
+
+fn spawn_pp_with(cmd: &pp_process::Command, n: usize) -> u64 {
     crate::raise_fd_limit();
-    let cmd = pp_process::Command::new("sleep").arg("1");
     let handles: Vec<_> = (0..n).map(|_| cmd.spawn().expect("spawn sleep 1")).collect();
     for handle in handles {
         assert!(handle.wait().expect("wait for sleep 1").success());

@@ -11,8 +11,8 @@
 //! The memory roles do one thing in this fresh process, print one figure in
 //! bytes and exit (see `memory_peer.rs`; `<n>` is a count):
 //! - `memory-idle <n>`: peak RSS having done nothing (`n` is ignored).
-//! - `memory-spawn-pp <n>` / `memory-spawn-std <n>`: peak RSS after `n`
-//!   concurrent `sleep 1`.
+//! - `memory-spawn-pp <n>` / `memory-spawn-pp-discarding <n>` /
+//!   `memory-spawn-std <n>`: peak RSS after `n` concurrent `sleep 1`.
 //! - `memory-pool-pp` / `memory-pool-procspawn`: an idle 2-worker pool's
 //!   RSS with its workers.
 //! - `memory-queue-pp <n>` / `memory-queue-crossbeam <n>`: RSS growth while
@@ -35,6 +35,9 @@ fn main() {
     match arg(0).as_str() {
         "memory-idle" => println!("{}", memory_peer::idle()),
         "memory-spawn-pp" => println!("{}", memory_peer::spawn_pp(count(1))),
+        "memory-spawn-pp-discarding" => {
+            println!("{}", memory_peer::spawn_pp_discarding(count(1)))
+        }
         "memory-spawn-std" => println!("{}", memory_peer::spawn_std(count(1))),
         "memory-pool-pp" => println!("{}", memory_peer::pool_pp()),
         "memory-pool-procspawn" => println!("{}", memory_peer::pool_procspawn()),

@@ -18,42 +18,48 @@ const PROCESSES: u64 = 1000;
 /// How many 1 KiB items the queue rows hold: 1 MiB.
 const ITEMS: u64 = 1024;
 
-/// Adds the memory rows.
-pub(crate) fn memory(plan: Plan, report: &mut Report) {
+/// Adds the memory rows; `containment` says what pp's default containment is here.
+pub(crate) fn memory(plan: Plan, report: &mut Report, containment: &str) {
     // Each repetition is a whole fresh process (1,000 `sleep 1` take a second).
     let plan = Plan { reps: plan.reps.min(5), ..plan };
     let pp_idle = peer_memory(plan, "memory-idle", 0);
     let python_idle = python_memory(plan, "memory:idle", 0);
     let pp = peer_memory(plan, "memory-spawn-pp", PROCESSES).expect("pp's spawn figure");
+    let discarding = peer_memory(plan, "memory-spawn-pp-discarding", PROCESSES);
     let std = peer_memory(plan, "memory-spawn-std", PROCESSES);
     let python = python_memory(plan, "memory:spawn-popen", PROCESSES);
     report.add_memory(
-        &format!(
-            "memory: parent's peak RSS (VmHWM, children excluded), {PROCESSES} concurrent \
-             `sleep 1` spawned with defaults, then waited"
-        ),
+        &format!("memory: parent's peak RSS (VmHWM), {PROCESSES} concurrent `sleep 1`"),
         "Command::spawn (output captured)",
         pp,
-        vec![("std::process::Command::spawn", std), ("python subprocess.Popen", python)],
+        vec![
+            ("Command::spawn, output discarded", discarding),
+            ("std::process::Command::spawn", std),
+            ("python subprocess.Popen", python),
+        ],
     );
     let above = |peak: Option<Figure>, idle: Option<Figure>| match (peak, idle) {
         (Some(peak), Some(idle)) => fmt_bytes(peak.median - idle.median),
         _ => "-".into(),
     };
     report.notes.push(format!(
-        "memory baselines: a pp-bench-peer that does nothing peaks at {} (VmHWM), python3 \
-         running peers.py at {}, and the spawn rows' parent figures include these: above \
-         them, {PROCESSES} concurrent `sleep 1` cost pp {}, std {}, Python {} (medians). pp's \
-         defaults capture each child's output (two pipes per child, read by its reactor \
-         thread) and contain it; std and Python inherit the output.",
+        "memory, {PROCESSES} concurrent `sleep 1`: each parent (a fresh process) starts them \
+         all, with its defaults, then waits for each; the figure is its own peak RSS \
+         (VmHWM), children excluded. pp's defaults capture each child's output (two pipes \
+         per child, read by its reactor thread) and contain it (here: {}); std and Python \
+         inherit the output. A pp-bench-peer that does nothing peaks at {}, python3 running \
+         peers.py at {}; above these baselines the {PROCESSES} children cost pp {} ({} with \
+         output discarded), std {}, Python {} (medians).",
+        containment,
         pp_idle.map_or("-".into(), |f| fmt_bytes(f.median)),
         python_idle.map_or("-".into(), |f| fmt_bytes(f.median)),
         above(Some(pp), pp_idle),
+        above(discarding, pp_idle),
         above(std, pp_idle),
         above(python, python_idle),
     ));
     report.add_memory(
-        "memory: idle 2-worker process pool after a task on each, VmRSS of parent + workers summed",
+        "memory: idle 2-worker pool, VmRSS of parent + workers",
         "ProcessPool",
         peer_memory(plan, "memory-pool-pp", 2).expect("pp's pool figure"),
         vec![
@@ -63,8 +69,7 @@ pub(crate) fn memory(plan: Plan, report: &mut Report) {
     );
     report.add_memory(
         &format!(
-            "memory: a queue holding {ITEMS} × {} KiB (1 MiB), VmRSS growth of the putting \
-             process, nobody reading",
+            "memory: VmRSS growth, queue holding {ITEMS} × {} KiB, no reader",
             ITEM_BYTES / 1024
         ),
         "Queue (sized for the items)",
@@ -78,12 +83,16 @@ pub(crate) fn memory(plan: Plan, report: &mut Report) {
         ],
     );
     report.notes.push(
-        "memory: each figure is the median of fresh processes, one per repetition. A pool's \
-         VmRSS sum counts pages the parent and its workers share once per process. The queue \
-         rows count what the putting process holds: pp's shared-memory ring, crossbeam's \
-         heap, and Python's items waiting in its feeder's buffer (what fits in the pipe, \
-         about 64 KiB, is in the kernel and not counted). ipc-channel is not among them: \
-         its sender holds nothing, and a send blocks once the kernel's socket buffer is full."
+        "memory: each figure is the median of fresh processes, one per repetition. Pool: \
+         VmRSS of the parent and all its descendants summed, idle, once each of the 2 workers \
+         has run a task (pages they share count once per process). Queue: VmRSS after minus \
+         before creating the queue and putting 1 MiB of 1 KiB items into it, each made fresh \
+         and dropped by the putter once put, nobody reading; pp's queue is sized to hold \
+         exactly those items (its shared-memory ring counts in the putter's RSS), crossbeam's \
+         channel holds them on the heap, and Python's multiprocessing.Queue in its feeder's \
+         buffer (what fits in its pipe, about 64 KiB, is in the kernel and not counted). \
+         ipc-channel is not among them: its sender holds nothing, and a send blocks once the \
+         kernel's socket buffer is full."
             .into(),
     );
 }
