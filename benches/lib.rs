@@ -1,8 +1,11 @@
 //! Shared pieces of pp's benchmarks: the peer process and the raw floors
 //! (a bare futex ping-pong, a bare robust pthread mutex) that pp is measured
-//! against in the same run.
+//! against in the same run; the memory rows' work (`memory_peer.rs`) and
+//! their reading of `/proc` (`proc_status.rs`).
 
 pub mod floor;
+pub mod memory_peer;
+pub mod proc_status;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -146,6 +149,19 @@ pub fn python_peer(measurement: &str, n: u64) -> Option<std::time::Duration> {
     };
     let seconds: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().ok()?;
     Some(std::time::Duration::from_secs_f64(seconds))
+}
+
+/// Lifts the soft open-file limit to the hard one, so a thousand children's
+/// descriptors fit; left as it is (with a line saying so) where that fails.
+pub fn raise_fd_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = Rlimit { current: limit.maximum, maximum: limit.maximum };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            eprintln!("cannot raise the open-file limit ({e}); keeping {:?}", limit.current);
+        }
+    }
 }
 
 /// Whether `python3` can be run here.

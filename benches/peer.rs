@@ -7,17 +7,42 @@
 //! - `spin-echo <words>`: the same, spinning instead of sleeping.
 //! - `queue-sink-many <queue> <acks>`: `queue-sink` taking items in batches.
 //! - `event-echo <ping> <pong>`: answers each set of `ping` by setting `pong`.
+//!
+//! The memory roles do one thing in this fresh process, print one figure in
+//! bytes and exit (see `memory_peer.rs`; `<n>` is a count):
+//! - `memory-idle <n>`: peak RSS having done nothing (`n` is ignored).
+//! - `memory-spawn-pp <n>` / `memory-spawn-pp-discarding <n>` /
+//!   `memory-spawn-std <n>`: peak RSS after `n` concurrent `sleep 1`.
+//! - `memory-pool-pp` / `memory-pool-procspawn`: an idle 2-worker pool's
+//!   RSS with its workers.
+//! - `memory-queue-pp <n>` / `memory-queue-crossbeam <n>`: RSS growth while
+//!   `n` 1 KiB items are held.
 
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use pp_benches::Payload;
 use pp_benches::floor::SharedWords;
+use pp_benches::memory_peer;
 use pp_ipc::{Event, ObjectId, Queue};
 
 fn main() {
+    // The memory roles start pools, whose workers are copies of this program.
+    pp_pool::init();
+    procspawn::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| args.get(i).cloned().unwrap_or_default();
     let id = |i: usize| arg(i).parse::<ObjectId>().expect("an object id");
+    let count = |i: usize| arg(i).parse::<usize>().expect("a count");
     match arg(0).as_str() {
+        "memory-idle" => println!("{}", memory_peer::idle()),
+        "memory-spawn-pp" => println!("{}", memory_peer::spawn_pp(count(1))),
+        "memory-spawn-pp-discarding" => {
+            println!("{}", memory_peer::spawn_pp_discarding(count(1)))
+        }
+        "memory-spawn-std" => println!("{}", memory_peer::spawn_std(count(1))),
+        "memory-pool-pp" => println!("{}", memory_peer::pool_pp()),
+        "memory-pool-procspawn" => println!("{}", memory_peer::pool_procspawn()),
+        "memory-queue-pp" => println!("{}", memory_peer::queue_pp(count(1))),
+        "memory-queue-crossbeam" => println!("{}", memory_peer::queue_crossbeam(count(1))),
         "queue-sink" => {
             let queue = Queue::<Payload>::open(&id(1)).unwrap();
             let acks = Queue::<u8>::open(&id(2)).unwrap();

@@ -4,6 +4,9 @@ Usage:
   python3 peers.py <measurement> <n>            -> one line: seconds for n operations
   python3 peers.py --reps R <measurement> <n>   -> R lines, one per repetition
                                                     (after one warm-up repetition)
+  python3 peers.py memory:<what> <n>            -> one line: bytes, measured in this
+                                                    fresh interpreter (run it once per
+                                                    repetition)
 
 Only the measured part is timed: pools, queues and peer processes are set up
 and warmed up before the clock starts. `cargo xtask bench` and the criterion
@@ -11,6 +14,7 @@ benches run this script so each pp figure has its Python peer from the same run.
 """
 
 import multiprocessing as mp
+import os
 import subprocess
 import sys
 import time
@@ -172,6 +176,95 @@ def event_ping_pong(factory):
     return measure
 
 
+# ----- memory (bytes, one figure per fresh interpreter) ------------------------
+
+def status_bytes(pid, field):
+    """`field` of /proc/<pid>/status (VmRSS, VmHWM) in bytes; None if gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def descendants(pid):
+    """The pids of every live process descended from `pid`."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 1:].split()[1])
+        children.setdefault(ppid, []).append(int(name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def idle_peak(_):
+    """Peak RSS of this process having done nothing: the baseline."""
+    return status_bytes(os.getpid(), "VmHWM")
+
+
+def spawn_popen_peak(n):
+    """Peak RSS of this process after n concurrent `sleep 1` started and waited."""
+    procs = [subprocess.Popen(["sleep", "1"]) for _ in range(n)]
+    for p in procs:
+        p.wait()
+    return status_bytes(os.getpid(), "VmHWM")
+
+
+def _worker_pid(_):
+    time.sleep(0.05)
+    return os.getpid()
+
+
+def process_pool_rss(workers):
+    """VmRSS of this process and its descendants, summed, with an idle pool
+    whose workers have each run a task."""
+    with ProcessPoolExecutor(max_workers=workers) as executor:
+        seen = set()
+        for _ in range(50):
+            seen.update(executor.map(_worker_pid, range(workers)))
+            if len(seen) >= workers:
+                break
+        time.sleep(0.2)
+        me = os.getpid()
+        return sum(status_bytes(p, "VmRSS") or 0 for p in [me] + descendants(me))
+
+
+def mp_queue_growth(n):
+    """VmRSS growth while a multiprocessing.Queue holds n fresh 1 KiB items
+    (nobody reads: the feeder thread writes what fits in the pipe, the rest
+    waits in its buffer)."""
+    before = status_bytes(os.getpid(), "VmRSS")
+    q = mp.Queue()
+    for i in range(n):
+        q.put(bytes([i % 256]) * 1024)
+    time.sleep(0.2)  # the feeder thread fills the pipe and blocks
+    after = status_bytes(os.getpid(), "VmRSS")
+    q.cancel_join_thread()  # exit without draining: nobody reads
+    return after - before
+
+
+MEMORY = {
+    "memory:idle": idle_peak,
+    "memory:spawn-popen": spawn_popen_peak,
+    "memory:process-pool": process_pool_rss,
+    "memory:mp-queue": mp_queue_growth,
+}
+
+
 # ----- driver ----------------------------------------------------------------
 
 def timed(fn):
@@ -218,8 +311,12 @@ def main():
     if args[:1] == ["--reps"]:
         reps, args = int(args[1]), args[2:]
     measurement, n = args[0], int(args[1])
+    if measurement in MEMORY:
+        print(MEMORY[measurement](n))
+        return
     if measurement not in MEASUREMENTS:
-        sys.exit(f"unknown measurement {measurement!r}; known: {', '.join(MEASUREMENTS)}")
+        known = ", ".join(list(MEASUREMENTS) + list(MEMORY))
+        sys.exit(f"unknown measurement {measurement!r}; known: {known}")
     if reps is None:
         # One figure after one warm-up: the criterion benches' protocol.
         times = MEASUREMENTS[measurement](n, 2)

@@ -6,7 +6,6 @@ use std::process::Stdio;
 
 use futures::future::join_all;
 use pp_process::{Command, Containment};
-use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
 use tokio::runtime::Runtime;
 
 use crate::measure::{Figure, Plan, measure};
@@ -89,7 +88,7 @@ fn run_true(plan: Plan, rt: &Runtime, cmd: &Command) -> (Figure, Figure) {
 /// discarded and stdin null (pp's defaults): (pp, tokio), each per batch.
 fn run_concurrent(plan: Plan, rt: &Runtime, count: u64) -> (Figure, Figure) {
     // Each child holds a few descriptors (pidfd, /dev/null) until it is reaped.
-    raise_fd_limit();
+    pp_benches::raise_fd_limit();
     let plan = Plan { reps: plan.reps.min(5), ..plan };
     let quiet = Command::new("/bin/true").discard_output();
     let pp = measure(plan, 1, |_| {
@@ -111,16 +110,4 @@ fn run_concurrent(plan: Plan, rt: &Runtime, count: u64) -> (Figure, Figure) {
         assert!(statuses.into_iter().all(|status| status.unwrap().success()));
     });
     (pp, tokio)
-}
-
-/// Lifts the soft open-file limit to the hard one, so a thousand children's
-/// descriptors fit; left as it is where that fails.
-fn raise_fd_limit() {
-    let limit = getrlimit(Resource::Nofile);
-    if limit.current < limit.maximum {
-        let raised = Rlimit { current: limit.maximum, maximum: limit.maximum };
-        if let Err(e) = setrlimit(Resource::Nofile, raised) {
-            eprintln!("cannot raise the open-file limit ({e}); keeping {:?}", limit.current);
-        }
-    }
 }

@@ -2,21 +2,24 @@
 //! one run on one machine. Run it through `cargo xtask bench [--quick]`.
 //!
 //! Each figure is the median time per operation over repetitions (after a
-//! warm-up), with its min–max; each row puts a pp figure beside one peer's,
-//! measured in this run, and their ratio (peer ÷ pp: above 1, pp is faster).
+//! warm-up), with its min–max, or for the memory rows the median bytes of
+//! fresh processes; each row puts a pp figure beside one peer's, measured in
+//! this run, and their ratio (peer ÷ pp: above 1, pp is faster or smaller).
 //! Writes `target/bench/report.md` and `target/bench/ratios.svg`.
 //!
 //! This file holds what is measured, in order (`awaiting.rs` the rows that
 //! await processes on a tokio runtime, `awaiting_ipc.rs` those that await
-//! queues and events); `measure.rs` how (repetitions, medians, the Python
-//! peers), `peers.rs` the peer process, `report.rs` the rows and
-//! `report.md`, `plot.rs` the SVG, `machine.rs` the machine's description.
+//! queues and events, `memory.rs` the memory rows, last); `measure.rs` how
+//! (repetitions, medians, the Python peers), `peers.rs` the peer process,
+//! `report.rs` the rows (time or bytes) and `report.md`, `plot.rs` the SVG,
+//! `machine.rs` the machine's description.
 
 mod awaiting;
 mod awaiting_ipc;
 mod iceoryx2;
 mod machine;
 mod measure;
+mod memory;
 mod peers;
 mod plot;
 mod report;
@@ -37,6 +40,7 @@ use awaiting::awaiting;
 use awaiting_ipc::awaiting_ipc;
 use machine::machine;
 use measure::{Figure, Plan, keep, measure, python};
+use memory::memory;
 use peers::{peer_exe, start_peer};
 use report::{Report, fmt_time, print_header, write_report};
 
@@ -552,6 +556,7 @@ fn main() {
     queues(plan, &mut report);
     values_locks_events(plan, &mut report);
     awaiting_ipc(plan, &mut report);
+    memory(plan, &mut report, containment_label(&Command::new("/bin/true")));
     for note in &report.notes {
         println!("\n{note}");
     }

@@ -1,5 +1,6 @@
 //! Measuring: repetitions after a warm-up, turned into a median with its
-//! spread; the Python peers' timings, taken by their own script.
+//! spread; the Python peers' timings and memory figures, taken by their own
+//! script.
 
 use std::process::Command as StdCommand;
 use std::time::Instant;
@@ -18,7 +19,8 @@ impl Plan {
     }
 }
 
-/// A median with its spread, in seconds per operation.
+/// A median with its spread, in the row's unit: seconds per operation, or
+/// bytes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Figure {
     pub(crate) median: f64,
@@ -27,15 +29,19 @@ pub(crate) struct Figure {
 }
 
 impl Figure {
-    fn from_batches(mut per_op: Vec<f64>) -> Option<Figure> {
-        if per_op.is_empty() {
+    /// The median and spread of `samples`; `None` if there are none.
+    pub(crate) fn from_samples(mut samples: Vec<f64>) -> Option<Figure> {
+        if samples.is_empty() {
             return None;
         }
-        per_op.sort_by(f64::total_cmp);
-        let mid = per_op.len() / 2;
-        let median =
-            if per_op.len() % 2 == 1 { per_op[mid] } else { (per_op[mid - 1] + per_op[mid]) / 2.0 };
-        Some(Figure { median, min: per_op[0], max: per_op[per_op.len() - 1] })
+        samples.sort_by(f64::total_cmp);
+        let mid = samples.len() / 2;
+        let median = if samples.len() % 2 == 1 {
+            samples[mid]
+        } else {
+            (samples[mid - 1] + samples[mid]) / 2.0
+        };
+        Some(Figure { median, min: samples[0], max: samples[samples.len() - 1] })
     }
 }
 
@@ -49,7 +55,7 @@ pub(crate) fn measure(plan: Plan, n: u64, mut batch: impl FnMut(u64)) -> Figure 
             started.elapsed().as_secs_f64() / n as f64
         })
         .collect();
-    Figure::from_batches(per_op).expect("at least one repetition")
+    Figure::from_samples(per_op).expect("at least one repetition")
 }
 
 /// Uses a result so the optimizer cannot skip computing it.
@@ -57,11 +63,36 @@ pub(crate) fn keep<T>(value: T) {
     std::hint::black_box(value);
 }
 
+/// The Python peers' script.
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/peers.py");
+
 /// Runs a Python peer measurement; `None` (and a line saying why) without python3.
 pub(crate) fn python(plan: Plan, measurement: &str, n: u64) -> Option<Figure> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/peers.py");
+    let reps = plan.reps.to_string();
+    let per_op = python_lines(&["--reps", &reps], measurement, n)?
+        .into_iter()
+        .map(|s| s / n as f64)
+        .collect();
+    Figure::from_samples(per_op)
+}
+
+/// Runs a Python peer memory measurement (bytes) `plan.reps` times, each in
+/// a fresh interpreter so one run's memory does not carry into the next;
+/// `None` (and a line saying why) without python3 or if a run fails.
+pub(crate) fn python_memory(plan: Plan, measurement: &str, n: u64) -> Option<Figure> {
+    let mut bytes = Vec::new();
+    for _ in 0..plan.reps {
+        bytes.extend(python_lines(&[], measurement, n)?);
+    }
+    Figure::from_samples(bytes)
+}
+
+/// The numbers `peers.py <options> <measurement> <n>` prints, one a line.
+fn python_lines(options: &[&str], measurement: &str, n: u64) -> Option<Vec<f64>> {
     let out = StdCommand::new("python3")
-        .args([script, "--reps", &plan.reps.to_string(), measurement, &n.to_string()])
+        .arg(SCRIPT)
+        .args(options)
+        .args([measurement, &n.to_string()])
         .output();
     let out = match out {
         Ok(out) if out.status.success() => out,
@@ -77,10 +108,10 @@ pub(crate) fn python(plan: Plan, measurement: &str, n: u64) -> Option<Figure> {
             return None;
         }
     };
-    let per_op = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().parse::<f64>().ok())
-        .map(|s| s / n as f64)
-        .collect();
-    Figure::from_batches(per_op)
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect(),
+    )
 }

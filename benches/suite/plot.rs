@@ -22,7 +22,7 @@ pub(crate) fn svg(bars: &[Bar]) -> String {
     );
     let _ = writeln!(
         s,
-        "<text x=\"{origin}\" y=\"14\" text-anchor=\"middle\">peer ÷ pp (log scale; right of the line: pp faster)</text>"
+        "<text x=\"{origin}\" y=\"14\" text-anchor=\"middle\">peer ÷ pp (log scale; right of the line: pp faster or smaller)</text>"
     );
     for (i, bar) in bars.iter().enumerate() {
         let r = bar.ratio;

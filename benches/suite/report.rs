@@ -1,6 +1,6 @@
 //! Reporting: the rows of a run (a pp figure beside one peer's, and their
-//! ratio), printed as they come and written as `report.md` beside the
-//! plot `ratios.svg`.
+//! ratio, in the row's unit: time per operation or bytes), printed as they
+//! come and written as `report.md` beside the plot `ratios.svg`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -8,8 +8,18 @@ use std::path::Path;
 use crate::measure::Figure;
 use crate::plot::{self, Bar};
 
+/// What a row's figures count.
+#[derive(Clone, Copy)]
+pub(crate) enum Unit {
+    /// Seconds per operation.
+    Time,
+    /// Bytes of memory.
+    Bytes,
+}
+
 pub(crate) struct Row {
     operation: String,
+    unit: Unit,
     pp_name: String,
     pp: Figure,
     peer_name: String,
@@ -23,9 +33,32 @@ pub(crate) struct Report {
 }
 
 impl Report {
-    /// Adds (and prints) one row per peer, each beside the same pp figure.
+    /// Adds (and prints) one row per peer, each beside the same pp figure,
+    /// all in seconds per operation.
     pub(crate) fn add(
         &mut self,
+        operation: &str,
+        pp_name: &str,
+        pp: Figure,
+        peers: Vec<(&str, Option<Figure>)>,
+    ) {
+        self.add_in(Unit::Time, operation, pp_name, pp, peers);
+    }
+
+    /// [`add`](Self::add) for figures in bytes of memory.
+    pub(crate) fn add_memory(
+        &mut self,
+        operation: &str,
+        pp_name: &str,
+        pp: Figure,
+        peers: Vec<(&str, Option<Figure>)>,
+    ) {
+        self.add_in(Unit::Bytes, operation, pp_name, pp, peers);
+    }
+
+    fn add_in(
+        &mut self,
+        unit: Unit,
         operation: &str,
         pp_name: &str,
         pp: Figure,
@@ -34,6 +67,7 @@ impl Report {
         for (peer_name, peer) in peers {
             let row = Row {
                 operation: operation.into(),
+                unit,
                 pp_name: pp_name.into(),
                 pp,
                 peer_name: peer_name.into(),
@@ -55,8 +89,22 @@ pub(crate) fn fmt_time(seconds: f64) -> String {
     }
 }
 
-fn fmt_figure(f: &Figure) -> String {
-    format!("{} ({}–{})", fmt_time(f.median), fmt_time(f.min), fmt_time(f.max))
+pub(crate) fn fmt_bytes(bytes: f64) -> String {
+    if bytes.abs() >= (1u64 << 20) as f64 {
+        format!("{:.2} MiB", bytes / (1u64 << 20) as f64)
+    } else if bytes.abs() >= 1024.0 {
+        format!("{:.1} KiB", bytes / 1024.0)
+    } else {
+        format!("{bytes:.0} B")
+    }
+}
+
+fn fmt_figure(unit: Unit, f: &Figure) -> String {
+    let fmt = match unit {
+        Unit::Time => fmt_time,
+        Unit::Bytes => fmt_bytes,
+    };
+    format!("{} ({}–{})", fmt(f.median), fmt(f.min), fmt(f.max))
 }
 
 fn ratio(row: &Row) -> Option<f64> {
@@ -72,13 +120,13 @@ pub(crate) fn print_header() {
 }
 
 fn print_row(row: &Row) {
-    let peer = row.peer.as_ref().map_or("skipped".to_owned(), fmt_figure);
+    let peer = row.peer.as_ref().map_or("skipped".to_owned(), |f| fmt_figure(row.unit, f));
     let ratio = ratio(row).map_or("-".to_owned(), |r| format!("{r:.2}×"));
     println!(
         "{:<44} {:<24} {:>30} | {:<34} {:>30} | {:>8}",
         row.operation,
         row.pp_name,
-        fmt_figure(&row.pp),
+        fmt_figure(row.unit, &row.pp),
         row.peer_name,
         peer,
         ratio
@@ -100,12 +148,13 @@ pub(crate) fn write_report(
     }
     let _ = writeln!(
         md,
-        "\nTime per operation: median over the repetitions (min–max). Ratio = peer ÷ pp: above 1× pp is faster. \
+        "\nTime per operation, or bytes of memory where the operation says so: median over the \
+         repetitions (min–max). Ratio = peer ÷ pp: above 1× pp is faster (or uses less memory). \
          Every figure in a row was measured in this run.\n"
     );
     let _ = writeln!(
         md,
-        "| operation | pp | pp time | peer | peer time | peer ÷ pp |\n|---|---|---|---|---|---|"
+        "| operation | pp | pp figure | peer | peer figure | peer ÷ pp |\n|---|---|---|---|---|---|"
     );
     for row in &report.rows {
         let _ = writeln!(
@@ -113,9 +162,9 @@ pub(crate) fn write_report(
             "| {} | `{}` | {} | {} | {} | {} |",
             row.operation,
             row.pp_name,
-            fmt_figure(&row.pp),
+            fmt_figure(row.unit, &row.pp),
             row.peer_name,
-            row.peer.as_ref().map_or("skipped".to_owned(), fmt_figure),
+            row.peer.as_ref().map_or("skipped".to_owned(), |f| fmt_figure(row.unit, f)),
             ratio(row).map_or("-".to_owned(), |r| format!("{r:.2}×"))
         );
     }
