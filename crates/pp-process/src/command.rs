@@ -63,7 +63,8 @@ pub enum Output {
     /// [`OutputReader`](crate::OutputReader)). A reader never taken holds
     /// the pipe open until every handle to the process is gone; with a
     /// blocking [`Command::run`] nobody can take it, and the child's writes
-    /// fail (`EPIPE`).
+    /// fail (`EPIPE`; a child that keeps `SIGPIPE` at its default, as most do,
+    /// is killed by the signal).
     Piped,
     /// For stderr: wherever stdout goes, in the one stream (the shell's
     /// `2>&1`), so the two interleave exactly as written. Captured, piped,

@@ -73,6 +73,8 @@ impl ProcessHandle {
     /// the process runs on after a timeout, so stop it
     /// ([`terminate`](Self::terminate), [`kill`](Self::kill)) if it should not.
     pub fn wait_async(&self) -> WaitFuture {
+        // As `wait`: a piped stdin nobody took is closed first.
+        self.pipes.close_untaken_stdin();
         WaitFuture::new(self.clone())
     }
 }

@@ -102,7 +102,12 @@ impl ProcessHandle {
     /// Waits until the process has finished and its pipes are drained.
     ///
     /// A process stopped by its timeout gives [`Error::Timeout`] with the output so far.
+    /// A piped stdin nobody took ([`take_stdin`](Self::take_stdin)) is
+    /// closed first, as std's `Child::wait` does: the child reads end of file
+    /// instead of waiting for input forever. (`wait_timeout` and
+    /// `wait_deadline` leave it open, to be taken after they give up.)
     pub fn wait(&self) -> Result<Arc<ProcessOutput>> {
+        self.pipes.close_untaken_stdin();
         let state = self.shared.wait_finished();
         self.result_of(&state)
     }

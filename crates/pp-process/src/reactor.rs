@@ -787,7 +787,10 @@ fn feed(epoll: &OwnedFd, stdin: &mut Option<(File, Arc<[u8]>, usize)>) {
             break;
         }
         let end = (*offset + CHUNK).min(bytes.len());
-        match pipe.write(&bytes[*offset..end]) {
+        // A child that closed its stdin is EPIPE here, never a SIGPIPE that
+        // would kill a program which does not ignore it (on the reactor or
+        // on a thread driving its own `run`).
+        match sys::sigpipe::without_sigpipe(|| pipe.write(&bytes[*offset..end])) {
             Ok(n) => *offset += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,

@@ -61,16 +61,21 @@ fn watch() {
     let mut events = Vec::with_capacity(64);
     loop {
         if let Err(e) = sys::epoll_wait(&readiness.epoll, &mut events, None) {
-            tracing::error!(error = %e, "epoll_wait failed; pipe readers are no longer woken");
-            return;
+            // Fails only for a bad epoll descriptor or buffer (EINTR is
+            // retried below it): not a state to spin in; try again shortly.
+            tracing::error!(error = %e, "epoll_wait failed");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            continue;
         }
         let ready: Vec<Waker> = {
             let mut wakers = readiness.wakers();
             events.iter().filter_map(|event| wakers.remove(&event.data.u64())).collect()
         };
         // Woken outside the lock: a waker may poll its task at once.
+        // A waker that panics (executor code) must not end this thread,
+        // which every other pipe wait relies on.
         for waker in ready {
-            waker.wake();
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
         }
     }
 }
@@ -93,8 +98,11 @@ impl Watch {
         let readiness = readiness()?;
         let token =
             *self.token.get_or_insert_with(|| readiness.next_token.fetch_add(1, Ordering::Relaxed));
-        // The waker is in place before the pipe is armed, so an event cannot miss it.
-        readiness.wakers().insert(token, waker.clone());
+        // The waker is in place before the pipe is armed, so an event cannot
+        // miss it. The one it replaces is dropped outside the lock: a last
+        // reference to a task may drop a future whose reader comes back here.
+        let replaced = readiness.wakers().insert(token, waker.clone());
+        drop(replaced);
         match sys::epoll_arm_once(&readiness.epoll, fd, token, direction.epoll_flags(), self.added)
         {
             Ok(()) => {
@@ -102,7 +110,8 @@ impl Watch {
                 Ok(())
             }
             Err(e) => {
-                readiness.wakers().remove(&token);
+                let removed = readiness.wakers().remove(&token);
+                drop(removed);
                 Err(e)
             }
         }
@@ -113,7 +122,8 @@ impl Watch {
         // Never armed: nothing to undo (and no thread to start for it).
         let Some(token) = self.token else { return };
         let Ok(readiness) = readiness() else { return };
-        readiness.wakers().remove(&token);
+        let removed = readiness.wakers().remove(&token);
+        drop(removed);
         if self.added {
             sys::epoll_delete(&readiness.epoll, fd);
             self.added = false;

@@ -29,10 +29,16 @@ impl CallerPipes {
 
     /// Closes the ends nobody took: for a process nobody can take them
     /// from (a blocking or awaited run), so the child sees end of file on
-    /// its stdin and `EPIPE` on its output instead of waiting forever.
+    /// its stdin and `EPIPE` (or `SIGPIPE`) on its output instead of waiting forever.
     pub(crate) fn close(&self) {
         let ends = std::mem::take(&mut *self.ends.lock().unwrap_or_else(PoisonError::into_inner));
         drop(ends);
+    }
+
+    /// Closes the stdin end if nobody took it: a wait that lasts as long as
+    /// it takes would otherwise wait for a child that waits for input.
+    pub(crate) fn close_untaken_stdin(&self) {
+        drop(self.take(STDIN));
     }
 
     fn take(&self, which: usize) -> Option<File> {

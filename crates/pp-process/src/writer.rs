@@ -21,9 +21,9 @@ use crate::sys::{self, Direction};
 /// `tokio::io::AsyncWrite`). Nothing is buffered in between, so
 /// [`flush`](Write::flush) has nothing to do. Dropping the writer closes
 /// the pipe: the child reads end of file. A write after the child closed
-/// its stdin (or exited) fails with [`io::ErrorKind::BrokenPipe`] (in a
-/// program that ignores `SIGPIPE`, as Rust programs do by default; one that
-/// does not is killed by it, as with any pipe).
+/// its stdin (or exited) fails with [`io::ErrorKind::BrokenPipe`], also in
+/// a program that does not ignore `SIGPIPE` (pp blocks it around its
+/// writes, so it cannot kill the program).
 #[derive(Debug)]
 pub struct StdinWriter {
     pipe: File,
@@ -64,7 +64,9 @@ impl StdinWriter {
 /// Writes what fits now: `Ok(None)` if the pipe is full.
 fn write_now(mut pipe: &File, bytes: &[u8]) -> io::Result<Option<usize>> {
     loop {
-        match pipe.write(bytes) {
+        // A child that closed its stdin is `BrokenPipe`, not a SIGPIPE that
+        // would kill a program which does not ignore it.
+        match sys::sigpipe::without_sigpipe(|| pipe.write(bytes)) {
             Ok(n) => return Ok(Some(n)),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),

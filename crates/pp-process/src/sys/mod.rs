@@ -12,6 +12,7 @@ use rustix::process::{Pid, PidfdFlags, Signal};
 
 pub(crate) mod cgroup;
 pub(crate) mod child;
+pub(crate) mod sigpipe;
 pub(crate) mod spawn;
 
 pub(crate) use rustix::event::epoll::{Event, EventData, EventFlags};

@@ -426,3 +426,61 @@ mod on_tokio {
         });
     }
 }
+
+/// Not a test on its own: a program that, unlike Rust's default, takes
+/// SIGPIPE's default action (death), writes to the stdin of a child that
+/// has exited, and prints what the write returned.
+#[test]
+fn role_write_to_a_gone_child_with_sigpipe_at_default() {
+    if std::env::var_os("PP_TEST_SIGPIPE_ROLE").is_none() {
+        return;
+    }
+    // SAFETY: restoring a signal's default action is sound at any time; no
+    // handler is involved.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    let handle = Command::new("true").stdin(Input::Piped).spawn().unwrap();
+    let mut stdin = handle.take_stdin().unwrap();
+    handle.wait().unwrap();
+    let written = stdin.write_all(&[7u8; 1 << 16]);
+    println!("write: {:?}", written.map_err(|e| e.kind()));
+    // Input bytes, fed by the thread that runs the command, to a child that
+    // never reads them.
+    let out = Command::new("true").input(vec![7u8; 1 << 20]).run().unwrap();
+    println!("run: {:?}", out.code);
+}
+
+#[test]
+fn writing_to_a_gone_child_is_an_error_even_where_sigpipe_kills() {
+    watchdog(LIMIT, || {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "streams::role_write_to_a_gone_child_with_sigpipe_at_default",
+                "--exact",
+                "--nocapture",
+            ])
+            .env("PP_TEST_SIGPIPE_ROLE", "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "the program died: {:?}\n{text}", out.status);
+        assert!(text.contains("write: Err(BrokenPipe)"), "{text}");
+        assert!(text.contains("run: Some(0)"), "{text}");
+    });
+}
+
+#[test]
+fn waiting_closes_a_piped_stdin_nobody_took() {
+    watchdog(LIMIT, || {
+        // `cat` ends only at end of file on its stdin.
+        let handle = Command::new("cat").stdin(Input::Piped).spawn().unwrap();
+        assert_eq!(handle.wait().unwrap().code, Some(0));
+        let handle = Command::new("cat").stdin(Input::Piped).spawn().unwrap();
+        let out = futures::executor::block_on(handle.wait_async()).unwrap();
+        assert_eq!(out.code, Some(0));
+        // A timed wait leaves it for the caller to take.
+        let handle = Command::new("cat").stdin(Input::Piped).spawn().unwrap();
+        assert!(handle.wait_timeout(Duration::from_millis(50)).unwrap().is_none());
+        drop(handle.take_stdin().expect("still there"));
+        assert_eq!(handle.wait().unwrap().code, Some(0));
+    });
+}
