@@ -66,10 +66,19 @@ pub type Payload = serde_bytes::ByteBuf;
 /// A 4 MiB queue, an acknowledgement queue, and a `queue-sink` peer draining
 /// the first and acknowledging each empty item on the second.
 pub fn queue_sink(exe: &str) -> (Peer, pp_ipc::Queue<Payload>, pp_ipc::Queue<u8>) {
+    sink_in_role(exe, "queue-sink")
+}
+
+/// [`queue_sink`] whose peer takes items in batches (`get_many`).
+pub fn queue_sink_many(exe: &str) -> (Peer, pp_ipc::Queue<Payload>, pp_ipc::Queue<u8>) {
+    sink_in_role(exe, "queue-sink-many")
+}
+
+fn sink_in_role(exe: &str, role: &str) -> (Peer, pp_ipc::Queue<Payload>, pp_ipc::Queue<u8>) {
     let options = pp_ipc::QueueOptions::default().capacity_bytes(4 << 20);
     let queue = pp_ipc::Queue::<Payload>::create_with(options).expect("queue");
     let acks = pp_ipc::Queue::<u8>::create(4).expect("ack queue");
-    let peer = Peer::start(exe, &["queue-sink", queue.id().as_str(), acks.id().as_str()]);
+    let peer = Peer::start(exe, &[role, queue.id().as_str(), acks.id().as_str()]);
     (peer, queue, acks)
 }
 
@@ -87,15 +96,6 @@ pub fn send_to_sink(
     }
     queue.put(Payload::new()).expect("put the marker");
     acks.get().expect("the peer's acknowledgement");
-}
-
-/// [`queue_sink`] whose peer takes items in batches (`get_many`).
-pub fn queue_sink_many(exe: &str) -> (Peer, pp_ipc::Queue<Payload>, pp_ipc::Queue<u8>) {
-    let options = pp_ipc::QueueOptions::default().capacity_bytes(4 << 20);
-    let queue = pp_ipc::Queue::<Payload>::create_with(options).expect("queue");
-    let acks = pp_ipc::Queue::<u8>::create(4).expect("ack queue");
-    let peer = Peer::start(exe, &["queue-sink-many", queue.id().as_str(), acks.id().as_str()]);
-    (peer, queue, acks)
 }
 
 /// [`send_to_sink`] in batches of `batch` items (`put_many`).
