@@ -54,8 +54,10 @@ pub enum Chunk {
 #[derive(Debug)]
 pub struct OutputReader {
     pipe: File,
-    /// Read into this, then copied out as a chunk of the size read.
-    scratch: Box<[u8]>,
+    /// Read into this, then copied out as a chunk of the size read; made
+    /// on the first chunk read (a reader used through `io::Read` or
+    /// `lines()` never needs it).
+    scratch: Vec<u8>,
     /// Where async reads leave their waker.
     watch: Watch,
 }
@@ -63,7 +65,7 @@ pub struct OutputReader {
 impl OutputReader {
     /// `pipe` must be the non-blocking read end of the child's stream.
     pub(crate) fn new(pipe: File) -> OutputReader {
-        OutputReader { pipe, scratch: vec![0; CHUNK].into_boxed_slice(), watch: Watch::default() }
+        OutputReader { pipe, scratch: Vec::new(), watch: Watch::default() }
     }
 
     /// The next chunk, waiting as long as it takes.
@@ -79,6 +81,9 @@ impl OutputReader {
     /// The next chunk if one is there now; `Ok(None)` when the child has
     /// written nothing new yet.
     pub fn try_next_chunk(&mut self) -> io::Result<Option<Chunk>> {
+        if self.scratch.is_empty() {
+            self.scratch = vec![0; CHUNK];
+        }
         Ok(read_now(&self.pipe, &mut self.scratch)?.map(|n| match n {
             0 => Chunk::End,
             n => Chunk::Bytes(self.scratch[..n].to_vec()),
