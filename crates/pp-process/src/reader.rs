@@ -207,7 +207,9 @@ impl tokio::io::AsyncRead for OutputReader {
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        let unfilled = buf.initialize_unfilled();
+        // Only what one read can fill is zeroed: a large spare capacity
+        // would be zeroed again on every call otherwise.
+        let unfilled = buf.initialize_unfilled_to(buf.remaining().min(CHUNK));
         match read_now(&this.pipe, unfilled) {
             Ok(Some(n)) => {
                 buf.advance(n);
