@@ -98,9 +98,9 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
     }
 
     /// Puts every item of `items`, in order, waiting as long as it takes
-    /// for room: as many per lock as fit (one lock and one wake-up per
-    /// round, not per item), so a stream of small items moves several times
-    /// faster than item by item. Fails only for other reasons (an item too
+    /// for room: as many per lock as fit, up to 64 KiB (one lock and one
+    /// wake-up per round, not per item), so a stream of small items moves
+    /// several times faster than item by item. Fails only for other reasons (an item too
     /// large for the queue puts nothing; an error mid-way leaves the items
     /// before it put).
     pub fn put_many<I: Borrow<T>>(&self, items: &[I]) -> Result<()> {
@@ -124,8 +124,8 @@ impl<T: Serialize + DeserializeOwned> Queue<T> {
         self.ring.put_many(items, |item: &I| item.borrow(), Wait::deadline(deadline))
     }
 
-    /// Takes up to `max` of the oldest items under one lock, waiting as
-    /// long as it takes for at least one. Items come out in order; an item
+    /// Takes up to `max` of the oldest items under one lock (at most 64 KiB
+    /// of them past the first), waiting as long as it takes for at least one. Items come out in order; an item
     /// that does not decode as a `T` stays (with those behind it) — it is
     /// [`Error::WrongItemType`](crate::Error::WrongItemType) only when it is
     /// the first.

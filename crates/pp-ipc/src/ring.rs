@@ -61,6 +61,10 @@ const MAX_SLEEP: Duration = Duration::from_millis(100);
 /// `clear`) waits for the ring's mutex. Holders keep it for microseconds; one
 /// that keeps it this long is stuck or hostile, and the call says so.
 const LOCK_PATIENCE: Duration = Duration::from_secs(1);
+/// Bytes a batched put or get moves under one hold of the mutex at most
+/// (past one record): a longer hold makes the other side wait for the lock
+/// instead of working beside it.
+const BATCH_BYTES: usize = 64 << 10;
 
 /// The ring's state words, read under the mutex and checked against the
 /// capacity: another process may have written anything into them.
@@ -562,7 +566,10 @@ impl Ring {
             let mut room = self.capacity - state.used;
             let mut len = state.len;
             let (first, mut end) = (offset, offset);
-            while put < count && (self.maxsize == 0 || len < self.maxsize) {
+            while put < count
+                && (self.maxsize == 0 || len < self.maxsize)
+                && (end == first || end - first < BATCH_BYTES)
+            {
                 let size = PREFIX
                     + u32::from_le_bytes(records[end..end + PREFIX].try_into().unwrap_or_default())
                         as usize;
@@ -614,7 +621,11 @@ impl Ring {
                 let mut items = Vec::with_capacity(max.min(state.len as usize).min(1024));
                 let mut at = state.head as usize;
                 let mut used = state.used;
-                while items.len() < max && items.len() < state.len as usize {
+                let mut moved = 0;
+                while items.len() < max
+                    && items.len() < state.len as usize
+                    && (items.is_empty() || moved < BATCH_BYTES)
+                {
                     let mut prefix = [0u8; PREFIX];
                     self.read_ring(at, &mut prefix);
                     let size = u32::from_le_bytes(prefix) as usize;
@@ -639,6 +650,7 @@ impl Ring {
                     }
                     at = (at + PREFIX + size) % self.capacity;
                     used -= PREFIX + size;
+                    moved += PREFIX + size;
                 }
                 let taken = items.len() as u32;
                 // The commit: one store removes every item taken.
