@@ -10,8 +10,9 @@
 //!   one-way, `n` values then an end marker the sink acknowledges; prints
 //!   `per-item-ns <median> <min> <max>`.
 //!
-//! Publish-subscribe of a `u64` (8 bytes, like the queue rows' items), a
-//! subscriber buffer large enough that a burst never overflows.
+//! Publish-subscribe of a `u64` (8 bytes, like the queue rows' items),
+//! lossless as pp's queue is: no safe overflow, and a publisher facing a
+//! full subscriber buffer retries until the value is delivered.
 
 use std::time::Instant;
 
@@ -48,6 +49,9 @@ fn service(
         .service_builder(&name.try_into()?)
         .publish_subscribe::<u64>()
         .subscriber_max_buffer_size(BUFFER)
+        // Lossless, like pp's queue: a full subscriber buffer makes the
+        // publisher wait (below), it never overwrites a value.
+        .enable_safe_overflow(false)
         .history_size(0)
         .open_or_create()?)
 }
@@ -67,7 +71,10 @@ fn next(
 fn echo(name: &str) -> Result<(), Failure> {
     let node = NodeBuilder::new().create::<ipc::Service>()?;
     let ping = service(&node, &format!("{name}/ping"))?.subscriber_builder().create()?;
-    let pong = service(&node, &format!("{name}/pong"))?.publisher_builder().create()?;
+    let pong = service(&node, &format!("{name}/pong"))?
+        .publisher_builder()
+        .backpressure_strategy(BackpressureStrategy::RetryUntilDelivered)
+        .create()?;
     println!("ready");
     loop {
         let value = next(&ping)?;
@@ -80,7 +87,10 @@ fn echo(name: &str) -> Result<(), Failure> {
 
 fn ping(name: &str, n: u64, reps: u64) -> Result<(), Failure> {
     let node = NodeBuilder::new().create::<ipc::Service>()?;
-    let ping = service(&node, &format!("{name}/ping"))?.publisher_builder().create()?;
+    let ping = service(&node, &format!("{name}/ping"))?
+        .publisher_builder()
+        .backpressure_strategy(BackpressureStrategy::RetryUntilDelivered)
+        .create()?;
     let pong = service(&node, &format!("{name}/pong"))?.subscriber_builder().create()?;
     // The echo may subscribe after us: a value it missed is sent again.
     wait_for_subscriber(&ping, &pong, 0)?;
@@ -103,7 +113,10 @@ fn ping(name: &str, n: u64, reps: u64) -> Result<(), Failure> {
 fn sink(name: &str) -> Result<(), Failure> {
     let node = NodeBuilder::new().create::<ipc::Service>()?;
     let data = service(&node, &format!("{name}/data"))?.subscriber_builder().create()?;
-    let acks = service(&node, &format!("{name}/acks"))?.publisher_builder().create()?;
+    let acks = service(&node, &format!("{name}/acks"))?
+        .publisher_builder()
+        .backpressure_strategy(BackpressureStrategy::RetryUntilDelivered)
+        .create()?;
     println!("ready");
     loop {
         let value = next(&data)?;
@@ -118,7 +131,10 @@ fn sink(name: &str) -> Result<(), Failure> {
 
 fn send(name: &str, n: u64, reps: u64) -> Result<(), Failure> {
     let node = NodeBuilder::new().create::<ipc::Service>()?;
-    let data = service(&node, &format!("{name}/data"))?.publisher_builder().create()?;
+    let data = service(&node, &format!("{name}/data"))?
+        .publisher_builder()
+        .backpressure_strategy(BackpressureStrategy::RetryUntilDelivered)
+        .create()?;
     let acks = service(&node, &format!("{name}/acks"))?.subscriber_builder().create()?;
     wait_for_subscriber(&data, &acks, 0)?;
     let mut per_op = Vec::new();
@@ -126,11 +142,10 @@ fn send(name: &str, n: u64, reps: u64) -> Result<(), Failure> {
         let started = Instant::now();
         let mut k = 1;
         while k <= n {
-            // A full subscriber buffer refuses nothing (no safe overflow
-            // here): the send waits for room by retrying.
-            if data.send_copy(k).is_ok() {
-                k += 1;
-            }
+            // A full subscriber buffer makes the send retry until there is
+            // room (RetryUntilDelivered): nothing is lost.
+            data.send_copy(k)?;
+            k += 1;
         }
         data.send_copy(0)?;
         while next(&acks)? != 0 {}

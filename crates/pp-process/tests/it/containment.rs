@@ -13,7 +13,7 @@ use pp_process::{
     StoppedBy, TerminateOutcome,
 };
 
-use crate::support::{TempDir, eventually, is_gone, kill_pid, watchdog};
+use crate::support::{TempDir, eventually, is_gone, kill_pid, passes_on_std_spawn, watchdog};
 
 const LIMIT: Duration = Duration::from_secs(120);
 const GRACE: Duration = Duration::from_millis(500);
@@ -419,19 +419,9 @@ fn a_subreaper_reaps_the_orphans_of_its_trees_and_only_those() {
 
 #[test]
 fn the_std_spawn_fallback_passes_the_containment_tests_too() {
-    if std::env::var_os("PP_PROCESS_NO_CLONE3").is_some() {
-        return; // already the fallback run
-    }
     // Where clone3 is missing or filtered, pp spawns through std with a
     // pre-exec hook: run this module's tests again that way.
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["containment::", "--test-threads=1"])
-        .env("PP_PROCESS_NO_CLONE3", "1")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    println!("{text}");
-    assert!(out.status.success() && text.contains("test result: ok"), "fallback run failed");
+    passes_on_std_spawn("containment::", &["--test-threads=1"]);
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use pp_process::{Command, Error, ProcessHandle};
 
-use crate::support::{eventually, watchdog};
+use crate::support::{eventually, passes_on_std_spawn, watchdog};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -164,15 +164,5 @@ fn arg0_names_the_process_and_the_program_still_runs() {
 
 #[test]
 fn the_std_spawn_fallback_passes_the_passed_fd_tests_too() {
-    if std::env::var_os("PP_PROCESS_NO_CLONE3").is_some() {
-        return; // already the fallback run
-    }
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["passed_fds::", "--test-threads=1"])
-        .env("PP_PROCESS_NO_CLONE3", "1")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    println!("{text}");
-    assert!(out.status.success() && text.contains("test result: ok"), "fallback run failed");
+    passes_on_std_spawn("passed_fds::", &["--test-threads=1"]);
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use pp_process::{Chunk, Command, Error, Input, Output, OutputReader, ProcessStatus};
 
-use crate::support::{isolated, watchdog};
+use crate::support::{isolated, passes_on_std_spawn, watchdog};
 
 const LIMIT: Duration = Duration::from_secs(120);
 const LINES: u64 = 100_000;
@@ -347,20 +347,10 @@ fn a_blocking_run_closes_pipes_nobody_can_take() {
 
 #[test]
 fn the_std_spawn_fallback_passes_the_stream_tests_too() {
-    if std::env::var_os("PP_PROCESS_NO_CLONE3").is_some() {
-        return; // already the fallback run
-    }
     // Where clone3 is missing or filtered, pp spawns through std, whose
     // streams pp-process makes itself (merged stderr included): run this
     // module's tests again that way.
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["streams::"])
-        .env("PP_PROCESS_NO_CLONE3", "1")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    println!("{text}");
-    assert!(out.status.success() && text.contains("test result: ok"), "fallback run failed");
+    passes_on_std_spawn("streams::", &[]);
 }
 
 #[cfg(feature = "tokio")]

@@ -1,5 +1,6 @@
-//! Test helpers: temporary directories, descriptor limits, killing by pid (the rest, isolated
-//! re-runs included, is pp-tests).
+//! Test helpers: temporary directories, descriptor limits, killing by pid,
+//! re-runs on the std spawn path (the rest, isolated re-runs included, is
+//! pp-tests).
 
 pub(crate) use pp_tests::{eventually, is_gone, isolated, open_fds, our_zombies, watchdog};
 
@@ -39,4 +40,23 @@ pub(crate) fn raise_fd_limit(want: u64) {
         limit.current = Some(want.min(hard));
         setrlimit(Resource::Nofile, limit).unwrap();
     }
+}
+
+/// Runs the tests whose names start with `filter` again in a copy of this
+/// binary with `PP_PROCESS_NO_CLONE3` set (pp's std spawn path, taken where
+/// clone3 is missing or filtered), and fails if any fails there. Does
+/// nothing inside that copy.
+pub(crate) fn passes_on_std_spawn(filter: &str, args: &[&str]) {
+    if std::env::var_os("PP_PROCESS_NO_CLONE3").is_some() {
+        return; // already the fallback run
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .arg(filter)
+        .args(args)
+        .env("PP_PROCESS_NO_CLONE3", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    println!("{text}");
+    assert!(out.status.success() && text.contains("test result: ok"), "fallback run failed");
 }
