@@ -32,6 +32,8 @@ pub(crate) const MAX_MESSAGE: usize = 1 << 30;
 const PREFIX: usize = 4;
 /// Messages up to this size go out with their prefix in one write.
 const SMALL_MESSAGE: usize = 64 * 1024;
+/// The most one read takes from the socket.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// Why a frame between a pool and a worker could not be sent or received.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +106,9 @@ pub(crate) struct Channel {
     pending: Vec<u8>,
     /// While set, every byte read must carry credentials of this pid.
     sender: Option<u32>,
+    /// Where reads land, zeroed once: a fresh 64 KiB buffer per read cost
+    /// a memset of it per message.
+    scratch: Box<[u8]>,
 }
 
 /// A new socket pair: (the pool's end, the worker's end), both close-on-exec.
@@ -121,7 +126,7 @@ pub(crate) fn pair() -> io::Result<(Channel, OwnedFd)> {
 
 impl Channel {
     pub(crate) fn new(stream: UnixStream) -> Channel {
-        Channel { stream, pending: Vec::new(), sender: None }
+        Channel { stream, pending: Vec::new(), sender: None, scratch: vec![0; READ_CHUNK].into() }
     }
 
     /// From now on, accept bytes only with kernel-attached credentials of
@@ -247,14 +252,13 @@ impl Channel {
                 Readiness::Deadline => return Ok(Received::Deadline),
                 Readiness::Alarm => return Ok(Received::Alarm),
             }
-            let mut chunk = [0u8; 64 * 1024];
             let read = match self.sender {
-                None => self.stream.read(&mut chunk),
-                Some(pid) => read_from(&self.stream, &mut chunk, pid)?,
+                None => self.stream.read(&mut self.scratch),
+                Some(pid) => read_from(&self.stream, &mut self.scratch, pid)?,
             };
             match read {
                 Ok(0) => return Err(FrameError::Closed),
-                Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
+                Ok(n) => self.pending.extend_from_slice(&self.scratch[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(io_error("receiving")(e)),
             }
