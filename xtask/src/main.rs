@@ -33,7 +33,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("pp-process", &[]),
     ("pp-ipc", &[]),
     ("pp-pool", &["pp-ipc", "pp-process"]),
-    ("pp-manager", &["pp-process", "pp-ipc", "pp-pool"]),
+    ("pp-remote", &["pp-pool"]),
+    ("pp-manager", &["pp-process", "pp-ipc", "pp-pool", "pp-remote"]),
 ];
 
 fn main() -> ExitCode {

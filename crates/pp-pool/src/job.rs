@@ -30,11 +30,24 @@ pub(crate) trait JobCell: Send + Sync {
 pub(crate) struct ProcessTask<R> {
     cell: TaskCell<R>,
     alarms: Weak<Alarms>,
+    /// Turns the worker's encoded value into the result.
+    decode: fn(Vec<u8>) -> Result<R, String>,
 }
 
-impl<R> ProcessTask<R> {
+impl<R: DeserializeOwned> ProcessTask<R> {
     pub(crate) fn new(timeout: Option<Duration>, alarms: Weak<Alarms>) -> Arc<ProcessTask<R>> {
-        Arc::new(ProcessTask { cell: TaskCell::unshared(timeout), alarms })
+        let decode = |bytes: Vec<u8>| crate::encoded::decode(&bytes);
+        Arc::new(ProcessTask { cell: TaskCell::unshared(timeout), alarms, decode })
+    }
+}
+
+impl ProcessTask<Vec<u8>> {
+    /// A task whose result is the worker's encoded value, as it came.
+    pub(crate) fn encoded(
+        timeout: Option<Duration>,
+        alarms: Weak<Alarms>,
+    ) -> Arc<ProcessTask<Vec<u8>>> {
+        Arc::new(ProcessTask { cell: TaskCell::unshared(timeout), alarms, decode: Ok })
     }
 }
 
@@ -54,7 +67,7 @@ impl<R: Send> AsCell<R> for ProcessTask<R> {
     }
 }
 
-impl<R: DeserializeOwned + Send> JobCell for ProcessTask<R> {
+impl<R: Send> JobCell for ProcessTask<R> {
     fn start(&self) -> bool {
         self.cell.start()
     }
@@ -73,8 +86,7 @@ impl<R: DeserializeOwned + Send> JobCell for ProcessTask<R> {
         }
         let task_id = self.cell.id;
         self.cell.finish(match outcome {
-            WireOutcome::Value(bytes) => postcard::from_bytes(&bytes).map_err(|e| {
-                let reason = e.to_string();
+            WireOutcome::Value(bytes) => (self.decode)(bytes).map_err(|reason| {
                 TaskError::new(task_id, TaskErrorKind::Serialization { what: "result", reason })
             }),
             WireOutcome::Panicked(message) => {

@@ -36,6 +36,9 @@
 //!   ([`TakeResultFuture`]), on any executor (see "From async code").
 //! - Worker output ([`WorkerOutput`]): forwarded to ours (default),
 //!   discarded, or captured per task ([`TaskHandle::captured_output`]).
+//! - Tasks as data ([`TaskFn`], [`encode`], [`decode`],
+//!   [`ProcessPool::submit_encoded`]): for a layer that carries tasks
+//!   further (pp-remote, to machines running the same executable).
 //! - [`default_process_pool`], [`default_thread_pool`]: one worker per CPU,
 //!   created on first use.
 //! - Errors: [`TaskError`] (which task had no value, and the
@@ -45,7 +48,7 @@
 //! Source files: `id.rs` (task ids), `task.rs` (statuses, handles, a task's
 //! shared cell), `task_future.rs` (the futures awaiting a task), `error.rs`, `thread_pool.rs`, `process_pool.rs` (pool,
 //! supervisors), `launch.rs` (a worker's argv and environment), `worker.rs`
-//! (the worker side, `init`), `remote.rs` (sealed function pointers),
+//! (the worker side, `init`), `remote.rs` (sealed function pointers), `encoded.rs` (tasks as data),
 //! `transport.rs` (framed socket pair), `sys.rs` (descriptor inheritance),
 //! `test_support.rs` ([`enable_test_support!`]), small helpers
 //! `next_job.rs`, `panic_message.rs`, `shorten.rs`, and for unit tests only
@@ -135,6 +138,7 @@
 
 #[cfg(test)]
 mod counting_allocator;
+mod encoded;
 mod error;
 mod id;
 mod job;
@@ -158,6 +162,7 @@ mod worker_process;
 
 use std::sync::OnceLock;
 
+pub use encoded::{TaskFn, decode, encode};
 pub use error::{PoolError, TaskError, TaskErrorKind};
 pub use id::{TaskId, TaskIdError};
 pub use options::{ProcessPoolOptions, TaskOptions, WorkerOutput};

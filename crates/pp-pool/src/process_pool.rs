@@ -22,6 +22,7 @@ use crossbeam_channel::{Receiver, Sender, unbounded};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::encoded::TaskFn;
 use crate::error::{PoolError, TaskErrorKind};
 use crate::job::{Job, ProcessTask};
 use crate::options::{ProcessPoolOptions, TaskOptions};
@@ -133,11 +134,29 @@ impl ProcessPool {
                 return Ok(handle);
             }
         };
-        let job = Job { cell: task, function: RemoteFn::new(f), arg };
+        self.queue(Job { cell: task, function: RemoteFn::new(f), arg })?;
+        Ok(handle)
+    }
+
+    /// Runs the task `f` with the encoded argument `arg` (see
+    /// [`encode`](crate::encode)); its result stays encoded (decode it with
+    /// [`decode`](crate::decode)). For layers that carry tasks as data.
+    pub fn submit_encoded(
+        &self,
+        f: TaskFn,
+        arg: Vec<u8>,
+        options: TaskOptions,
+    ) -> Result<TaskHandle<Vec<u8>>, PoolError> {
+        let task = ProcessTask::encoded(options.timeout, Arc::downgrade(self.shared.alarms()));
+        let handle = TaskHandle::new(task.clone());
+        self.queue(Job { cell: task, function: f.0, arg })?;
+        Ok(handle)
+    }
+
+    fn queue(&self, job: Job) -> Result<(), PoolError> {
         let sender = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
         let sender = sender.as_ref().ok_or(PoolError::ShutDown)?;
-        sender.send(job).map_err(|_| PoolError::ShutDown)?;
-        Ok(handle)
+        sender.send(job).map_err(|_| PoolError::ShutDown)
     }
 
     /// Stops accepting tasks; those already submitted still run, then the

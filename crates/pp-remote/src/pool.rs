@@ -1,0 +1,367 @@
+//! [`RemotePool`] and [`RemoteTask`]: submit a task to the workers of this
+//! program on a NATS JetStream server, and follow it by id from any process.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream::kv;
+use async_nats::jetstream::message::PublishMessage;
+use futures::StreamExt;
+use pp_pool::{TaskFn, TaskStatus};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::bus::{Bus, Names};
+use crate::client::{ClientThread, deadline_after};
+use crate::error::{RemoteError, server, shorten};
+use crate::options::{RemoteOptions, RemoteTaskOptions, check_name};
+use crate::program::program_id;
+use crate::wire::{Outcome, TaskBody, TaskMessage};
+
+/// A pool whose workers run on other hosts (or processes), reached through
+/// a NATS JetStream server. The same calls as a local
+/// [`ProcessPool`](pp_pool::ProcessPool): `submit`, `submit_with`, and a
+/// handle with `id`, `status`, `result` and `cancel`.
+#[derive(Debug, Clone)]
+pub struct RemotePool {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    bus: Bus,
+    program: &'static str,
+    options: RemoteOptions,
+    // Last: dropped after the bus, whose handles it drives.
+    client: ClientThread,
+}
+
+/// Connects to `url` with `options`: `connect_timeout` for the connection,
+/// `request_timeout` for each request after it.
+pub(crate) fn connect_bus(
+    url: &str,
+    options: &RemoteOptions,
+    client: &ClientThread,
+) -> Result<Bus, RemoteError> {
+    let names = Names::new(options)?;
+    let deadline =
+        deadline_after(options.connect_timeout.saturating_add(options.request_timeout * 4));
+    let (url, options) = (url.to_owned(), options.clone());
+    client.call("connecting to the server", deadline, async move {
+        let unreachable = |reason: String| RemoteError::Unreachable { url: shorten(&url), reason };
+        let connecting = async_nats::ConnectOptions::new()
+            .connection_timeout(options.connect_timeout)
+            .name("pp-remote")
+            .connect(url.as_str());
+        let client = match tokio::time::timeout(options.connect_timeout, connecting).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => return Err(unreachable(e.to_string())),
+            Err(_) => {
+                return Err(unreachable(format!("no answer within {:?}", options.connect_timeout)));
+            }
+        };
+        Bus::open(client, &options, names).await
+    })
+}
+
+impl RemotePool {
+    /// Connects to the server at `url` (`nats://host:port`), creating the
+    /// stream and buckets of `options.namespace` if they are missing.
+    pub fn connect(url: &str, options: RemoteOptions) -> Result<RemotePool, RemoteError> {
+        let program = program_id()?;
+        let client = ClientThread::start("pp-remote-client")?;
+        let bus = connect_bus(url, &options, &client)?;
+        Ok(RemotePool { inner: Arc::new(Inner { bus, program, options, client }) })
+    }
+
+    /// Runs `f(arg)` on a worker running this same program.
+    pub fn submit<A, R>(&self, f: fn(A) -> R, arg: A) -> Result<RemoteTask<R>, RemoteError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        self.submit_with(f, arg, RemoteTaskOptions::default())
+    }
+
+    /// [`submit`](Self::submit) with a chosen id or a timeout. A task whose
+    /// id was submitted before runs once: this returns a handle to it.
+    pub fn submit_with<A, R>(
+        &self,
+        f: fn(A) -> R,
+        arg: A,
+        options: RemoteTaskOptions,
+    ) -> Result<RemoteTask<R>, RemoteError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        let id = match options.id {
+            Some(id) => checked_id(id)?,
+            None => random_id()?,
+        };
+        let arg = pp_pool::encode(&arg).map_err(|reason| RemoteError::Encode { reason })?;
+        let timeout_ms = options.timeout.map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX));
+        let body = TaskBody {
+            id: id.clone(),
+            program: self.inner.program.to_owned(),
+            function: TaskFn::of(f).offsets(),
+            arg,
+            timeout_ms,
+        };
+        let payload = TaskMessage::seal(body, &self.inner.options.key)?;
+        let bus = self.inner.bus.clone();
+        let subject = bus.names.subject(self.inner.program);
+        let task_id = id.clone();
+        let sequence = self.call("submitting a task", async move {
+            let publish =
+                PublishMessage::build().payload(payload.into()).message_id(task_id.as_str());
+            let ack = bus
+                .js
+                .send_publish(subject, publish)
+                .await
+                .map_err(|e| server("publishing a task")(&e))?
+                .await
+                .map_err(|e| server("publishing a task")(&e))?;
+            if !ack.duplicate {
+                bus.records
+                    .put(format!("{task_id}.sub"), ack.sequence.to_string().into())
+                    .await
+                    .map_err(|e| server("recording a task")(&e))?;
+            }
+            Ok(ack.sequence)
+        })?;
+        Ok(RemoteTask { id, sequence: Some(sequence), pool: self.clone(), result: PhantomData })
+    }
+
+    /// A handle to the task `id`, submitted by any process (a restarted
+    /// submitter's included). Its result type is the caller's word: a
+    /// wrong one is [`RemoteError::WrongResultType`] when read.
+    pub fn task<R: DeserializeOwned>(&self, id: &str) -> Result<RemoteTask<R>, RemoteError> {
+        let id = checked_id(id.to_owned())?;
+        Ok(RemoteTask { id, sequence: None, pool: self.clone(), result: PhantomData })
+    }
+
+    fn call<T, F>(&self, what: &'static str, future: F) -> Result<T, RemoteError>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = Result<T, RemoteError>> + Send + 'static,
+    {
+        let deadline = deadline_after(self.inner.options.request_timeout * 3);
+        self.inner.client.call(what, deadline, future)
+    }
+}
+
+fn checked_id(id: String) -> Result<String, RemoteError> {
+    match check_name(&id) {
+        Ok(()) => Ok(id),
+        Err(reason) => Err(RemoteError::BadTaskId { id: shorten(&id), reason }),
+    }
+}
+
+/// 128 random bits in hexadecimal.
+fn random_id() -> Result<String, RemoteError> {
+    let key = crate::key::Key::generate()?;
+    Ok(key.to_hex()[..32].to_owned())
+}
+
+/// A task submitted to a [`RemotePool`], known by its id.
+#[derive(Debug)]
+pub struct RemoteTask<R> {
+    id: String,
+    /// Its place in the task stream, when this handle submitted it.
+    sequence: Option<u64>,
+    pool: RemotePool,
+    result: PhantomData<fn() -> R>,
+}
+
+impl<R> Clone for RemoteTask<R> {
+    fn clone(&self) -> Self {
+        RemoteTask {
+            id: self.id.clone(),
+            sequence: self.sequence,
+            pool: self.pool.clone(),
+            result: PhantomData,
+        }
+    }
+}
+
+impl<R: DeserializeOwned> RemoteTask<R> {
+    /// The task's id: give it to [`RemotePool::task`] in any process.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Where the task is: `Pending` (queued), `Running` (a worker took
+    /// it), or how it ended.
+    pub fn status(&self) -> Result<TaskStatus, RemoteError> {
+        let (bus, id) = (self.pool.inner.bus.clone(), self.id.clone());
+        self.pool.call("reading a task's status", async move {
+            if let Some(outcome) = stored_outcome(&bus, &id).await? {
+                return Ok(outcome.status());
+            }
+            if record(&bus.records, &id, "run").await?.is_some() {
+                return Ok(TaskStatus::Running);
+            }
+            match record(&bus.records, &id, "sub").await? {
+                Some(_) => Ok(TaskStatus::Pending),
+                None => Err(RemoteError::UnknownTask { id }),
+            }
+        })
+    }
+
+    /// The result, waiting as long as it takes.
+    pub fn result(&self) -> Result<R, RemoteError> {
+        self.result_until(None, Duration::MAX)
+    }
+
+    /// The result, waiting at most `limit` ([`RemoteError::Timeout`] then;
+    /// the task goes on).
+    pub fn result_timeout(&self, limit: Duration) -> Result<R, RemoteError> {
+        self.result_until(deadline_after(limit), limit)
+    }
+
+    /// The result, waiting until `deadline`.
+    pub fn result_deadline(&self, deadline: Instant) -> Result<R, RemoteError> {
+        self.result_until(Some(deadline), deadline.saturating_duration_since(Instant::now()))
+    }
+
+    /// The result if the task has ended, else `None`.
+    pub fn try_result(&self) -> Result<Option<R>, RemoteError> {
+        let (bus, id) = (self.pool.inner.bus.clone(), self.id.clone());
+        let outcome =
+            self.pool.call("reading a result", async move { stored_outcome(&bus, &id).await })?;
+        outcome.map(|outcome| outcome.into_result(&self.id)).transpose()
+    }
+
+    fn result_until(&self, deadline: Option<Instant>, _limit: Duration) -> Result<R, RemoteError> {
+        let (bus, id) = (self.pool.inner.bus.clone(), self.id.clone());
+        let outcome =
+            self.pool.inner.client.call("waiting for a result", deadline, async move {
+                wait_for_outcome(&bus, &id).await
+            })?;
+        outcome.into_result(&self.id)
+    }
+
+    /// Cancels the task: a queued one is removed and never runs, a running
+    /// one is stopped on its worker (its whole process tree); either way
+    /// its result becomes [`TaskStatus::Cancelled`]. False if it had ended
+    /// already (its result stays).
+    pub fn cancel(&self) -> Result<bool, RemoteError> {
+        let (bus, id, sequence) = (self.pool.inner.bus.clone(), self.id.clone(), self.sequence);
+        self.pool.call("cancelling a task", async move {
+            if stored_outcome(&bus, &id).await?.is_some() {
+                return Ok(false);
+            }
+            let sequence = match sequence {
+                Some(sequence) => sequence,
+                None => match record(&bus.records, &id, "sub").await? {
+                    Some(text) => text.parse().map_err(|_| RemoteError::CorruptOutcome {
+                        id: id.clone(),
+                        reason: format!("its stream sequence is {:?}", shorten(&text)),
+                    })?,
+                    None => return Err(RemoteError::UnknownTask { id }),
+                },
+            };
+            // First the request (a worker running it stops it, one about
+            // to run it does not), then the message if it is still queued.
+            bus.records
+                .put(format!("{id}.cancel"), "".into())
+                .await
+                .map_err(|e| server("recording a cancel")(&e))?;
+            if let Ok(true) = bus.stream.delete_message(sequence).await {
+                store_outcome(&bus.results, &id, &Outcome::Cancelled).await?;
+            }
+            Ok(true)
+        })
+    }
+}
+
+/// The record `<id>.<suffix>`, if there is one.
+pub(crate) async fn record(
+    records: &kv::Store,
+    id: &str,
+    suffix: &str,
+) -> Result<Option<String>, RemoteError> {
+    let value = records
+        .get(format!("{id}.{suffix}"))
+        .await
+        .map_err(|e| server("reading a task record")(&e))?;
+    Ok(value.map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// The task's stored outcome, if it has one.
+pub(crate) async fn stored_outcome(bus: &Bus, id: &str) -> Result<Option<Outcome>, RemoteError> {
+    let value = bus.results.get(id).await.map_err(|e| server("reading a result")(&e))?;
+    value.map(|bytes| Outcome::decode(id, &bytes)).transpose()
+}
+
+/// Stores `outcome` unless the task has one already (the first one stays).
+pub(crate) async fn store_outcome(
+    results: &kv::Store,
+    id: &str,
+    outcome: &Outcome,
+) -> Result<(), RemoteError> {
+    match results.create(id, outcome.encode().into()).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(server("storing a result")(&e)),
+    }
+}
+
+/// Waits for the task's outcome: looks, watches the key, looks again (so a
+/// result stored between the two is not missed), and starts over when the
+/// watch breaks (the server restarted). A task nobody submitted is
+/// [`RemoteError::UnknownTask`] at once.
+async fn wait_for_outcome(bus: &Bus, id: &str) -> Result<Outcome, RemoteError> {
+    let mut known = false;
+    loop {
+        match look(bus, id, &mut known).await {
+            Ok(Some(outcome)) => return Ok(outcome),
+            Ok(None) => {}
+            Err(e @ (RemoteError::UnknownTask { .. } | RemoteError::CorruptOutcome { .. })) => {
+                return Err(e);
+            }
+            Err(e) => {
+                tracing::debug!(%e, "looking for a result; trying again");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        }
+        let Ok(mut watch) = bus.results.watch(id).await else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        if let Ok(Some(outcome)) = stored_outcome(bus, id).await {
+            return Ok(outcome);
+        }
+        while let Some(entry) = watch.next().await {
+            match entry {
+                Ok(entry) if entry.operation == kv::Operation::Put => {
+                    return Outcome::decode(id, &entry.value);
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The outcome if stored; the first time, also whether the task exists.
+async fn look(bus: &Bus, id: &str, known: &mut bool) -> Result<Option<Outcome>, RemoteError> {
+    if let Some(outcome) = stored_outcome(bus, id).await? {
+        return Ok(Some(outcome));
+    }
+    if !*known {
+        if record(&bus.records, id, "sub").await?.is_none() {
+            // It may have ended between the two reads.
+            return match stored_outcome(bus, id).await? {
+                Some(outcome) => Ok(Some(outcome)),
+                None => Err(RemoteError::UnknownTask { id: id.to_owned() }),
+            };
+        }
+        *known = true;
+    }
+    Ok(None)
+}

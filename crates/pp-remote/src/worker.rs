@@ -1,0 +1,339 @@
+//! [`Worker`]: pulls this program's tasks from the server and runs them in
+//! a local [`ProcessPool`], so a task that crashes fails that task and not
+//! the worker host.
+//!
+//! Per task: the message must open (decode, tag verified under the key,
+//! for our program), else it is terminated (`AckTerm`) and never runs. A
+//! task that already has a result (a redelivery, a duplicate) is
+//! acknowledged without running; one with a cancel request gets the result
+//! `Cancelled` and is terminated. Otherwise it runs, with an in-progress
+//! signal every third of `ack_wait`; its outcome is stored (the first
+//! stored wins), and only then is it acknowledged. A worker that dies
+//! before that leaves the task unacknowledged: the server redelivers it
+//! after `ack_wait`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::{AckKind, Message, kv};
+use futures::StreamExt;
+use pp_pool::{ProcessPool, TaskErrorKind, TaskFn, TaskHandle, TaskOptions};
+
+use crate::bus::Bus;
+use crate::client::ClientThread;
+use crate::error::RemoteError;
+use crate::options::{RemoteOptions, check_name};
+use crate::pool::{connect_bus, store_outcome};
+use crate::program::program_id;
+use crate::wire::{Outcome, TaskMessage};
+
+/// A running worker; [`stop`](Self::stop) ends it (so does dropping it).
+#[derive(Debug)]
+pub struct Worker {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: Option<std::sync::mpsc::Receiver<()>>,
+    pool: Arc<ProcessPool>,
+    // Last: dropped after everything that uses its runtime.
+    _client: ClientThread,
+}
+
+/// What every task of one worker shares.
+struct Context {
+    bus: Bus,
+    options: RemoteOptions,
+    program: &'static str,
+    pool: Arc<ProcessPool>,
+    /// The tasks running now, by id (for cancel requests).
+    running: Mutex<HashMap<String, TaskHandle<Vec<u8>>>>,
+    /// Set when the worker stops: tasks it stops are handed back, not cancelled.
+    stopping: AtomicBool,
+    /// Who this worker is, in `<id>.run` records.
+    name: String,
+}
+
+impl Worker {
+    /// Connects to `url` and starts taking tasks, running up to
+    /// `local_workers` at a time in a local process pool of as many workers.
+    /// Call [`pp_pool::init`] first thing in `main`, as for any process pool.
+    pub fn start(
+        url: &str,
+        options: RemoteOptions,
+        local_workers: usize,
+    ) -> Result<Worker, RemoteError> {
+        let program = program_id()?;
+        let pool = Arc::new(ProcessPool::new(local_workers)?);
+        let client = ClientThread::start("pp-remote-worker")?;
+        let bus = connect_bus(url, &options, &client)?;
+        let deadline = crate::client::deadline_after(options.request_timeout * 3);
+        let consumer = {
+            let (bus, options) = (bus.clone(), options.clone());
+            client.call("creating the workers' consumer", deadline, async move {
+                bus.consumer(program, &options).await
+            })?
+        };
+        let context = Arc::new(Context {
+            bus,
+            options,
+            program,
+            pool: pool.clone(),
+            running: Mutex::new(HashMap::new()),
+            stopping: AtomicBool::new(false),
+            name: format!("{}:{}", hostname(), std::process::id()),
+        });
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let (finished, done) = std::sync::mpsc::channel();
+        client.handle().spawn(async move {
+            serve(context, consumer, local_workers.max(1), stopped).await;
+            let _ = finished.send(());
+        });
+        Ok(Worker { stop: Some(stop), done: Some(done), pool, _client: client })
+    }
+
+    /// [`start`](Self::start), then serves until the process ends.
+    pub fn run(url: &str, options: RemoteOptions, local_workers: usize) -> Result<(), RemoteError> {
+        Worker::start(url, options, local_workers)?.wait();
+        Ok(())
+    }
+
+    /// Serves until the process ends (or another thread's [`stop`](Self::stop)).
+    pub fn wait(mut self) {
+        if let Some(done) = self.done.take() {
+            let _ = done.recv();
+        }
+    }
+
+    /// Stops taking tasks; the running ones are stopped and handed back to
+    /// the server (redelivered to another worker), then the local pool ends.
+    pub fn stop(mut self) {
+        self.shut_down();
+    }
+
+    fn shut_down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(done) = self.done.take() {
+            let _ = done.recv_timeout(Duration::from_secs(30));
+        }
+        self.pool.shutdown_now();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+fn hostname() -> String {
+    rustix::system::uname().nodename().to_string_lossy().into_owned()
+}
+
+/// Takes tasks until stopped: at most `slots` in hand at once.
+async fn serve(
+    context: Arc<Context>,
+    consumer: PullConsumer,
+    slots: usize,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(slots));
+    let watcher = tokio::spawn(watch_cancels(context.clone()));
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        // Wait for a free slot first: a task fetched and left waiting would
+        // spend its ack_wait in our hands.
+        let first = tokio::select! {
+            _ = &mut stopped => break,
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let want = 1 + permits.available_permits();
+        let fetched = tokio::select! {
+            _ = &mut stopped => break,
+            fetched = consumer.fetch().max_messages(want).expires(Duration::from_secs(1)).messages() => fetched,
+        };
+        let mut batch = match fetched {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::warn!(%e, "cannot fetch tasks; trying again");
+                drop(first);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                continue;
+            }
+        };
+        let mut first = Some(first);
+        while let Some(message) = batch.next().await {
+            let message = match message {
+                Ok(message) => message,
+                Err(e) => {
+                    tracing::warn!(%e, "a fetch failed; trying again");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    break;
+                }
+            };
+            backoff = Duration::from_millis(50);
+            let permit = match first.take() {
+                Some(permit) => permit,
+                None => match permits.clone().acquire_owned().await {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+            };
+            let context = context.clone();
+            tokio::spawn(async move {
+                handle(&context, message).await;
+                drop(permit);
+            });
+        }
+    }
+    context.stopping.store(true, Ordering::SeqCst);
+    watcher.abort();
+    // Stop what runs: each task hands its message back (nak) as it ends.
+    let running: Vec<_> = lock(&context.running).values().cloned().collect();
+    for task in running {
+        task.cancel();
+    }
+    let _ = permits.acquire_many(slots as u32).await;
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Cancels a running task when its `<id>.cancel` record appears; watches
+/// again after the watch breaks (the server restarted).
+async fn watch_cancels(context: Arc<Context>) {
+    loop {
+        match context.bus.records.watch("*.cancel").await {
+            Ok(mut watch) => {
+                while let Some(Ok(entry)) = watch.next().await {
+                    if entry.operation != kv::Operation::Put {
+                        continue;
+                    }
+                    let Some(id) = entry.key.strip_suffix(".cancel") else { continue };
+                    if let Some(task) = lock(&context.running).get(id) {
+                        task.cancel();
+                    }
+                }
+            }
+            Err(e) => tracing::debug!(%e, "cannot watch cancel requests; trying again"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Runs one delivered task (see the module docs for the protocol).
+async fn handle(context: &Context, message: Message) {
+    let body = match TaskMessage::open(&message.payload, &context.options.key, context.program) {
+        Ok(body) if check_name(&body.id).is_ok() => body,
+        Ok(body) => {
+            tracing::warn!(id = %crate::error::shorten(&body.id), "refusing a task with a bad id");
+            let _ = message.ack_with(AckKind::Term).await;
+            return;
+        }
+        Err(reason) => {
+            tracing::warn!(%reason, "refusing a task");
+            let _ = message.ack_with(AckKind::Term).await;
+            return;
+        }
+    };
+    let id = body.id;
+    let bus = &context.bus;
+    let retry_soon = AckKind::Nak(Some(Duration::from_secs(1)));
+    match crate::pool::stored_outcome(bus, &id).await {
+        Ok(Some(_)) => {
+            let _ = message.ack().await; // ran already: never twice
+            return;
+        }
+        Ok(None) => {}
+        Err(RemoteError::CorruptOutcome { .. }) => {
+            let _ = message.ack_with(AckKind::Term).await;
+            return;
+        }
+        Err(_) => {
+            let _ = message.ack_with(retry_soon).await;
+            return;
+        }
+    }
+    match crate::pool::record(&bus.records, &id, "cancel").await {
+        Ok(Some(_)) => {
+            if store_outcome(&bus.results, &id, &Outcome::Cancelled).await.is_ok() {
+                let _ = message.ack_with(AckKind::Term).await;
+            }
+            return;
+        }
+        Ok(None) => {}
+        Err(_) => {
+            let _ = message.ack_with(retry_soon).await;
+            return;
+        }
+    }
+    let _ = bus.records.put(format!("{id}.run"), context.name.clone().into()).await;
+    // SAFETY: the message's tag verified under our key (TaskMessage::open),
+    // so a pool holding the key built `function` with `TaskFn::of`, and it
+    // named our program (the SHA-256 of our executable's bytes, checked in
+    // the signed body): these offsets name the same function here.
+    let function = unsafe { TaskFn::from_offsets(body.function) };
+    let mut options = TaskOptions::default();
+    if let Some(ms) = body.timeout_ms {
+        options = options.timeout(Duration::from_millis(ms));
+    }
+    let task = match context.pool.submit_encoded(function, body.arg, options) {
+        Ok(task) => task,
+        Err(e) => {
+            tracing::warn!(%e, "the local pool refused a task");
+            let _ = message.ack_with(retry_soon).await;
+            return;
+        }
+    };
+    lock(&context.running).insert(id.clone(), task.clone());
+    let heartbeat = (context.options.ack_wait / 3).max(Duration::from_millis(10));
+    let finished = task.take_result_async();
+    tokio::pin!(finished);
+    let result = loop {
+        tokio::select! {
+            result = &mut finished => break result,
+            _ = tokio::time::sleep(heartbeat) => {
+                let _ = message.ack_with(AckKind::Progress).await;
+            }
+        }
+    };
+    lock(&context.running).remove(&id);
+    if context.stopping.load(Ordering::SeqCst) {
+        let _ = message.ack_with(AckKind::Nak(None)).await; // handed back
+        return;
+    }
+    let outcome = match result {
+        Ok(bytes) => Outcome::Completed(bytes),
+        Err(e) => match e.kind {
+            TaskErrorKind::Cancelled => Outcome::Cancelled,
+            TaskErrorKind::TaskTimedOut { .. } => Outcome::TimedOut(e.to_string()),
+            TaskErrorKind::WorkerDied { .. } => Outcome::WorkerDied(e.to_string()),
+            _ => Outcome::Failed(e.to_string()),
+        },
+    };
+    // Stored first, acknowledged after: a worker that dies in between
+    // leaves a redelivery that finds the result and does not run again.
+    let mut stored = store_outcome(&bus.results, &id, &outcome).await;
+    for _ in 0..20 {
+        if stored.is_ok() {
+            break;
+        }
+        let _ = message.ack_with(AckKind::Progress).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        stored = store_outcome(&bus.results, &id, &outcome).await;
+    }
+    if let Err(e) = stored {
+        tracing::warn!(%e, id, "cannot store a result; the task will be redelivered");
+        return;
+    }
+    let kind = if matches!(outcome, Outcome::Cancelled) { AckKind::Term } else { AckKind::Ack };
+    let _ = message.ack_with(kind).await;
+}
