@@ -3,6 +3,8 @@
 //! that need their own `main` (`harness = false`, for process pools).
 //! Workspace-level tests live in `it/`.
 
+pub mod nats;
+
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 

@@ -28,6 +28,10 @@ pub enum ManagerError {
     #[error(transparent)]
     Task(#[from] pp_pool::TaskError),
 
+    /// From pp-remote: a remote pool, or a task on one.
+    #[error(transparent)]
+    Remote(#[from] pp_remote::RemoteError),
+
     /// No object of this kind has this id (never created, or deleted). Every
     /// id in an error is [shortened](ManagerError#ids-in-errors).
     #[error("unknown {kind} id {id:?}")]

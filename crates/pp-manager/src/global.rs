@@ -36,8 +36,9 @@ pub fn get_process_manager() -> &'static ProcessManager {
     })
 }
 
-/// Makes a worker of a process started by a process pool run tasks, and
-/// returns at once in any other process. Call it first thing in `main` of
+/// Makes a worker of a process started by a process pool run tasks (and a
+/// process started as `program --pp-remote-worker URL` a
+/// [`pp_remote::Worker`]), and returns at once in any other process. Call it first thing in `main` of
 /// a program that uses process pools: workers are fresh copies of the
 /// program (see [`pp_pool::init`]).
 ///
@@ -45,6 +46,7 @@ pub fn get_process_manager() -> &'static ProcessManager {
 /// itself (see [`shutdown`]).
 pub fn init() {
     pp_pool::init();
+    pp_remote::init();
 }
 
 /// The process that registered the exit hook: a child forked without exec
@@ -136,6 +138,14 @@ pub fn terminate_all_processes() -> usize {
 /// Forwards to [`ProcessManager::create_process_pool`].
 pub fn create_process_pool(max_workers: usize) -> Result<ExecutorId> {
     get_process_manager().create_process_pool(max_workers)
+}
+/// Forwards to [`ProcessManager::create_remote_pool`].
+pub fn create_remote_pool(url: &str) -> Result<ExecutorId> {
+    get_process_manager().create_remote_pool(url)
+}
+/// Forwards to [`ProcessManager::create_remote_pool_with`].
+pub fn create_remote_pool_with(url: &str, options: pp_remote::RemoteOptions) -> Result<ExecutorId> {
+    get_process_manager().create_remote_pool_with(url, options)
 }
 /// Forwards to [`ProcessManager::create_thread_pool`].
 pub fn create_thread_pool(max_workers: usize) -> Result<ExecutorId> {

@@ -3,7 +3,7 @@
 //! Every function of the seed exists under its own name, as a method of
 //! [`ProcessManager`] and as a free function forwarding to the process-wide
 //! manager ([`get_process_manager`]). The layers stay reachable:
-//! [`process`] (pp-process), [`pool`] (pp-pool), [`ipc`] (pp-ipc).
+//! [`process`] (pp-process), [`pool`] (pp-pool), [`ipc`] (pp-ipc), [`remote`] (pp-remote).
 //!
 //! # Map
 //! - Processes: [`run_process`], [`run_process_async`], [`get_process_status`],
@@ -14,6 +14,9 @@
 //!   [`submit_task`], [`get_task_result`], [`get_task_status`],
 //!   [`cancel_task`], [`cleanup_tasks`], [`shutdown_executor`], [`list_executors`]; records
 //!   [`TaskRecord`], [`ExecutorInfo`]. Process pools need [`init`] first in `main`.
+//! - More than one machine: [`create_remote_pool`] (a [`pp_remote`] pool on
+//!   a NATS JetStream server, key in `PP_REMOTE_KEY`); then the same task
+//!   functions. [`init`] also makes `program --pp-remote-worker URL` a worker.
 //! - Queues: [`create_queue`], [`put_queue_item`], [`get_queue_item`],
 //!   [`get_queue_size`], [`is_queue_empty`], [`is_queue_full`],
 //!   [`clear_queue`], [`delete_queue`], [`list_queues`].
@@ -76,6 +79,8 @@ pub use pp_pool as pool;
 pub use pp_process as process;
 #[doc(inline)]
 pub use pp_process::Command;
+#[doc(inline)]
+pub use pp_remote as remote;
 
 /// What most programs need: the free functions, ids, records and `Command`.
 pub mod prelude {

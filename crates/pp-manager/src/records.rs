@@ -108,9 +108,9 @@ pub struct TaskRecord {
 pub struct ExecutorInfo {
     /// The executor's id.
     pub executor_id: String,
-    /// `process` or `thread`.
+    /// `process`, `thread` or `remote`.
     pub kind: ExecutorKind,
-    /// Its workers.
+    /// Its workers (a remote pool's are wherever they run: 0).
     pub max_workers: usize,
 }
 

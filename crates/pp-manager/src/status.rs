@@ -93,6 +93,9 @@ seed_enum! {
         Process = "process",
         /// Threads (a [`pp_pool::ThreadPool`]).
         Thread = "thread",
+        /// Workers on other hosts, through a NATS JetStream server (a
+        /// [`pp_remote::RemotePool`]).
+        Remote = "remote",
     }
 }
 

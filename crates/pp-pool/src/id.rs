@@ -14,6 +14,12 @@ pub struct TaskId {
 }
 
 impl TaskId {
+    /// A fresh id, never given before in this process (for a layer that
+    /// keeps tasks of its own beside a pool's, such as a remote pool's).
+    pub fn next() -> TaskId {
+        TaskId::generate()
+    }
+
     pub(crate) fn generate() -> TaskId {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         // getpid is a system call; pp never forks without exec, so it is read once.

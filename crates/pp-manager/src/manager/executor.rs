@@ -4,14 +4,17 @@
 use std::ops::Deref;
 
 use pp_pool::{ProcessPool, ThreadPool};
+use pp_remote::RemotePool;
 
 use crate::status::ExecutorKind;
 
-/// An executor: a process pool or a thread pool.
+/// An executor: a process pool, a thread pool, or a remote pool.
 #[derive(Debug)]
 pub(super) enum Executor {
     Process(Pool<ProcessPool>),
     Thread(Pool<ThreadPool>),
+    /// Its tasks live on the server: shutting it down only disconnects.
+    Remote(RemotePool),
 }
 
 /// A pool this manager made, or pp-pool's process-wide default of its kind
@@ -44,6 +47,7 @@ impl Executor {
         match self {
             Executor::Process(pool) => pool.is_default(),
             Executor::Thread(pool) => pool.is_default(),
+            Executor::Remote(_) => false,
         }
     }
 
@@ -56,6 +60,7 @@ impl Executor {
             _ if self.is_default() => {}
             Executor::Process(pool) => pool.shutdown(),
             Executor::Thread(pool) => pool.shutdown(),
+            Executor::Remote(_) => {}
         }
     }
 
@@ -65,6 +70,7 @@ impl Executor {
             _ if self.is_default() => {}
             Executor::Process(pool) => pool.close(),
             Executor::Thread(pool) => pool.close(),
+            Executor::Remote(_) => {}
         }
     }
 
@@ -76,6 +82,7 @@ impl Executor {
             _ if self.is_default() => {}
             Executor::Process(pool) => pool.shutdown_now(),
             Executor::Thread(pool) => pool.shutdown_now(),
+            Executor::Remote(_) => {}
         }
     }
 
@@ -85,6 +92,7 @@ impl Executor {
         match self {
             Executor::Process(pool) => pool.shutdown_now(),
             Executor::Thread(pool) => pool.abort(),
+            Executor::Remote(_) => {}
         }
     }
 
@@ -92,6 +100,8 @@ impl Executor {
         match self {
             Executor::Process(pool) => (ExecutorKind::Process, pool.max_workers()),
             Executor::Thread(pool) => (ExecutorKind::Thread, pool.max_workers()),
+            // The workers are wherever they run: the pool does not know how many.
+            Executor::Remote(_) => (ExecutorKind::Remote, 0),
         }
     }
 }

@@ -27,6 +27,26 @@ impl ProcessManager {
         Ok(id)
     }
 
+    /// Connects to the NATS JetStream server at `url` as a remote pool:
+    /// tasks submitted to it run on [`pp_remote::Worker`]s of this program
+    /// on any host; the key comes from `PP_REMOTE_KEY` (see pp-remote).
+    pub fn create_remote_pool(&self, url: &str) -> Result<ExecutorId> {
+        let options = pp_remote::RemoteOptions::new(pp_remote::Key::from_env()?);
+        self.create_remote_pool_with(url, options)
+    }
+
+    /// [`create_remote_pool`](Self::create_remote_pool) with options.
+    pub fn create_remote_pool_with(
+        &self,
+        url: &str,
+        options: pp_remote::RemoteOptions,
+    ) -> Result<ExecutorId> {
+        let pool = pp_remote::RemotePool::connect(url, options)?;
+        let id = self.new_executor_id("remote");
+        self.executors.insert(id.clone(), Arc::new(Executor::Remote(pool)));
+        Ok(id)
+    }
+
     /// Creates a thread pool of `max_workers` threads.
     pub fn create_thread_pool(&self, max_workers: usize) -> Result<ExecutorId> {
         let pool = ThreadPool::new(max_workers)?;

@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 
 use pp_pool::{TaskHandle, TaskId, TaskStatus};
 
@@ -18,6 +19,40 @@ pub(super) trait AnyTask: Send + Sync {
     fn status(&self) -> TaskStatus;
     fn cancel(&self) -> bool;
     fn as_any(&self) -> &dyn Any;
+    /// A remote task's result, read from the server (`None`: not remote).
+    fn remote_result(&self, _timeout: Option<Duration>) -> Option<RemoteResult> {
+        None
+    }
+}
+
+/// A remote task's value (of the type it was submitted with), or why none.
+pub(super) type RemoteResult = Result<Box<dyn Any + Send>, pp_remote::RemoteError>;
+
+impl<R: serde::de::DeserializeOwned + Send + 'static> AnyTask for pp_remote::RemoteTask<R> {
+    /// The server's word; while it cannot be asked, `Pending` (the
+    /// task is not lost: it is on the server).
+    fn status(&self) -> TaskStatus {
+        pp_remote::RemoteTask::status(self).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read a remote task's status");
+            TaskStatus::Pending
+        })
+    }
+    fn cancel(&self) -> bool {
+        pp_remote::RemoteTask::cancel(self).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot cancel a remote task");
+            false
+        })
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn remote_result(&self, timeout: Option<Duration>) -> Option<RemoteResult> {
+        let value = match timeout {
+            None => self.result(),
+            Some(limit) => self.result_timeout(limit),
+        };
+        Some(value.map(|value| Box::new(value) as Box<dyn Any + Send>))
+    }
 }
 
 impl<R: Send + 'static> AnyTask for TaskHandle<R> {

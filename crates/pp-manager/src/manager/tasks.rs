@@ -33,16 +33,22 @@ impl ProcessManager {
             Some(id) => id.clone(),
             None => self.get_default_process_pool()?,
         };
-        let handle: TaskHandle<R> = match &*self.executor(&executor_id)? {
-            Executor::Process(pool) => pool.submit(f, arg)?,
-            Executor::Thread(pool) => pool.submit(move || f(arg))?,
+        let (task_id, handle): (TaskId, Arc<dyn AnyTask>) = match &*self.executor(&executor_id)? {
+            Executor::Process(pool) => {
+                let handle = pool.submit(f, arg)?;
+                (*handle.id(), Arc::new(handle))
+            }
+            Executor::Thread(pool) => {
+                let handle = pool.submit(move || f(arg))?;
+                (*handle.id(), Arc::new(handle))
+            }
+            // Known here by a local id; on the server by its own.
+            Executor::Remote(pool) => (TaskId::next(), Arc::new(pool.submit(f, arg)?)),
         };
-        let task_id = *handle.id();
         tracing::debug!(%task_id, %executor_id, "submit_task");
-        lock(&self.tasks).entries.insert(
-            task_id,
-            TaskEntry { executor: executor_id, handle: Arc::new(handle), taken: false },
-        );
+        lock(&self.tasks)
+            .entries
+            .insert(task_id, TaskEntry { executor: executor_id, handle, taken: false });
         Ok(task_id)
     }
 
@@ -71,9 +77,35 @@ impl ProcessManager {
         task: &TypedTaskId<R>,
         timeout: Option<Duration>,
     ) -> Result<R> {
-        self.finish_with(task.id(), |handle: &TaskHandle<R>| match timeout {
+        let id = task.id();
+        if let Some(outcome) = self.remote_result::<R>(id, timeout) {
+            return outcome;
+        }
+        self.finish_with(id, |handle: &TaskHandle<R>| match timeout {
             None => handle.take_result(),
             Some(limit) => handle.take_result_timeout(limit),
+        })
+    }
+
+    /// Task `task_id`'s result read from the server, if it is a remote
+    /// task (nothing is taken there: it can be read again).
+    fn remote_result<R: 'static>(
+        &self,
+        task_id: &TaskId,
+        timeout: Option<Duration>,
+    ) -> Option<Result<R>> {
+        let outcome = self.task(task_id).ok()?.remote_result(timeout)?;
+        if !matches!(outcome, Err(pp_remote::RemoteError::Timeout { .. })) {
+            lock(&self.tasks).mark_taken(task_id);
+        }
+        Some(match outcome {
+            Ok(value) => value.downcast::<R>().map(|value| *value).map_err(|_| {
+                ManagerError::WrongResultType {
+                    task_id: task_id.to_string(),
+                    expected: std::any::type_name::<R>(),
+                }
+            }),
+            Err(e) => Err(e.into()),
         })
     }
 
@@ -135,6 +167,9 @@ impl ProcessManager {
         timeout: Option<Duration>,
     ) -> Result<R> {
         // The seed's `timeout=None` blocks for as long as it takes.
+        if let Some(outcome) = self.remote_result::<R>(task_id, timeout) {
+            return outcome;
+        }
         self.finish_with(task_id, |handle: &TaskHandle<R>| match timeout {
             None => handle.result(),
             Some(limit) => handle.result_timeout(limit),

@@ -14,6 +14,7 @@ mod errors;
 mod exit;
 mod helper;
 mod interrupt;
+mod remote;
 mod seed;
 mod support;
 mod tasks;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         .chain(interrupt::TESTS)
         .chain(threats::TESTS)
         .chain(asynchronous::TESTS)
+        .chain(remote::TESTS)
         .copied()
         .collect();
     let conclusion = pp_tests::run_tests(&tests, Duration::from_secs(600));

