@@ -33,7 +33,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("pp-process", &[]),
     ("pp-ipc", &[]),
     ("pp-pool", &["pp-ipc", "pp-process"]),
-    ("pp-remote", &["pp-pool"]),
+    // Through pp-pool, what it may use.
+    ("pp-remote", &["pp-pool", "pp-ipc", "pp-process"]),
     ("pp-manager", &["pp-process", "pp-ipc", "pp-pool", "pp-remote"]),
 ];
 
