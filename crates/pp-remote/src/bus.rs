@@ -1,8 +1,8 @@
 //! The server side of a remote pool: the task stream (work-queue retention,
-//! one subject per program, de-duplication by task id), the consumer the
-//! workers of one program share, and two key-value buckets: results (first
-//! write wins) and task records (`<id>.sub`: the stream sequence of a
-//! submitted task; `<id>.run`: which worker runs it; `<id>.cancel`: a
+//! one subject per task, `<ns>.tasks.<program>.<id>`, so a queued task is
+//! found by its id; de-duplication by task id), the consumer the workers of
+//! one program share, and two key-value buckets: results (first write wins)
+//! and task records (`<id>.run`: which worker runs it; `<id>.cancel`: a
 //! cancel request).
 
 use std::time::Duration;
@@ -37,9 +37,20 @@ impl Names {
         format!("{}.tasks.>", self.namespace)
     }
 
-    /// The subject of tasks for `program`.
-    pub(crate) fn subject(&self, program: &str) -> String {
-        format!("{}.tasks.{program}", self.namespace)
+    /// The subject of task `id` for `program`.
+    pub(crate) fn subject(&self, program: &str, id: &str) -> String {
+        format!("{}.tasks.{program}.{id}", self.namespace)
+    }
+
+    /// Every task subject of `program`.
+    fn program_subjects(&self, program: &str) -> String {
+        format!("{}.tasks.{program}.>", self.namespace)
+    }
+
+    /// The subject a result of task `id` is published on (the key-value
+    /// bucket's subject for the key, per the KV protocol, ADR-8).
+    pub(crate) fn result_subject(&self, id: &str) -> String {
+        format!("$KV.{}.{id}", self.results)
     }
 
     /// The durable consumer of `program`'s workers.
@@ -51,6 +62,7 @@ impl Names {
 /// The stream and buckets, created if missing and checked if present.
 #[derive(Clone, Debug)]
 pub(crate) struct Bus {
+    pub(crate) client: async_nats::Client,
     pub(crate) js: jetstream::Context,
     pub(crate) stream: stream::Stream,
     pub(crate) results: kv::Store,
@@ -67,7 +79,7 @@ impl Bus {
         options: &RemoteOptions,
         names: Names,
     ) -> Result<Bus, RemoteError> {
-        let mut js = jetstream::new(client);
+        let mut js = jetstream::new(client.clone());
         js.set_timeout(options.request_timeout);
         let config = stream::Config {
             name: names.stream.clone(),
@@ -85,7 +97,7 @@ impl Bus {
         check_stream(&stream, &names)?;
         let results = bucket(&js, &names.results, options.result_ttl).await?;
         let records = bucket(&js, &names.records, options.result_ttl).await?;
-        Ok(Bus { js, stream, results, records, names })
+        Ok(Bus { client, js, stream, results, records, names })
     }
 
     /// The consumer `program`'s workers share.
@@ -97,7 +109,7 @@ impl Bus {
         let name = self.names.consumer(program);
         let config = consumer::pull::Config {
             durable_name: Some(name.clone()),
-            filter_subject: self.names.subject(program),
+            filter_subject: self.names.program_subjects(program),
             ack_policy: consumer::AckPolicy::Explicit,
             ack_wait: options.ack_wait,
             max_deliver: options.max_deliver,

@@ -111,7 +111,7 @@ impl RemotePool {
         };
         let payload = TaskMessage::seal(body, &self.inner.options.key)?;
         let bus = self.inner.bus.clone();
-        let subject = bus.names.subject(self.inner.program);
+        let subject = bus.names.subject(self.inner.program, &id);
         let task_id = id.clone();
         let sequence = self.call("submitting a task", async move {
             let publish =
@@ -123,12 +123,6 @@ impl RemotePool {
                 .map_err(|e| server("publishing a task")(&e))?
                 .await
                 .map_err(|e| server("publishing a task")(&e))?;
-            if !ack.duplicate {
-                bus.records
-                    .put(format!("{task_id}.sub"), ack.sequence.to_string().into())
-                    .await
-                    .map_err(|e| server("recording a task")(&e))?;
-            }
             Ok(ack.sequence)
         })?;
         Ok(RemoteTask { id, sequence: Some(sequence), pool: self.clone(), result: PhantomData })
@@ -140,6 +134,17 @@ impl RemotePool {
     pub fn task<R: DeserializeOwned>(&self, id: &str) -> Result<RemoteTask<R>, RemoteError> {
         let id = checked_id(id.to_owned())?;
         Ok(RemoteTask { id, sequence: None, pool: self.clone(), result: PhantomData })
+    }
+
+    /// The stream sequence of task `id`'s message while it is queued (or
+    /// delivered and not yet acknowledged).
+    async fn queued(bus: &Bus, program: &str, id: &str) -> Result<Option<u64>, RemoteError> {
+        use async_nats::jetstream::stream::LastRawMessageErrorKind;
+        match bus.stream.get_last_raw_message_by_subject(&bus.names.subject(program, id)).await {
+            Ok(message) => Ok(Some(message.sequence)),
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(e) => Err(server("looking for a queued task")(&e)),
+        }
     }
 
     fn call<T, F>(&self, what: &'static str, future: F) -> Result<T, RemoteError>
@@ -195,7 +200,7 @@ impl<R: DeserializeOwned> RemoteTask<R> {
     /// Where the task is: `Pending` (queued), `Running` (a worker took
     /// it), or how it ended.
     pub fn status(&self) -> Result<TaskStatus, RemoteError> {
-        let (bus, id) = (self.pool.inner.bus.clone(), self.id.clone());
+        let (bus, id, program) = self.parts();
         self.pool.call("reading a task's status", async move {
             if let Some(outcome) = stored_outcome(&bus, &id).await? {
                 return Ok(outcome.status());
@@ -203,8 +208,12 @@ impl<R: DeserializeOwned> RemoteTask<R> {
             if record(&bus.records, &id, "run").await?.is_some() {
                 return Ok(TaskStatus::Running);
             }
-            match record(&bus.records, &id, "sub").await? {
-                Some(_) => Ok(TaskStatus::Pending),
+            if RemotePool::queued(&bus, program, &id).await?.is_some() {
+                return Ok(TaskStatus::Pending);
+            }
+            // It may have ended meanwhile.
+            match stored_outcome(&bus, &id).await? {
+                Some(outcome) => Ok(outcome.status()),
                 None => Err(RemoteError::UnknownTask { id }),
             }
         })
@@ -212,18 +221,18 @@ impl<R: DeserializeOwned> RemoteTask<R> {
 
     /// The result, waiting as long as it takes.
     pub fn result(&self) -> Result<R, RemoteError> {
-        self.result_until(None, Duration::MAX)
+        self.result_until(None)
     }
 
     /// The result, waiting at most `limit` ([`RemoteError::Timeout`] then;
     /// the task goes on).
     pub fn result_timeout(&self, limit: Duration) -> Result<R, RemoteError> {
-        self.result_until(deadline_after(limit), limit)
+        self.result_until(deadline_after(limit))
     }
 
     /// The result, waiting until `deadline`.
     pub fn result_deadline(&self, deadline: Instant) -> Result<R, RemoteError> {
-        self.result_until(Some(deadline), deadline.saturating_duration_since(Instant::now()))
+        self.result_until(Some(deadline))
     }
 
     /// The result if the task has ended, else `None`.
@@ -234,11 +243,16 @@ impl<R: DeserializeOwned> RemoteTask<R> {
         outcome.map(|outcome| outcome.into_result(&self.id)).transpose()
     }
 
-    fn result_until(&self, deadline: Option<Instant>, _limit: Duration) -> Result<R, RemoteError> {
-        let (bus, id) = (self.pool.inner.bus.clone(), self.id.clone());
+    /// What a call on the client thread needs: the bus, the id, the program.
+    fn parts(&self) -> (Bus, String, &'static str) {
+        (self.pool.inner.bus.clone(), self.id.clone(), self.pool.inner.program)
+    }
+
+    fn result_until(&self, deadline: Option<Instant>) -> Result<R, RemoteError> {
+        let (bus, id, program) = self.parts();
         let outcome =
             self.pool.inner.client.call("waiting for a result", deadline, async move {
-                wait_for_outcome(&bus, &id).await
+                wait_for_outcome(&bus, program, &id).await
             })?;
         outcome.into_result(&self.id)
     }
@@ -248,28 +262,33 @@ impl<R: DeserializeOwned> RemoteTask<R> {
     /// its result becomes [`TaskStatus::Cancelled`]. False if it had ended
     /// already (its result stays).
     pub fn cancel(&self) -> Result<bool, RemoteError> {
-        let (bus, id, sequence) = (self.pool.inner.bus.clone(), self.id.clone(), self.sequence);
+        let (bus, id, program) = self.parts();
+        let sequence = self.sequence;
         self.pool.call("cancelling a task", async move {
             if stored_outcome(&bus, &id).await?.is_some() {
                 return Ok(false);
             }
             let sequence = match sequence {
-                Some(sequence) => sequence,
-                None => match record(&bus.records, &id, "sub").await? {
-                    Some(text) => text.parse().map_err(|_| RemoteError::CorruptOutcome {
-                        id: id.clone(),
-                        reason: format!("its stream sequence is {:?}", shorten(&text)),
-                    })?,
-                    None => return Err(RemoteError::UnknownTask { id }),
-                },
+                Some(sequence) => Some(sequence),
+                None => RemotePool::queued(&bus, program, &id).await?,
             };
+            let running = record(&bus.records, &id, "run").await?.is_some();
+            if sequence.is_none() && !running {
+                // Ended meanwhile, or never submitted.
+                return match stored_outcome(&bus, &id).await? {
+                    Some(_) => Ok(false),
+                    None => Err(RemoteError::UnknownTask { id }),
+                };
+            }
             // First the request (a worker running it stops it, one about
             // to run it does not), then the message if it is still queued.
             bus.records
                 .put(format!("{id}.cancel"), "".into())
                 .await
                 .map_err(|e| server("recording a cancel")(&e))?;
-            if let Ok(true) = bus.stream.delete_message(sequence).await {
+            if let Some(sequence) = sequence
+                && let Ok(true) = bus.stream.delete_message(sequence).await
+            {
                 store_outcome(&bus.results, &id, &Outcome::Cancelled).await?;
             }
             Ok(true)
@@ -309,14 +328,20 @@ pub(crate) async fn store_outcome(
     }
 }
 
-/// Waits for the task's outcome: looks, watches the key, looks again (so a
-/// result stored between the two is not missed), and starts over when the
-/// watch breaks (the server restarted). A task nobody submitted is
-/// [`RemoteError::UnknownTask`] at once.
-async fn wait_for_outcome(bus: &Bus, id: &str) -> Result<Outcome, RemoteError> {
+/// Waits for the task's outcome: subscribes to the subject its result is
+/// stored on, then looks (so one stored before the subscription is not
+/// missed), then waits for the stored message, looking again every second
+/// (a result stored while the client was reconnecting is not sent again).
+/// A task nobody submitted is [`RemoteError::UnknownTask`] at once.
+async fn wait_for_outcome(bus: &Bus, program: &str, id: &str) -> Result<Outcome, RemoteError> {
     let mut known = false;
     loop {
-        match look(bus, id, &mut known).await {
+        let subscription = bus.client.subscribe(bus.names.result_subject(id)).await;
+        if subscription.is_ok() {
+            // The server has the subscription before we look.
+            let _ = bus.client.flush().await;
+        }
+        match look(bus, program, id, &mut known).await {
             Ok(Some(outcome)) => return Ok(outcome),
             Ok(None) => {}
             Err(e @ (RemoteError::UnknownTask { .. } | RemoteError::CorruptOutcome { .. })) => {
@@ -328,34 +353,42 @@ async fn wait_for_outcome(bus: &Bus, id: &str) -> Result<Outcome, RemoteError> {
                 continue;
             }
         }
-        let Ok(mut watch) = bus.results.watch(id).await else {
+        let Ok(mut subscription) = subscription else {
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
-        if let Ok(Some(outcome)) = stored_outcome(bus, id).await {
-            return Ok(outcome);
-        }
-        while let Some(entry) = watch.next().await {
-            match entry {
-                Ok(entry) if entry.operation == kv::Operation::Put => {
-                    return Outcome::decode(id, &entry.value);
+        loop {
+            match tokio::time::timeout(Duration::from_secs(1), subscription.next()).await {
+                // A put carries the value; a delete or purge has none.
+                Ok(Some(message)) if !message.payload.is_empty() => {
+                    return Outcome::decode(id, &message.payload);
                 }
-                Ok(_) => {}
-                Err(_) => break,
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(_) => {
+                    if let Ok(Some(outcome)) = stored_outcome(bus, id).await {
+                        return Ok(outcome);
+                    }
+                }
             }
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 /// The outcome if stored; the first time, also whether the task exists.
-async fn look(bus: &Bus, id: &str, known: &mut bool) -> Result<Option<Outcome>, RemoteError> {
+async fn look(
+    bus: &Bus,
+    program: &str,
+    id: &str,
+    known: &mut bool,
+) -> Result<Option<Outcome>, RemoteError> {
     if let Some(outcome) = stored_outcome(bus, id).await? {
         return Ok(Some(outcome));
     }
     if !*known {
-        if record(&bus.records, id, "sub").await?.is_none() {
-            // It may have ended between the two reads.
+        let queued = RemotePool::queued(bus, program, id).await?.is_some();
+        if !queued && record(&bus.records, id, "run").await?.is_none() {
+            // It may have ended between the reads.
             return match stored_outcome(bus, id).await? {
                 Some(outcome) => Ok(Some(outcome)),
                 None => Err(RemoteError::UnknownTask { id: id.to_owned() }),

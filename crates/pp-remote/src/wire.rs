@@ -44,24 +44,34 @@ impl TaskMessage {
     }
 
     /// The body of a received message, if it decodes, its tag verifies under
-    /// `key` and it names `program`; otherwise why not.
-    pub(crate) fn open(bytes: &[u8], key: &Key, program: &str) -> Result<TaskBody, String> {
+    /// `key` and it names `program`; otherwise why not (with the id it
+    /// claims, if it decodes that far).
+    pub(crate) fn open(bytes: &[u8], key: &Key, program: &str) -> Result<TaskBody, Refusal> {
+        let refuse =
+            |id: Option<&str>, reason: String| Refusal { id: id.map(str::to_owned), reason };
         if bytes.len() > MAX_MESSAGE {
-            return Err(format!("a message of {} bytes", bytes.len()));
+            return Err(refuse(None, format!("a message of {} bytes", bytes.len())));
         }
-        let message: TaskMessage = pp_pool::decode(bytes)?;
-        let encoded = pp_pool::encode(&message.body)?;
+        let message: TaskMessage = pp_pool::decode(bytes).map_err(|e| refuse(None, e))?;
+        let id = Some(message.body.id.as_str());
+        let encoded = pp_pool::encode(&message.body).map_err(|e| refuse(id, e))?;
         if !key.verify(&encoded, &message.tag) {
-            return Err(format!("task {:?} is not signed with our key", message.body.id));
+            return Err(refuse(id, "the task is not signed with the workers' key".into()));
         }
         if message.body.program != program {
-            return Err(format!(
-                "task {:?} is for program {}",
-                message.body.id, message.body.program
-            ));
+            let reason = format!("the task is for program {}, not {program}", message.body.program);
+            return Err(refuse(id, reason));
         }
         Ok(message.body)
     }
+}
+
+/// Why a worker refused a message.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    /// The task id it claims, if it decodes.
+    pub(crate) id: Option<String>,
+    pub(crate) reason: String,
 }
 
 /// How a task ended, as stored in the results bucket.
@@ -146,8 +156,10 @@ mod tests {
         let sealed = TaskMessage::seal(body("p"), &key).unwrap();
         assert_eq!(TaskMessage::open(&sealed, &key, "p").unwrap().function, [1, 2]);
         let other = Key::generate().unwrap();
-        assert!(TaskMessage::open(&sealed, &other, "p").unwrap_err().contains("not signed"));
-        assert!(TaskMessage::open(&sealed, &key, "q").unwrap_err().contains("for program p"));
+        assert!(TaskMessage::open(&sealed, &other, "p").unwrap_err().reason.contains("not signed"));
+        let wrong_program = TaskMessage::open(&sealed, &key, "q").unwrap_err();
+        assert!(wrong_program.reason.contains("for program p"), "{wrong_program:?}");
+        assert_eq!(wrong_program.id.as_deref(), Some("t"));
         // Any byte changed: it does not decode, or its tag fails.
         for i in 0..sealed.len() {
             let mut altered = sealed.clone();

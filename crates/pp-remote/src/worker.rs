@@ -238,8 +238,15 @@ async fn handle(context: &Context, message: Message) {
             let _ = message.ack_with(AckKind::Term).await;
             return;
         }
-        Err(reason) => {
-            tracing::warn!(%reason, "refusing a task");
+        Err(refusal) => {
+            tracing::warn!(id = ?refusal.id, reason = %refusal.reason, "refusing a task");
+            // Tell whoever waits for it why (a pool with another key, or
+            // of another build): anyone able to publish here could write
+            // this outcome into the bucket directly anyway.
+            if let Some(id) = refusal.id.filter(|id| check_name(id).is_ok()) {
+                let reason = format!("refused by worker {}: {}", context.name, refusal.reason);
+                let _ = store_outcome(&context.bus.results, &id, &Outcome::Failed(reason)).await;
+            }
             let _ = message.ack_with(AckKind::Term).await;
             return;
         }
@@ -247,7 +254,11 @@ async fn handle(context: &Context, message: Message) {
     let id = body.id;
     let bus = &context.bus;
     let retry_soon = AckKind::Nak(Some(Duration::from_secs(1)));
-    match crate::pool::stored_outcome(bus, &id).await {
+    let (stored, cancel) = tokio::join!(
+        crate::pool::stored_outcome(bus, &id),
+        crate::pool::record(&bus.records, &id, "cancel")
+    );
+    match stored {
         Ok(Some(_)) => {
             let _ = message.ack().await; // ran already: never twice
             return;
@@ -262,7 +273,7 @@ async fn handle(context: &Context, message: Message) {
             return;
         }
     }
-    match crate::pool::record(&bus.records, &id, "cancel").await {
+    match cancel {
         Ok(Some(_)) => {
             if store_outcome(&bus.results, &id, &Outcome::Cancelled).await.is_ok() {
                 let _ = message.ack_with(AckKind::Term).await;
@@ -275,7 +286,12 @@ async fn handle(context: &Context, message: Message) {
             return;
         }
     }
-    let _ = bus.records.put(format!("{id}.run"), context.name.clone().into()).await;
+    // Recorded while the task starts: nobody waits for it.
+    let (records, run_key) = (bus.records.clone(), format!("{id}.run"));
+    let name = context.name.clone();
+    tokio::spawn(async move {
+        let _ = records.put(run_key, name.into()).await;
+    });
     // SAFETY: the message's tag verified under our key (TaskMessage::open),
     // so a pool holding the key built `function` with `TaskFn::of`, and it
     // named our program (the SHA-256 of our executable's bytes, checked in
