@@ -96,6 +96,67 @@ impl RemotePool {
         A: Serialize + DeserializeOwned,
         R: Serialize + DeserializeOwned,
     {
+        let (id, subject, payload) = self.sealed(f, arg, options)?;
+        let (bus, task_id) = (self.inner.bus.clone(), id.clone());
+        let sequence = self.call("submitting a task", async move {
+            publish(&bus, subject, payload, &task_id).await
+        })?;
+        Ok(self.handle(id, Some(sequence)))
+    }
+
+    /// Submits `f(arg)` for every `arg` at once: the publishes go out
+    /// together and their acknowledgements are awaited together (one round
+    /// trip for the lot, where `submit` takes one per task). The handles
+    /// come back in the order of `args`; on an error, none was lost
+    /// silently: the tasks published before it run, and their ids are
+    /// not returned.
+    pub fn submit_many<A, R>(
+        &self,
+        f: fn(A) -> R,
+        args: impl IntoIterator<Item = A>,
+    ) -> Result<Vec<RemoteTask<R>>, RemoteError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
+        let sealed = args
+            .into_iter()
+            .map(|arg| self.sealed(f, arg, RemoteTaskOptions::default()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let bus = self.inner.bus.clone();
+        let submitted = self.call("submitting tasks", async move {
+            let mut acks = Vec::with_capacity(sealed.len());
+            for (id, subject, payload) in sealed {
+                let publish =
+                    PublishMessage::build().payload(payload.into()).message_id(id.as_str());
+                let ack = bus
+                    .js
+                    .send_publish(subject, publish)
+                    .await
+                    .map_err(|e| server("publishing a task")(&e))?;
+                acks.push((id, ack));
+            }
+            let mut submitted = Vec::with_capacity(acks.len());
+            for (id, ack) in acks {
+                let ack = ack.await.map_err(|e| server("publishing a task")(&e))?;
+                submitted.push((id, ack.sequence));
+            }
+            Ok(submitted)
+        })?;
+        Ok(submitted.into_iter().map(|(id, sequence)| self.handle(id, Some(sequence))).collect())
+    }
+
+    /// A task's id, subject and signed message.
+    fn sealed<A, R>(
+        &self,
+        f: fn(A) -> R,
+        arg: A,
+        options: RemoteTaskOptions,
+    ) -> Result<(String, String, Vec<u8>), RemoteError>
+    where
+        A: Serialize + DeserializeOwned,
+        R: Serialize + DeserializeOwned,
+    {
         let id = match options.id {
             Some(id) => checked_id(id)?,
             None => random_id()?,
@@ -110,30 +171,19 @@ impl RemotePool {
             timeout_ms,
         };
         let payload = TaskMessage::seal(body, &self.inner.options.key)?;
-        let bus = self.inner.bus.clone();
-        let subject = bus.names.subject(self.inner.program, &id);
-        let task_id = id.clone();
-        let sequence = self.call("submitting a task", async move {
-            let publish =
-                PublishMessage::build().payload(payload.into()).message_id(task_id.as_str());
-            let ack = bus
-                .js
-                .send_publish(subject, publish)
-                .await
-                .map_err(|e| server("publishing a task")(&e))?
-                .await
-                .map_err(|e| server("publishing a task")(&e))?;
-            Ok(ack.sequence)
-        })?;
-        Ok(RemoteTask { id, sequence: Some(sequence), pool: self.clone(), result: PhantomData })
+        let subject = self.inner.bus.names.subject(self.inner.program, &id);
+        Ok((id, subject, payload))
+    }
+
+    fn handle<R>(&self, id: String, sequence: Option<u64>) -> RemoteTask<R> {
+        RemoteTask { id, sequence, pool: self.clone(), result: PhantomData }
     }
 
     /// A handle to the task `id`, submitted by any process (a restarted
     /// submitter's included). Its result type is the caller's word: a
     /// wrong one is [`RemoteError::WrongResultType`] when read.
     pub fn task<R: DeserializeOwned>(&self, id: &str) -> Result<RemoteTask<R>, RemoteError> {
-        let id = checked_id(id.to_owned())?;
-        Ok(RemoteTask { id, sequence: None, pool: self.clone(), result: PhantomData })
+        Ok(self.handle(checked_id(id.to_owned())?, None))
     }
 
     /// The stream sequence of task `id`'s message while it is queued (or
@@ -155,6 +205,24 @@ impl RemotePool {
         let deadline = deadline_after(self.inner.options.request_timeout * 3);
         self.inner.client.call(what, deadline, future)
     }
+}
+
+/// Publishes one task message; its stream sequence.
+async fn publish(
+    bus: &Bus,
+    subject: String,
+    payload: Vec<u8>,
+    id: &str,
+) -> Result<u64, RemoteError> {
+    let publish = PublishMessage::build().payload(payload.into()).message_id(id);
+    let ack = bus
+        .js
+        .send_publish(subject, publish)
+        .await
+        .map_err(|e| server("publishing a task")(&e))?
+        .await
+        .map_err(|e| server("publishing a task")(&e))?;
+    Ok(ack.sequence)
 }
 
 fn checked_id(id: String) -> Result<String, RemoteError> {

@@ -30,6 +30,11 @@ use crate::pool::{connect_bus, store_outcome};
 use crate::program::program_id;
 use crate::wire::{Outcome, TaskMessage};
 
+/// Tasks in hand per local worker: while one runs, the next ones' server
+/// round trips (checks, storing results) overlap it. Each is signalled
+/// alive to the server from the moment it is in hand.
+const PREFETCH: usize = 4;
+
 /// A running worker; [`stop`](Self::stop) ends it (so does dropping it).
 #[derive(Debug)]
 pub struct Worker {
@@ -86,7 +91,7 @@ impl Worker {
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let (finished, done) = std::sync::mpsc::channel();
         client.handle().spawn(async move {
-            serve(context, consumer, local_workers.max(1), stopped).await;
+            serve(context, consumer, local_workers.max(1) * PREFETCH, stopped).await;
             let _ = finished.send(());
         });
         Ok(Worker { stop: Some(stop), done: Some(done), pool, _client: client })

@@ -46,8 +46,12 @@ fn two_hundred_tasks_through_two_workers() {
     let pool = RemotePool::connect(&server.url(), options(ACK_WAIT)).unwrap();
     let log = temp_path("log");
     let log_text = log.to_string_lossy().into_owned();
-    let tasks: Vec<_> =
-        (0..200u64).map(|i| pool.submit(logged_square, (log_text.clone(), i)).unwrap()).collect();
+    // Half one by one, half in one batch.
+    let mut tasks: Vec<_> =
+        (0..100u64).map(|i| pool.submit(logged_square, (log_text.clone(), i)).unwrap()).collect();
+    tasks.extend(
+        pool.submit_many(logged_square, (100..200u64).map(|i| (log_text.clone(), i))).unwrap(),
+    );
     for (i, task) in tasks.iter().enumerate() {
         assert_eq!(task.result_timeout(LONG).unwrap(), (i * i) as u64);
         assert_eq!(task.status().unwrap(), TaskStatus::Completed);
