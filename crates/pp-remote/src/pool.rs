@@ -146,6 +146,75 @@ impl RemotePool {
         Ok(submitted.into_iter().map(|(id, sequence)| self.handle(id, Some(sequence))).collect())
     }
 
+    /// The results of `tasks`, in their order, waiting as long as it
+    /// takes: all waits run at once (one round trip for results already
+    /// stored, where a `result` per task takes one each).
+    pub fn results<R: DeserializeOwned>(
+        &self,
+        tasks: &[RemoteTask<R>],
+    ) -> Vec<Result<R, RemoteError>> {
+        self.results_until(tasks, None)
+    }
+
+    /// [`results`](Self::results), waiting at most `limit` in all (a task
+    /// not finished by then is [`RemoteError::Timeout`]).
+    pub fn results_timeout<R: DeserializeOwned>(
+        &self,
+        tasks: &[RemoteTask<R>],
+        limit: Duration,
+    ) -> Vec<Result<R, RemoteError>> {
+        self.results_until(tasks, deadline_after(limit))
+    }
+
+    fn results_until<R: DeserializeOwned>(
+        &self,
+        tasks: &[RemoteTask<R>],
+        deadline: Option<Instant>,
+    ) -> Vec<Result<R, RemoteError>> {
+        let (bus, program) = (self.inner.bus.clone(), self.inner.program);
+        let ids: Vec<String> = tasks.iter().map(|task| task.id.clone()).collect();
+        let started = Instant::now();
+        let waits = ids.clone();
+        let outcomes = self.inner.client.call("waiting for results", None, async move {
+            let wait = |id: String| {
+                let bus = bus.clone();
+                async move {
+                    let waiting = wait_for_outcome(&bus, program, &id);
+                    match deadline {
+                        None => waiting.await,
+                        Some(deadline) => tokio::time::timeout_at(deadline.into(), waiting)
+                            .await
+                            .unwrap_or_else(|_| {
+                                Err(RemoteError::Timeout {
+                                    what: "waiting for a result",
+                                    waited: started.elapsed(),
+                                })
+                            }),
+                    }
+                }
+            };
+            Ok(futures::future::join_all(waits.into_iter().map(wait)).await)
+        });
+        match outcomes {
+            Ok(outcomes) => outcomes
+                .into_iter()
+                .zip(&ids)
+                .map(|(outcome, id)| outcome.and_then(|outcome| outcome.into_result(id)))
+                .collect(),
+            Err(e) => {
+                let reason = e.to_string();
+                ids.iter()
+                    .map(|_| {
+                        Err(RemoteError::Server {
+                            what: "waiting for results",
+                            reason: reason.clone(),
+                        })
+                    })
+                    .collect()
+            }
+        }
+    }
+
     /// A task's id, subject and signed message.
     fn sealed<A, R>(
         &self,
@@ -402,6 +471,10 @@ pub(crate) async fn store_outcome(
 /// (a result stored while the client was reconnecting is not sent again).
 /// A task nobody submitted is [`RemoteError::UnknownTask`] at once.
 async fn wait_for_outcome(bus: &Bus, program: &str, id: &str) -> Result<Outcome, RemoteError> {
+    // A result already stored costs one request.
+    if let Ok(Some(outcome)) = stored_outcome(bus, id).await {
+        return Ok(outcome);
+    }
     let mut known = false;
     loop {
         let subscription = bus.client.subscribe(bus.names.result_subject(id)).await;

@@ -52,9 +52,13 @@ fn two_hundred_tasks_through_two_workers() {
     tasks.extend(
         pool.submit_many(logged_square, (100..200u64).map(|i| (log_text.clone(), i))).unwrap(),
     );
-    for (i, task) in tasks.iter().enumerate() {
+    for (i, task) in tasks[..100].iter().enumerate() {
         assert_eq!(task.result_timeout(LONG).unwrap(), (i * i) as u64);
         assert_eq!(task.status().unwrap(), TaskStatus::Completed);
+    }
+    let batch = pool.results_timeout(&tasks[100..], LONG);
+    for (i, result) in (100..200u64).zip(batch) {
+        assert_eq!(result.unwrap(), i * i);
     }
     let ran_on: Vec<u32> = lines(&log).iter().map(|l| l.parse().unwrap()).collect();
     assert_eq!(ran_on.len(), 200, "every task ran once");
