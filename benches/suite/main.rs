@@ -22,6 +22,7 @@ mod measure;
 mod memory;
 mod peers;
 mod plot;
+mod remote;
 mod report;
 
 use std::path::PathBuf;
@@ -42,6 +43,7 @@ use machine::machine;
 use measure::{Figure, Plan, keep, measure, python};
 use memory::memory;
 use peers::{peer_exe, start_peer};
+use remote::remote;
 use report::{Report, fmt_time, print_header, write_report};
 
 fn add_one(x: u64) -> u64 {
@@ -532,6 +534,8 @@ fn values_locks_events(plan: Plan, report: &mut Report) {
 
 fn main() {
     pp_pool::init();
+    // The remote rows' worker process is this program too.
+    pp_remote::init();
     procspawn::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
@@ -550,13 +554,33 @@ fn main() {
     print_header();
     let started = Instant::now();
     let mut report = Report::default();
-    processes(plan, &mut report);
-    awaiting(plan, &mut report, containment_label(&Command::new("/bin/true")));
-    pools(plan, &mut report);
-    queues(plan, &mut report);
-    values_locks_events(plan, &mut report);
-    awaiting_ipc(plan, &mut report);
-    memory(plan, &mut report, containment_label(&Command::new("/bin/true")));
+    // `--only <section>` runs one section (to look at one change).
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
+    let run = |section: &str| only.as_deref().is_none_or(|only| only == section);
+    if run("processes") {
+        processes(plan, &mut report);
+    }
+    if run("awaiting") {
+        awaiting(plan, &mut report, containment_label(&Command::new("/bin/true")));
+    }
+    if run("pools") {
+        pools(plan, &mut report);
+    }
+    if run("remote") {
+        remote(plan, &mut report);
+    }
+    if run("queues") {
+        queues(plan, &mut report);
+    }
+    if run("values") {
+        values_locks_events(plan, &mut report);
+    }
+    if run("awaiting-ipc") {
+        awaiting_ipc(plan, &mut report);
+    }
+    if run("memory") {
+        memory(plan, &mut report, containment_label(&Command::new("/bin/true")));
+    }
     for note in &report.notes {
         println!("\n{note}");
     }

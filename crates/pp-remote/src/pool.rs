@@ -1,6 +1,7 @@
 //! [`RemotePool`] and [`RemoteTask`]: submit a task to the workers of this
 //! program on a NATS JetStream server, and follow it by id from any process.
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -173,27 +174,10 @@ impl RemotePool {
     ) -> Vec<Result<R, RemoteError>> {
         let (bus, program) = (self.inner.bus.clone(), self.inner.program);
         let ids: Vec<String> = tasks.iter().map(|task| task.id.clone()).collect();
-        let started = Instant::now();
-        let waits = ids.clone();
+        let submitted: Vec<bool> = tasks.iter().map(|task| task.sequence.is_some()).collect();
+        let waits: Vec<(String, bool)> = ids.iter().cloned().zip(submitted).collect();
         let outcomes = self.inner.client.call("waiting for results", None, async move {
-            let wait = |id: String| {
-                let bus = bus.clone();
-                async move {
-                    let waiting = wait_for_outcome(&bus, program, &id);
-                    match deadline {
-                        None => waiting.await,
-                        Some(deadline) => tokio::time::timeout_at(deadline.into(), waiting)
-                            .await
-                            .unwrap_or_else(|_| {
-                                Err(RemoteError::Timeout {
-                                    what: "waiting for a result",
-                                    waited: started.elapsed(),
-                                })
-                            }),
-                    }
-                }
-            };
-            Ok(futures::future::join_all(waits.into_iter().map(wait)).await)
+            Ok(wait_for_many(&bus, program, waits, deadline).await)
         });
         match outcomes {
             Ok(outcomes) => outcomes
@@ -387,9 +371,11 @@ impl<R: DeserializeOwned> RemoteTask<R> {
 
     fn result_until(&self, deadline: Option<Instant>) -> Result<R, RemoteError> {
         let (bus, id, program) = self.parts();
+        // A handle that submitted its task knows it exists.
+        let submitted = self.sequence.is_some();
         let outcome =
             self.pool.inner.client.call("waiting for a result", deadline, async move {
-                wait_for_outcome(&bus, program, &id).await
+                wait_for_outcome(&bus, program, &id, submitted).await
             })?;
         outcome.into_result(&self.id)
     }
@@ -470,12 +456,17 @@ pub(crate) async fn store_outcome(
 /// missed), then waits for the stored message, looking again every second
 /// (a result stored while the client was reconnecting is not sent again).
 /// A task nobody submitted is [`RemoteError::UnknownTask`] at once.
-async fn wait_for_outcome(bus: &Bus, program: &str, id: &str) -> Result<Outcome, RemoteError> {
+async fn wait_for_outcome(
+    bus: &Bus,
+    program: &str,
+    id: &str,
+    submitted: bool,
+) -> Result<Outcome, RemoteError> {
     // A result already stored costs one request.
     if let Ok(Some(outcome)) = stored_outcome(bus, id).await {
         return Ok(outcome);
     }
-    let mut known = false;
+    let mut known = submitted;
     loop {
         let subscription = bus.client.subscribe(bus.names.result_subject(id)).await;
         if subscription.is_ok() {
@@ -514,6 +505,83 @@ async fn wait_for_outcome(bus: &Bus, program: &str, id: &str) -> Result<Outcome,
             }
         }
     }
+}
+
+/// Waits for many tasks' outcomes at once: one subscription to every
+/// result subject of the bucket, then a look at each task still open (all
+/// at once); the rest arrive on the subscription, and are looked at again
+/// every second. A task not finished by `deadline` is a timeout.
+async fn wait_for_many(
+    bus: &Bus,
+    program: &str,
+    tasks: Vec<(String, bool)>,
+    deadline: Option<Instant>,
+) -> Vec<Result<Outcome, RemoteError>> {
+    let started = Instant::now();
+    let mut outcomes: Vec<Option<Result<Outcome, RemoteError>>> =
+        tasks.iter().map(|_| None).collect();
+    let index: HashMap<&str, usize> =
+        tasks.iter().enumerate().map(|(i, (id, _))| (id.as_str(), i)).collect();
+    let prefix = bus.names.result_subject("");
+    let mut subscription = bus.client.subscribe(format!("{prefix}>")).await.ok();
+    if subscription.is_some() {
+        let _ = bus.client.flush().await;
+    }
+    let mut known: Vec<bool> = tasks.iter().map(|(_, submitted)| *submitted).collect();
+    let past = |deadline: Option<Instant>| deadline.is_some_and(|d| Instant::now() >= d);
+    while outcomes.iter().any(Option::is_none) && !past(deadline) {
+        let open: Vec<usize> = (0..tasks.len()).filter(|&i| outcomes[i].is_none()).collect();
+        let looks = futures::future::join_all(open.into_iter().map(|i| {
+            let (id, mut task_known) = (tasks[i].0.as_str(), known[i]);
+            async move {
+                let looked = look(bus, program, id, &mut task_known).await;
+                (i, looked, task_known)
+            }
+        }))
+        .await;
+        for (i, looked, task_known) in looks {
+            known[i] = task_known;
+            match looked {
+                Ok(Some(outcome)) => outcomes[i] = Some(Ok(outcome)),
+                Err(e @ (RemoteError::UnknownTask { .. } | RemoteError::CorruptOutcome { .. })) => {
+                    outcomes[i] = Some(Err(e));
+                }
+                // Not yet, or the server is away: look again.
+                Ok(None) | Err(_) => {}
+            }
+        }
+        let mut until = Instant::now() + Duration::from_secs(1);
+        if let Some(deadline) = deadline {
+            until = until.min(deadline);
+        }
+        while outcomes.iter().any(Option::is_none) {
+            let Some(stream) = subscription.as_mut() else {
+                tokio::time::sleep_until(until.into()).await;
+                break;
+            };
+            match tokio::time::timeout_at(until.into(), stream.next()).await {
+                Ok(Some(message)) => {
+                    let Some(id) = message.subject.as_str().strip_prefix(prefix.as_str()) else {
+                        continue;
+                    };
+                    if let Some(&i) = index.get(id)
+                        && outcomes[i].is_none()
+                        && !message.payload.is_empty()
+                    {
+                        outcomes[i] = Some(Outcome::decode(id, &message.payload));
+                    }
+                }
+                Ok(None) => {
+                    subscription = None;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+    }
+    let timeout =
+        || RemoteError::Timeout { what: "waiting for results", waited: started.elapsed() };
+    outcomes.into_iter().map(|outcome| outcome.unwrap_or_else(|| Err(timeout()))).collect()
 }
 
 /// The outcome if stored; the first time, also whether the task exists.

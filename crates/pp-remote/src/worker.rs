@@ -5,8 +5,9 @@
 //! Per task: the message must open (decode, tag verified under the key,
 //! for our program), else it is terminated (`AckTerm`) and never runs. A
 //! task that already has a result (a redelivery, a duplicate) is
-//! acknowledged without running; one with a cancel request gets the result
-//! `Cancelled` and is terminated. Otherwise it runs, with an in-progress
+//! acknowledged without running. Otherwise it starts, and a cancel request
+//! made before (looked up while it starts) or after (watched) stops it. It
+//! runs with an in-progress
 //! signal every third of `ack_wait`; its outcome is stored (the first
 //! stored wins), and only then is it acknowledged. A worker that dies
 //! before that leaves the task unacknowledged: the server redelivers it
@@ -34,6 +35,8 @@ use crate::wire::{Outcome, TaskMessage};
 /// round trips (checks, storing results) overlap it. Each is signalled
 /// alive to the server from the moment it is in hand.
 const PREFETCH: usize = 4;
+/// How long a task runs before its worker records it as running.
+const MARK_RUNNING_AFTER: Duration = Duration::from_millis(20);
 
 /// A running worker; [`stop`](Self::stop) ends it (so does dropping it).
 #[derive(Debug)]
@@ -57,6 +60,8 @@ struct Context {
     stopping: AtomicBool,
     /// Who this worker is, in `<id>.run` records.
     name: String,
+    /// Tasks being worked on (checked, run, stored) at once, at most.
+    busy: tokio::sync::Semaphore,
 }
 
 impl Worker {
@@ -87,6 +92,7 @@ impl Worker {
             running: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
             name: format!("{}:{}", hostname(), std::process::id()),
+            busy: tokio::sync::Semaphore::new(local_workers.max(1) * PREFETCH),
         });
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let (finished, done) = std::sync::mpsc::channel();
@@ -144,12 +150,13 @@ async fn serve(
     slots: usize,
     mut stopped: tokio::sync::oneshot::Receiver<()>,
 ) {
-    let permits = Arc::new(tokio::sync::Semaphore::new(slots));
+    // Fetched, in hand: twice what runs, so a fetch brings several tasks
+    // per round trip while the running ones finish.
+    let permits = Arc::new(tokio::sync::Semaphore::new(2 * slots));
     let watcher = tokio::spawn(watch_cancels(context.clone()));
     let mut backoff = Duration::from_millis(50);
     loop {
-        // Wait for a free slot first: a task fetched and left waiting would
-        // spend its ack_wait in our hands.
+        // Wait for room first: a task fetched is ours until acknowledged.
         let first = tokio::select! {
             _ = &mut stopped => break,
             permit = permits.clone().acquire_owned() => match permit {
@@ -205,7 +212,7 @@ async fn serve(
     for task in running {
         task.cancel();
     }
-    let _ = permits.acquire_many(slots as u32).await;
+    let _ = permits.acquire_many(2 * slots as u32).await;
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -236,6 +243,19 @@ async fn watch_cancels(context: Arc<Context>) {
 
 /// Runs one delivered task (see the module docs for the protocol).
 async fn handle(context: &Context, message: Message) {
+    let heartbeat = (context.options.ack_wait / 3).max(Duration::from_millis(10));
+    // Signalled alive while it waits for its turn.
+    let _busy = loop {
+        tokio::select! {
+            permit = context.busy.acquire() => match permit {
+                Ok(permit) => break permit,
+                Err(_) => return,
+            },
+            _ = tokio::time::sleep(heartbeat) => {
+                let _ = message.ack_with(AckKind::Progress).await;
+            }
+        }
+    };
     let body = match TaskMessage::open(&message.payload, &context.options.key, context.program) {
         Ok(body) if check_name(&body.id).is_ok() => body,
         Ok(body) => {
@@ -259,11 +279,7 @@ async fn handle(context: &Context, message: Message) {
     let id = body.id;
     let bus = &context.bus;
     let retry_soon = AckKind::Nak(Some(Duration::from_secs(1)));
-    let (stored, cancel) = tokio::join!(
-        crate::pool::stored_outcome(bus, &id),
-        crate::pool::record(&bus.records, &id, "cancel")
-    );
-    match stored {
+    match crate::pool::stored_outcome(bus, &id).await {
         Ok(Some(_)) => {
             let _ = message.ack().await; // ran already: never twice
             return;
@@ -278,25 +294,6 @@ async fn handle(context: &Context, message: Message) {
             return;
         }
     }
-    match cancel {
-        Ok(Some(_)) => {
-            if store_outcome(&bus.results, &id, &Outcome::Cancelled).await.is_ok() {
-                let _ = message.ack_with(AckKind::Term).await;
-            }
-            return;
-        }
-        Ok(None) => {}
-        Err(_) => {
-            let _ = message.ack_with(retry_soon).await;
-            return;
-        }
-    }
-    // Recorded while the task starts: nobody waits for it.
-    let (records, run_key) = (bus.records.clone(), format!("{id}.run"));
-    let name = context.name.clone();
-    tokio::spawn(async move {
-        let _ = records.put(run_key, name.into()).await;
-    });
     // SAFETY: the message's tag verified under our key (TaskMessage::open),
     // so a pool holding the key built `function` with `TaskFn::of`, and it
     // named our program (the SHA-256 of our executable's bytes, checked in
@@ -314,13 +311,34 @@ async fn handle(context: &Context, message: Message) {
             return;
         }
     };
+    // From here the cancel watcher reaches it; a cancel requested before
+    // is looked up while the task starts (not before: that would cost
+    // every task a round trip to the server first).
     lock(&context.running).insert(id.clone(), task.clone());
-    let heartbeat = (context.options.ack_wait / 3).max(Duration::from_millis(10));
+    let cancel_requested = crate::pool::record(&bus.records, &id, "cancel");
+    let (mut cancel_checked, mut marked_running) = (false, false);
+    // Quick tasks never write a `.run` record: status says Running only
+    // for a task that has run this long.
+    let mark_running = tokio::time::sleep(MARK_RUNNING_AFTER);
     let finished = task.take_result_async();
-    tokio::pin!(finished);
+    tokio::pin!(finished, cancel_requested, mark_running);
     let result = loop {
         tokio::select! {
             result = &mut finished => break result,
+            cancel = &mut cancel_requested, if !cancel_checked => {
+                cancel_checked = true;
+                if let Ok(Some(_)) = cancel {
+                    task.cancel();
+                }
+            }
+            _ = &mut mark_running, if !marked_running => {
+                marked_running = true;
+                let (records, key) = (bus.records.clone(), format!("{id}.run"));
+                let name = context.name.clone();
+                tokio::spawn(async move {
+                    let _ = records.put(key, name.into()).await;
+                });
+            }
             _ = tokio::time::sleep(heartbeat) => {
                 let _ = message.ack_with(AckKind::Progress).await;
             }

@@ -76,7 +76,7 @@ fn a_killed_workers_task_is_run_by_the_other() {
     let task = pool.submit(logged_sleep, (log.to_string_lossy().into_owned(), 3000)).unwrap();
     assert!(eventually(LONG, || lines(&log).len() == 1), "the task never started");
     let local_worker: u32 = lines(&log)[0].parse().unwrap();
-    assert_eq!(task.status().unwrap(), TaskStatus::Running);
+    assert!(eventually(LONG, || task.status().unwrap() == TaskStatus::Running));
     first.kill();
     // Its pool's worker dies with it (and the task with it).
     assert!(eventually(LONG, || is_gone(local_worker)), "{local_worker} outlived its worker");
