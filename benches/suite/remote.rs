@@ -132,10 +132,9 @@ fn floor(plan: Plan, url: &str, rt_n: u64, tp_n: u64) -> (Figure, Figure) {
         publisher.flush().await.unwrap();
         (js, replies)
     });
-    let replies = std::sync::Mutex::new(replies);
+    let mut replies = replies;
     let round_trip = measure(plan, rt_n, |n| {
         runtime.block_on(async {
-            let mut replies = replies.lock().unwrap();
             for i in 0..n {
                 js.publish("floor.task", i.to_le_bytes().to_vec().into())
                     .await
@@ -148,7 +147,6 @@ fn floor(plan: Plan, url: &str, rt_n: u64, tp_n: u64) -> (Figure, Figure) {
     });
     let throughput = measure(plan, tp_n, |n| {
         runtime.block_on(async {
-            let mut replies = replies.lock().unwrap();
             let mut acks = Vec::with_capacity(n as usize);
             for i in 0..n {
                 acks.push(js.publish("floor.task", i.to_le_bytes().to_vec().into()).await.unwrap());
@@ -162,7 +160,6 @@ fn floor(plan: Plan, url: &str, rt_n: u64, tp_n: u64) -> (Figure, Figure) {
         })
     });
     // A subscriber's drop needs its runtime.
-    let replies = replies.into_inner().unwrap();
     runtime.block_on(async move { drop(replies) });
     (round_trip, throughput)
 }
