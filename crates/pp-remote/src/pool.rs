@@ -291,6 +291,15 @@ fn random_id() -> Result<String, RemoteError> {
     Ok(key.to_hex()[..32].to_owned())
 }
 
+/// Aborts a task on the client thread when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A task submitted to a [`RemotePool`], known by its id.
 #[derive(Debug)]
 pub struct RemoteTask<R> {
@@ -354,6 +363,32 @@ impl<R: DeserializeOwned> RemoteTask<R> {
     /// The result, waiting until `deadline`.
     pub fn result_deadline(&self, deadline: Instant) -> Result<R, RemoteError> {
         self.result_until(Some(deadline))
+    }
+
+    /// [`result`](Self::result) for async code, on any executor: the wait
+    /// runs on pp-remote's client thread, the returned future only waits
+    /// for its answer. For a time limit, use the runtime's timer. Dropping
+    /// the future stops the wait (not the task).
+    pub fn result_async(
+        &self,
+    ) -> impl std::future::Future<Output = Result<R, RemoteError>> + Send + 'static
+    where
+        R: Send + 'static,
+    {
+        let (bus, id, program) = self.parts();
+        let submitted = self.sequence.is_some();
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let waiting = self.pool.inner.client.handle().spawn(async move {
+            let outcome = wait_for_outcome(&bus, program, &id, submitted).await;
+            let _ = answer.send(outcome.and_then(|outcome| outcome.into_result::<R>(&id)));
+        });
+        // Aborts the wait when the future is dropped unfinished.
+        let abort = AbortOnDrop(waiting);
+        async move {
+            let outcome = answered.await.unwrap_or(Err(RemoteError::ClientGone));
+            drop(abort);
+            outcome
+        }
     }
 
     /// The result if the task has ended, else `None`.

@@ -49,6 +49,9 @@ impl Asynchronous<'_> {
     /// a timeout (use the runtime's). Dropping the future leaves the result
     /// for a later call.
     pub async fn get_task_result<R: Clone + Send + 'static>(self, task_id: &TaskId) -> Result<R> {
+        if let Some(outcome) = self.manager.remote_result_async::<R>(task_id).await {
+            return outcome;
+        }
         let handle = self.manager.typed_handle::<R>(task_id)?;
         let outcome = handle.result_async().await;
         self.manager.mark_taken_if_finished(task_id);
@@ -58,6 +61,9 @@ impl Asynchronous<'_> {
     /// [`take_task_result`](ProcessManager::take_task_result), awaited.
     /// Dropping the future before it is ready leaves the value in the task.
     pub async fn take_task_result<R: Send + 'static>(self, task: &TypedTaskId<R>) -> Result<R> {
+        if let Some(outcome) = self.manager.remote_result_async::<R>(task.id()).await {
+            return outcome;
+        }
         let handle = self.manager.typed_handle::<R>(task.id())?;
         let outcome = handle.take_result_async().await;
         self.manager.mark_taken_if_finished(task.id());

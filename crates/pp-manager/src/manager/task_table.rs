@@ -23,7 +23,15 @@ pub(super) trait AnyTask: Send + Sync {
     fn remote_result(&self, _timeout: Option<Duration>) -> Option<RemoteResult> {
         None
     }
+    /// [`remote_result`](Self::remote_result), awaited.
+    fn remote_result_async(&self) -> Option<RemoteResultFuture> {
+        None
+    }
 }
+
+/// An awaited [`RemoteResult`].
+pub(super) type RemoteResultFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = RemoteResult> + Send>>;
 
 /// A remote task's value (of the type it was submitted with), or why none.
 pub(super) type RemoteResult = Result<Box<dyn Any + Send>, pp_remote::RemoteError>;
@@ -52,6 +60,12 @@ impl<R: serde::de::DeserializeOwned + Send + 'static> AnyTask for pp_remote::Rem
             Some(limit) => self.result_timeout(limit),
         };
         Some(value.map(|value| Box::new(value) as Box<dyn Any + Send>))
+    }
+    fn remote_result_async(&self) -> Option<RemoteResultFuture> {
+        let waiting = self.result_async();
+        Some(Box::pin(
+            async move { waiting.await.map(|value| Box::new(value) as Box<dyn Any + Send>) },
+        ))
     }
 }
 

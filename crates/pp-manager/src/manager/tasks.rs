@@ -87,6 +87,34 @@ impl ProcessManager {
         })
     }
 
+    /// [`remote_result`](Self::remote_result), awaited.
+    pub(super) async fn remote_result_async<R: 'static>(
+        &self,
+        task_id: &TaskId,
+    ) -> Option<Result<R>> {
+        let waiting = self.task(task_id).ok()?.remote_result_async()?;
+        let outcome = waiting.await;
+        lock(&self.tasks).mark_taken(task_id);
+        Some(self.remote_value(task_id, outcome))
+    }
+
+    /// A remote task's value as an `R`, or the error.
+    fn remote_value<R: 'static>(
+        &self,
+        task_id: &TaskId,
+        outcome: super::task_table::RemoteResult,
+    ) -> Result<R> {
+        match outcome {
+            Ok(value) => value.downcast::<R>().map(|value| *value).map_err(|_| {
+                ManagerError::WrongResultType {
+                    task_id: task_id.to_string(),
+                    expected: std::any::type_name::<R>(),
+                }
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Task `task_id`'s result read from the server, if it is a remote
     /// task (nothing is taken there: it can be read again).
     fn remote_result<R: 'static>(
@@ -98,15 +126,7 @@ impl ProcessManager {
         if !matches!(outcome, Err(pp_remote::RemoteError::Timeout { .. })) {
             lock(&self.tasks).mark_taken(task_id);
         }
-        Some(match outcome {
-            Ok(value) => value.downcast::<R>().map(|value| *value).map_err(|_| {
-                ManagerError::WrongResultType {
-                    task_id: task_id.to_string(),
-                    expected: std::any::type_name::<R>(),
-                }
-            }),
-            Err(e) => Err(e.into()),
-        })
+        Some(self.remote_value(task_id, outcome))
     }
 
     /// Runs `outcome` on task `task_id`'s handle, typed `R`; marks the task

@@ -21,12 +21,14 @@ fn cube(x: u64) -> u64 {
 fn a_remote_pool_runs_the_seeds_task_functions_end_to_end() {
     let server = Server::start();
     let key = Key::generate().unwrap();
-    let mut worker = Command::new(std::env::current_exe().unwrap())
-        .args([pp_manager::remote::WORKER_FLAG, &server.url(), "1"])
-        .env(pp_manager::remote::KEY_ENV, key.to_hex())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
+    let _worker = KilledOnDrop(
+        Command::new(std::env::current_exe().unwrap())
+            .args([pp_manager::remote::WORKER_FLAG, &server.url(), "1"])
+            .env(pp_manager::remote::KEY_ENV, key.to_hex())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let pool = pp_manager::create_remote_pool_with(&server.url(), RemoteOptions::new(key)).unwrap();
     let executor = list_executors().into_iter().find(|e| e.executor_id == pool.to_string());
     assert_eq!(executor.map(|e| e.kind), Some(pp_manager::ExecutorKind::Remote));
@@ -36,8 +38,21 @@ fn a_remote_pool_runs_the_seeds_task_functions_end_to_end() {
     assert!(!cancel_task(&task), "a finished task cannot be cancelled");
     let error = get_task_result::<String>(&task, Some(Duration::from_secs(5))).unwrap_err();
     assert!(matches!(error, pp_manager::ManagerError::WrongResultType { .. }), "{error:?}");
+    // Awaited too, from a runtime-free executor.
+    let awaited = submit_task(cube, 4, Some(&pool)).unwrap();
+    let value =
+        futures::executor::block_on(pp_manager::asynchronous::get_task_result::<u64>(&awaited));
+    assert_eq!(value.unwrap(), 64);
     shutdown_executor(&pool, true).unwrap();
     assert!(submit_task(cube, 3, Some(&pool)).is_err(), "the pool is gone");
-    let _ = worker.kill();
-    let _ = worker.wait();
+}
+
+/// The worker process, killed and reaped however the test ends.
+struct KilledOnDrop(std::process::Child);
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
