@@ -34,6 +34,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("pp-ipc", &[]),
     ("pp-pool", &["pp-ipc", "pp-process"]),
     ("pp-manager", &["pp-process", "pp-ipc", "pp-pool"]),
+    ("pp-cli", &["pp-process", "pp-ipc", "pp-pool", "pp-manager"]),
 ];
 
 fn main() -> ExitCode {

@@ -1,0 +1,4 @@
+//! Tests of the `pp` binary: each runs the built binary, most beside GNU
+//! parallel (`parallel --will-cite`), with a watchdog against hangs.
+
+mod support;

@@ -1,0 +1,1 @@
+//! Running `pp` and GNU parallel from tests.
