@@ -1,4 +1,8 @@
 //! Tests of the `pp` binary: each runs the built binary, most beside GNU
 //! parallel (`parallel --will-cite`), with a watchdog against hangs.
 
+mod errors;
+mod gnu;
+mod joblog;
+mod run;
 mod support;
