@@ -40,6 +40,9 @@ fn replacement_strings() {
             "noext",
             "/abs/f.txt",
             "rel/x.tar.gz",
+            "dir.y/plain",
+            ".hidden",
+            "a/.b",
         ],
         "",
     );
@@ -129,31 +132,21 @@ fn line_buffer_keeps_lines_whole() {
         ],
         "",
     );
-    // Many concurrent writers: each line comes out whole.
-    let ran = run(
-        &mut pp(&[
-            "parallel",
-            "--line-buffer",
-            "-j4",
-            "for i in $(seq 200); do echo {}{}{}{}{}{}{}{}-$i; done",
-            ":::",
-            "a",
-            "b",
-            "c",
-            "d",
-        ]),
-        "",
-    );
+    // Many concurrent writers of long lines: each line comes out whole.
+    let line = "{}".repeat(60);
+    let script = format!("for i in $(seq 3000); do echo {line}-$i; done");
+    let ran =
+        run(&mut pp(&["parallel", "--line-buffer", "-j4", &script, ":::", "a", "b", "c", "d"]), "");
     assert_eq!(ran.code, Some(0));
     for line in ran.stdout.lines() {
         let (letters, _) = line.split_once('-').expect("a whole line");
-        assert_eq!(letters.len(), 8, "line {line:?} mixes jobs");
+        let first = letters.chars().next().unwrap_or(' ');
         assert!(
-            letters.chars().all(|c| c == letters.chars().next().unwrap_or(' ')),
+            letters.len() == 60 && letters.chars().all(|c| c == first),
             "line {line:?} mixes jobs"
         );
     }
-    assert_eq!(ran.stdout.lines().count(), 800);
+    assert_eq!(ran.stdout.lines().count(), 12000);
 }
 
 #[test]
