@@ -3,6 +3,7 @@
 
 mod errors;
 mod gnu;
+mod ipc;
 mod joblog;
 mod run;
 mod support;
