@@ -52,7 +52,13 @@ pub(crate) enum Command {
     /// number of failed jobs, at most 101 (a timed-out job failed); with
     /// --halt ...,fail=1 the failing job's exit code; with fail=P% the
     /// percentage of failed jobs; 128+N after signal N (Ctrl-C: 130);
-    /// 255 for other errors (bad options, unreadable inputs).
+    /// 2 for a bad option or value; 255 for other errors (an unreadable
+    /// input file, a job log of another command line).
+    ///
+    /// Ctrl-C (or SIGTERM) stops every running job's whole tree; the job
+    /// log keeps the jobs that ended, so --resume runs the rest. The
+    /// summary (--summary, --bar, --json) goes to stderr: stdout holds only
+    /// the jobs' output, as with GNU parallel.
     Parallel(ParallelArgs),
     /// pp's named objects in shared memory (queues, locks, events, values, semaphores).
     #[command(subcommand)]
