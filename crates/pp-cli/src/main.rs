@@ -8,6 +8,7 @@
 //! - `parallel/` — `pp parallel`: inputs, the command template and its
 //!   quoting, the workers, output, the job log, `--halt`, the summary.
 //! - `ipc.rs` — `pp ipc ls|rm|sweep`.
+//! - `sys.rs` — handing the terminal to `pp run`'s command (all of pp-cli's `unsafe`).
 
 mod cli;
 mod duration;
@@ -15,6 +16,7 @@ mod ipc;
 mod parallel;
 mod run;
 mod signals;
+mod sys;
 
 use std::process::ExitCode;
 

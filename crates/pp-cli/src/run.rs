@@ -7,6 +7,7 @@ use pp_process::{Command, Error, Input, Output, ProcessHandle};
 use crate::cli::RunArgs;
 use crate::duration::show;
 use crate::signals::{self, exit_code_for};
+use crate::sys;
 
 /// Exit code when the timeout stopped the command (as coreutils `timeout`).
 pub(crate) const TIMED_OUT: u8 = 124;
@@ -56,7 +57,11 @@ pub(crate) fn main(args: RunArgs) -> u8 {
     if interrupted.is_set() {
         let _ = handle.terminate();
     }
+    // On an interactive terminal the command gets the foreground, as a
+    // shell's job would: it may read the terminal, and Ctrl-C reaches it.
+    let foreground = handle.pid().and_then(sys::give_terminal);
     let result = handle.wait();
+    drop(foreground);
     if let Some(signal) = interrupted.signal() {
         return exit_code_for(signal);
     }

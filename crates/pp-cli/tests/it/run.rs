@@ -68,3 +68,22 @@ fn bad_input_is_named_and_never_panics() {
     let ran = run(&mut pp(&["run"]), "");
     assert_eq!(ran.no_panic().code, Some(2));
 }
+
+#[test]
+fn on_a_terminal_the_command_may_read_it() {
+    // `script` gives pp a terminal, with pp in its foreground. Without the
+    // hand-over the command, in a process group of its own, is stopped by
+    // SIGTTIN and the hang guard fails the test.
+    let pp_path = env!("CARGO_BIN_EXE_pp");
+    let inner = format!("{pp_path} run -- sh -c 'read x; echo got $x; exit 4'");
+    let child = std::process::Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) starts");
+    let ran = crate::support::finish(child, "hello\n", std::time::Duration::from_secs(60));
+    assert!(ran.stdout.contains("got hello"), "{ran:?}");
+    assert_eq!(ran.code, Some(4));
+}
