@@ -226,6 +226,11 @@ fn bench(quick: bool) -> Result<(), String> {
         "pp-bench",
         "--bin",
         "pp-bench-peer",
+        // The command-line rows run `pp` from beside pp-bench.
+        "--package",
+        "pp-cli",
+        "--bin",
+        "pp",
     ])?;
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
     let exe = std::path::Path::new(&target).join("release").join("pp-bench");
