@@ -89,7 +89,8 @@ pub(crate) struct RunArgs {
 /// `pp parallel`'s arguments.
 #[derive(Debug, Args)]
 pub(crate) struct ParallelArgs {
-    /// Run at most N jobs at once (default: the number of CPUs; 0: all at once).
+    /// Run at most N jobs at once (default: the number of CPUs; 0: as many as
+    /// there are jobs, at most 1024).
     #[arg(short = 'j', long = "jobs", value_name = "N")]
     pub(crate) jobs: Option<usize>,
     /// Stop a job's whole process tree once it has run this long (10s,
@@ -116,6 +117,7 @@ pub(crate) struct ParallelArgs {
     pub(crate) tag: bool,
     /// Print output as whole lines while jobs run (lines of concurrent jobs
     /// never mix inside a line), instead of each job's output when it ends.
+    /// With -k, output stays grouped (it must wait for its turn).
     #[arg(long = "line-buffer", visible_alias = "lb")]
     pub(crate) line_buffer: bool,
     /// Print each command instead of running it.
@@ -132,7 +134,7 @@ pub(crate) struct ParallelArgs {
     /// With --joblog: skip the jobs the log lists as succeeded, run the rest (failed ones again), append.
     #[arg(long = "resume-failed", requires = "joblog", conflicts_with = "resume")]
     pub(crate) resume_failed: bool,
-    /// Show a progress bar with an ETA on stderr (on a terminal only) and the summary line at the end.
+    /// Show a progress bar with an ETA on stderr, and the summary line at the end (both on a terminal only).
     #[arg(long)]
     pub(crate) bar: bool,
     /// Print a one-line summary on stderr at the end (ok, failed, timed out, retried, wall time).

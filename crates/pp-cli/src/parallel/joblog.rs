@@ -86,9 +86,15 @@ impl Entry {
             self.receive,
             self.exitval,
             self.signal,
-            self.command.replace('\n', " ")
+            as_logged(&self.command)
         )
     }
+}
+
+/// A command as its log line holds it: one line (newlines become spaces).
+/// `--resume` compares this command line's jobs in this form.
+pub(crate) fn as_logged(command: &str) -> String {
+    command.replace('\n', " ")
 }
 
 /// An open job log, written line by line as jobs finish.

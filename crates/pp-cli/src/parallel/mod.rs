@@ -44,6 +44,9 @@ use crate::signals::{self, exit_code_for};
 /// Exit code for errors other than failed jobs (GNU parallel's).
 const OTHER_ERROR: u8 = 255;
 
+/// The slots `-j 0` ("as many as possible") runs: one thread each.
+const MOST_SLOTS: usize = 1024;
+
 /// What stops a batch before it starts.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -101,8 +104,9 @@ fn run(args: ParallelArgs) -> Result<u8, ParallelError> {
             seqs.sort();
             for &seq in seqs {
                 let ours = usize::try_from(seq - 1).ok().and_then(|i| all.get(i));
-                let ours =
-                    ours.map(|j| template.fill(&j.inputs, j.seq, 1).display).unwrap_or_default();
+                let ours = ours
+                    .map(|j| joblog::as_logged(&template.fill(&j.inputs, j.seq, 1).display))
+                    .unwrap_or_default();
                 let matches =
                     !ours.is_empty() && (template.uses_slot() || ours == logged[&seq].command);
                 if !matches {
@@ -134,7 +138,7 @@ fn run(args: ParallelArgs) -> Result<u8, ParallelError> {
     });
     let printer = Printer::new(args.tag, bar.clone());
     let slots = match args.jobs {
-        Some(0) => jobs.len().max(1),
+        Some(0) => jobs.len().clamp(1, MOST_SLOTS),
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, usize::from),
     }
@@ -146,7 +150,8 @@ fn run(args: ParallelArgs) -> Result<u8, ParallelError> {
             timeout: args.timeout,
             grace: args.grace,
             tries: args.retries.max(1),
-            line_buffer: args.line_buffer,
+            // -k needs each job's output whole, to print it in turn.
+            line_buffer: args.line_buffer && !args.keep_order,
         },
         printer: printer.clone(),
         table: ProcessTable::new(),

@@ -126,7 +126,8 @@ fn sigint_stops_every_tree_logs_the_finished_jobs_and_resume_runs_the_rest() {
     assert!(sent.is_ok_and(|s| s.success()));
     assert_eq!(ran.no_panic().code, Some(130), "{ran:?}");
     assert_all_gone(&running);
-    let logged: Vec<u64> = rows(&log).iter().map(|r| r.0).collect();
+    let mut logged: Vec<u64> = rows(&log).iter().map(|r| r.0).collect();
+    logged.sort();
     assert_eq!(logged, [1, 2], "only the finished jobs are logged");
 
     // --resume runs only the jobs the log lacks.
@@ -163,6 +164,16 @@ fn resume_failed_runs_the_failed_jobs_again() {
         "",
     );
     assert_eq!((failed.code, failed.stdout.as_str()), (Some(0), "ran b\n"));
+}
+
+#[test]
+fn a_job_log_with_a_multi_line_command_resumes() {
+    let dir = TempDir::new("multi-line-log");
+    let log = dir.join("log").display().to_string();
+    let args = ["parallel", "--joblog", &log, "echo", ":::", "two\nlines", "c"];
+    assert_eq!(run(&mut pp(&args), "").code, Some(0));
+    let resumed = run(&mut pp(&[&args[..1], &["--resume"], &args[1..]].concat()), "");
+    assert_eq!((resumed.no_panic().code, resumed.stdout.as_str()), (Some(0), ""), "{resumed:?}");
 }
 
 #[test]
