@@ -33,7 +33,7 @@ pub(crate) enum Command {
     Run(RunArgs),
     /// Run a command once per input, N at a time (a GNU parallel subset).
     ///
-    /// pp parallel [OPTIONS] COMMAND... ::: A B C ::: 1 2 :::: FILE
+    /// `pp parallel [OPTIONS] COMMAND... ::: A B C ::: 1 2 :::: FILE`
     ///
     /// Inputs come from `::: values`, `:::: files` (one input per line; `-`
     /// is stdin) or, with neither, from stdin's lines; several sources make

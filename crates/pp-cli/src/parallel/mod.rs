@@ -6,7 +6,8 @@
 //! - `workers.rs` — the slots that run jobs (timeouts, retries, stops, `--halt`).
 //! - `collect.rs` — the main loop: job log, counts, output order.
 //! - `output.rs` — grouped and line-buffered output, `--tag`.
-//! - `joblog.rs` — the job log and `--resume`; `halt.rs` — `--halt`;
+//! - `joblog.rs` — the job log; `resume.rs` — `--resume`, `--resume-failed`;
+//!   `halt.rs` — `--halt`;
 //!   `summary.rs` — the end-of-batch summary.
 
 pub(crate) mod collect;
@@ -16,6 +17,7 @@ pub(crate) mod job;
 pub(crate) mod joblog;
 pub(crate) mod output;
 pub(crate) mod quote;
+pub(crate) mod resume;
 pub(crate) mod summary;
 pub(crate) mod template;
 pub(crate) mod workers;
@@ -36,6 +38,7 @@ use crate::parallel::inputs::{InputError, Source};
 use crate::parallel::job::Job;
 use crate::parallel::joblog::{Joblog, JoblogError};
 use crate::parallel::output::Printer;
+use crate::parallel::resume::{Skip, resume};
 use crate::parallel::summary::Summary;
 use crate::parallel::template::{Mode, Template};
 use crate::parallel::workers::{Settings, Shared};
@@ -99,29 +102,9 @@ fn run(args: ParallelArgs) -> Result<u8, ParallelError> {
     let (jobs, joblog) = match &args.joblog {
         None => (all, None),
         Some(path) if args.resume || args.resume_failed => {
-            let logged = joblog::read(path)?;
-            let mut seqs: Vec<&u64> = logged.keys().collect();
-            seqs.sort();
-            for &seq in seqs {
-                let ours = usize::try_from(seq - 1).ok().and_then(|i| all.get(i));
-                let ours = ours
-                    .map(|j| joblog::as_logged(&template.fill(&j.inputs, j.seq, 1).display))
-                    .unwrap_or_default();
-                let matches =
-                    !ours.is_empty() && (template.uses_slot() || ours == logged[&seq].command);
-                if !matches {
-                    return Err(JoblogError::OtherCommandLine {
-                        path: path.clone(),
-                        seq,
-                        logged: logged[&seq].command.clone(),
-                        ours,
-                    }
-                    .into());
-                }
-            }
-            let skip = |job: &Job| logged.get(&job.seq).is_some_and(|l| args.resume || l.succeeded);
-            let (skipped, jobs): (Vec<Job>, Vec<Job>) = all.into_iter().partition(skip);
-            summary.skipped = skipped.len() as u64;
+            let skip = if args.resume { Skip::Logged } else { Skip::Succeeded };
+            let (jobs, skipped) = resume(path, all, &template, skip)?;
+            summary.skipped = skipped;
             (jobs, Some(Joblog::append(path)?))
         }
         Some(path) => (all, Some(Joblog::create(path)?)),
