@@ -17,12 +17,14 @@ fn an_unknown_option() {
 
 #[test]
 fn a_missing_program() {
-    let ran = fails_naming(
-        &["parallel", "--no-shell", "pp-no-such-program", ":::", "a", "b"],
-        2,
-        "pp-no-such-program",
-    );
+    let dir = TempDir::new("missing-program");
+    let log = dir.join("log").display().to_string();
+    let args = ["parallel", "--joblog", &log, "--no-shell", "pp-no-such-program", ":::", "a", "b"];
+    let ran = fails_naming(&args, 2, "pp-no-such-program");
     assert_eq!(ran.stdout, "");
+    let logged = std::fs::read_to_string(&log).expect("the job log");
+    let exitvals: Vec<&str> = logged.lines().skip(1).filter_map(|l| l.split('\t').nth(6)).collect();
+    assert_eq!(exitvals, ["127", "127"], "the shell's code for a missing program: {logged}");
     // Through the shell, as in GNU parallel: the shell's 127 is a failed job.
     let ran = run(&mut pp(&["parallel", "pp-no-such-program", ":::", "a"]), "");
     assert_eq!(ran.no_panic().code, Some(1));
@@ -67,4 +69,10 @@ fn no_shell_execs_the_words() {
         "",
     );
     assert_eq!((ran.code, ran.stdout.as_str()), (Some(0), "[a b]\n[$HOME;x]\n"));
+    // Inputs of several sources are appended as words of their own.
+    let ran = run(
+        &mut pp(&["parallel", "--no-shell", "printf", "[%s]\\n", ":::", "a", ":::", "b c"]),
+        "",
+    );
+    assert_eq!((ran.code, ran.stdout.as_str()), (Some(0), "[a]\n[b c]\n"));
 }
