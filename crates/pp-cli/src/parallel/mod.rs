@@ -24,7 +24,7 @@ pub(crate) mod workers;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::IsTerminal;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -140,7 +140,8 @@ fn run(args: ParallelArgs) -> Result<u8, ParallelError> {
         table: ProcessTable::new(),
         queue: Mutex::new(jobs.into()),
         no_new_jobs: AtomicBool::new(false),
-        stop_running: AtomicBool::new(false),
+        stopping: AtomicBool::new(false),
+        live_slots: AtomicUsize::new(slots),
         halt: args.halt,
         to_run,
         tally: Mutex::default(),
@@ -159,6 +160,8 @@ fn run(args: ParallelArgs) -> Result<u8, ParallelError> {
         match thread {
             Ok(thread) => threads.push(thread),
             Err(source) => {
+                // The slots never started are not waited for.
+                shared.live_slots.fetch_sub(slots + 1 - slot, Ordering::SeqCst);
                 shared.stop_all();
                 return Err(ParallelError::Setup { what: "start a slot thread", source });
             }

@@ -196,3 +196,36 @@ fn a_job_log_of_another_command_line_is_refused() {
     }
     assert_eq!(std::fs::read_to_string(&log).expect("log"), before, "the log is untouched");
 }
+
+#[test]
+fn halt_now_stops_the_running_jobs_trees() {
+    let dir = TempDir::new("halt-now");
+    let pids = dir.join("pids");
+    // Two jobs sleep far longer than the hang guard; the third fails once they run.
+    let script = format!(
+        "if [ {{}} = fail ]; then while [ $(wc -l < {p}) -lt 4 ]; do sleep 0.05; done; exit 3; fi; \
+         echo $$ >> {p}; sleep 300 & echo $! >> {p}; wait",
+        p = pids.display()
+    );
+    std::fs::write(&pids, "").expect("pids file");
+    let ran = run(
+        &mut pp(&[
+            "parallel",
+            "-j3",
+            "--grace",
+            "200ms",
+            "--halt",
+            "now,fail=1",
+            &script,
+            ":::",
+            "a",
+            "b",
+            "fail",
+        ]),
+        "",
+    );
+    assert_eq!(ran.no_panic().code, Some(3), "the failing job's code: {ran:?}");
+    let pids = pids_in(&pids);
+    assert_eq!(pids.len(), 4, "two shells and their sleeps");
+    assert_all_gone(&pids);
+}
