@@ -9,13 +9,15 @@
 //!
 //! This file holds what is measured, in order (`awaiting.rs` the rows that
 //! await processes on a tokio runtime, `awaiting_ipc.rs` those that await
-//! queues and events, `memory.rs` the memory rows, last); `measure.rs` how
+//! queues and events, `cli.rs` the `pp parallel` rows beside xargs and GNU
+//! parallel, `memory.rs` the memory rows, last); `measure.rs` how
 //! (repetitions, medians, the Python peers), `peers.rs` the peer process,
 //! `report.rs` the rows (time or bytes) and `report.md`, `plot.rs` the SVG,
 //! `machine.rs` the machine's description.
 
 mod awaiting;
 mod awaiting_ipc;
+mod cli;
 mod iceoryx2;
 mod machine;
 mod measure;
@@ -39,6 +41,7 @@ use pp_process::{Command, Contained, Containment, ProcessTable};
 
 use awaiting::awaiting;
 use awaiting_ipc::awaiting_ipc;
+use cli::cli;
 use machine::machine;
 use measure::{Figure, Plan, keep, measure, python};
 use memory::memory;
@@ -577,6 +580,9 @@ fn main() {
     }
     if run("awaiting-ipc") {
         awaiting_ipc(plan, &mut report);
+    }
+    if run("cli") {
+        cli(plan, &mut report);
     }
     if run("memory") {
         memory(plan, &mut report, containment_label(&Command::new("/bin/true")));

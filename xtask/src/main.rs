@@ -36,6 +36,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     // Through pp-pool, what it may use.
     ("pp-remote", &["pp-pool", "pp-ipc", "pp-process"]),
     ("pp-manager", &["pp-process", "pp-ipc", "pp-pool", "pp-remote"]),
+    ("pp-cli", &["pp-process", "pp-ipc", "pp-pool", "pp-remote", "pp-manager"]),
 ];
 
 fn main() -> ExitCode {
@@ -227,6 +228,11 @@ fn bench(quick: bool) -> Result<(), String> {
         "pp-bench",
         "--bin",
         "pp-bench-peer",
+        // The command-line rows run `pp` from beside pp-bench.
+        "--package",
+        "pp-cli",
+        "--bin",
+        "pp",
     ])?;
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
     let exe = std::path::Path::new(&target).join("release").join("pp-bench");

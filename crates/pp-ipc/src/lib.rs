@@ -35,7 +35,10 @@
 //! - [`PipeListener`] / [`Pipe`]: a named, connectable message stream between
 //!   unrelated processes (Unix socket in a 0700 directory, peer uid checked).
 //! - [`sweep`]: removes `pp-` objects whose creator has died ([`Swept`]
-//!   also lists the `pp-` names it left alone, and why).
+//!   also lists the `pp-` names it left alone, and why); [`list`] shows
+//!   every object of this user ([`Listing`] of [`ObjectInfo`]: id,
+//!   [`ObjectKind`], size, creator, stale or not) without changing any;
+//!   [`unlink`] removes one name.
 //! - [`Error`]: the rich error of every failure, naming the object;
 //!   [`TryGetError`], [`TimeoutError`], [`TryAcquireError`],
 //!   [`TryPutError`], [`PutTimeoutError`], [`PutError`]: the small errors of
@@ -96,6 +99,7 @@ mod error;
 mod event;
 mod futures;
 mod id;
+mod listing;
 mod lock;
 mod pipe;
 mod queue;
@@ -114,6 +118,7 @@ pub use any_queue::AnyQueue;
 pub use error::{Error, Result};
 pub use event::Event;
 pub use id::ObjectId;
+pub use listing::{Listing, ObjectInfo, ObjectKind, list};
 pub use lock::{Lock, LockGuard, OwnedLockGuard};
 pub use pipe::{DEFAULT_MAX_MESSAGE, Pipe, PipeListener, pipe_dir};
 pub use queue::Queue;

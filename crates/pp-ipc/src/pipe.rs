@@ -384,6 +384,6 @@ pub(crate) fn sweep_pipes() -> Vec<String> {
         .collect()
 }
 
-fn is_stale(path: &Path) -> bool {
+pub(crate) fn is_stale(path: &Path) -> bool {
     matches!(UnixStream::connect(path), Err(e) if e.kind() == io::ErrorKind::ConnectionRefused)
 }

@@ -356,6 +356,18 @@ impl Drop for Segment {
     }
 }
 
+/// The kind recorded in the first bytes of an object's file, if they are a
+/// whole header starting with pp-ipc's magic and naming a known kind (for
+/// [`list`](crate::list), which reads files it has not validated).
+pub(crate) fn kind_in(raw: &[u8]) -> Option<Kind> {
+    let field = |at: usize, len: usize| raw.get(at..at + len);
+    if raw.len() < HEADER_LEN || field(0, 8)? != MAGIC.to_le_bytes() {
+        return None;
+    }
+    let kind = field(std::mem::offset_of!(Header, kind), 4)?;
+    Kind::from_u32(u32::from_ne_bytes(kind.try_into().ok()?))
+}
+
 /// The creator's pid in the first bytes of an object's file, if they are a
 /// whole header starting with pp-ipc's magic (for [`sweep`](crate::sweep),
 /// which reads files it has not validated).

@@ -1,8 +1,9 @@
 //! [`sweep`]: removing the objects and pipe endpoints of dead processes.
 
 use crate::error::{Error, Result};
+use crate::listing::{abandoned_half_made, examine};
 use crate::pipe::sweep_pipes;
-use crate::segment::{HEADER_LEN, OPEN_WAIT, creator_in};
+use crate::segment::creator_in;
 use crate::sys;
 
 /// What [`sweep`] did: the names it removed and the `pp-` names it left alone.
@@ -53,28 +54,9 @@ pub fn sweep() -> Result<Swept> {
 /// Whether the object `name` is an orphan to remove; `Err` says why it is
 /// not ours to judge.
 fn sweep_verdict(name: &str) -> std::result::Result<bool, String> {
-    let fd = sys::shm_open_to_inspect(name).map_err(|e| match e.raw_os_error() {
-        Some(libc::ELOOP) => "a symbolic link".to_owned(),
-        _ => format!("cannot open it: {e}"),
-    })?;
-    let stat = sys::inspect(&fd).map_err(|e| format!("cannot inspect it: {e}"))?;
-    if let Some(reason) = stat.untrusted_because() {
-        return Err(format!(
-            "{reason} (a {}, owner uid {}, mode {:04o})",
-            stat.file_type, stat.owner, stat.mode
-        ));
-    }
-    let mut raw = [0u8; HEADER_LEN];
-    let read = sys::read_start(&fd, &mut raw).map_err(|e| format!("cannot read it: {e}"))?;
-    Ok(if let Some(creator) = creator_in(&raw[..read]) {
-        !sys::process_alive(creator)
-    } else {
-        // Too short or no magic: a creator died before writing the header,
-        // unless it is still young (a create in progress).
-        let age = std::fs::metadata(format!("{}/{name}", sys::SHM_DIR))
-            .ok()
-            .and_then(|m| m.modified().ok())
-            .and_then(|t| t.elapsed().ok());
-        age.is_some_and(|age| age > OPEN_WAIT * 5)
+    let examined = examine(name)?;
+    Ok(match creator_in(&examined.start) {
+        Some(creator) => !sys::process_alive(creator),
+        None => abandoned_half_made(name),
     })
 }

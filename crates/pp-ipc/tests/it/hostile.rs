@@ -85,6 +85,14 @@ fn a_symlink_squatting_on_a_pp_name_is_refused_by_open_and_sweep() {
         let swept = pp_ipc::sweep().unwrap();
         assert!(swept.skipped.iter().any(|(name, _)| name == id.as_str()), "{swept:?}");
         assert!(shm_path(&id).symlink_metadata().is_ok(), "sweep leaves what is not ours");
+        let listing = pp_ipc::list().unwrap();
+        assert!(
+            listing
+                .skipped
+                .iter()
+                .any(|(name, why)| name == id.as_str() && why.contains("symbolic link"))
+        );
+        assert!(listing.objects.iter().all(|o| o.id != id.as_str()), "list does not describe it");
         still_alive();
     });
 }

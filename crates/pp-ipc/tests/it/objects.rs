@@ -193,6 +193,35 @@ fn sweep_removes_objects_of_dead_creators_only() {
 }
 
 #[test]
+fn list_shows_kind_size_creator_and_staleness_without_changing_anything() {
+    watchdog(LIMIT, || {
+        let queue = pp_ipc::Queue::<u32>::create(8).unwrap();
+        let event = Event::create().unwrap();
+        let orphan = ObjectId::new(format!("pp-test-list-orphan-{}", std::process::id())).unwrap();
+        let status = helper_command(&this_exe(), &["leak-event", orphan.as_str()])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let listing = pp_ipc::list().unwrap();
+        let find = |id: &ObjectId| listing.objects.iter().find(|o| o.id == id.as_str()).cloned();
+        let q = find(queue.id()).expect("the queue is listed");
+        assert_eq!(
+            (q.kind, q.creator_pid, q.stale),
+            (pp_ipc::ObjectKind::Queue, Some(std::process::id()), false)
+        );
+        assert!(q.size > 64, "{q:?}");
+        assert_eq!(find(event.id()).expect("the event is listed").kind, pp_ipc::ObjectKind::Event);
+        let o = find(&orphan).expect("the orphan is listed");
+        assert!(o.stale && o.creator_pid.is_some_and(|pid| pid != std::process::id()), "{o:?}");
+        assert!(exists(&orphan), "list removes nothing");
+        pp_ipc::unlink(&orphan).unwrap();
+        drop(queue);
+        assert!(pp_ipc::list().unwrap().objects.iter().all(|o| o.id != orphan.as_str()));
+    });
+}
+
+#[test]
 fn open_or_create_gives_both_racers_the_same_object() {
     watchdog(LIMIT, || {
         for round in 0..50 {
