@@ -65,6 +65,10 @@ impl Key {
         let mut bytes = [0u8; 32];
         for (i, byte) in bytes.iter_mut().enumerate() {
             let pair = text.get(2 * i..2 * i + 2).ok_or_else(|| bad("not ASCII".into()))?;
+            // from_str_radix would take a sign ("+f").
+            if !pair.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(bad(format!("{pair:?} at {} is not hexadecimal", 2 * i)));
+            }
             *byte = u8::from_str_radix(pair, 16)
                 .map_err(|_| bad(format!("{pair:?} at {} is not hexadecimal", 2 * i)))?;
         }

@@ -38,8 +38,14 @@
 //! - **Effectively-once results.** Outcomes go into a key-value bucket
 //!   under the task id with a create-only write: the first stored outcome
 //!   wins, and a delivery that finds one acknowledges without running.
-//!   Submitting the same id twice runs it once (the stream drops the second
-//!   message within two minutes, the stored result after that).
+//!   Submitting the same id twice runs it once: while its message is
+//!   queued or running the server refuses another (each task has its own
+//!   subject), and after that the stored result makes a new one a no-op.
+//! - **Limits.** `ack_wait` and `max_deliver` are the consumer's, fixed by
+//!   the first worker of a program that creates it: later workers with other
+//!   values signal by their own `ack_wait`. With `max_deliver` set (default:
+//!   no limit), a task whose worker hosts died that many times gets no
+//!   outcome and `result` waits for it.
 //! - **Cancel.** A queued task's message is deleted and its outcome stored
 //!   as `Cancelled`; a running one is stopped on its worker (its local
 //!   pool's cancel: the whole process tree) and stored `Cancelled`.
@@ -51,7 +57,12 @@
 //! tasks signed with the shared [`Key`] (HMAC-SHA256) and addressed to
 //! their program (SHA-256 of the executable, in the subject and in the
 //! signed body); pp-pool then refuses addresses outside the program's code.
-//! Anything else is terminated unrun. Stored outcomes are decoded as data:
+//! Anything else is terminated unrun (with a `Failed` outcome saying why,
+//! under the id it claims: on a server where some may publish tasks but not
+//! write results, that lets them pre-empt a task's result). Holding the key
+//! means being able to run any task function of the program on the workers
+//! with any argument: give it only to trusted submitters. Serve NATS on a
+//! private network or with authentication. Stored outcomes are decoded as data:
 //! a forged one can give a wrong value or [`RemoteError::CorruptOutcome`],
 //! never make pp misbehave.
 //!

@@ -22,7 +22,9 @@ pub struct RemoteOptions {
     /// How long the server waits for a worker's sign of life before it
     /// redelivers its task (default 30 s; workers signal every third of it).
     pub ack_wait: Duration,
-    /// How many times a task is delivered at most (default 5).
+    /// How many times a task is delivered at most (default -1: no limit).
+    /// A task whose worker hosts die or hang this many times gets no
+    /// outcome: it stays queued on the server and `result` waits for it.
     pub max_deliver: i64,
     /// How long results (and task records) are kept (default 24 h).
     pub result_ttl: Duration,
@@ -37,7 +39,7 @@ impl RemoteOptions {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(10),
             ack_wait: Duration::from_secs(30),
-            max_deliver: 5,
+            max_deliver: -1,
             result_ttl: Duration::from_secs(24 * 3600),
         }
     }

@@ -46,8 +46,9 @@ pub(crate) fn connect_bus(
     client: &ClientThread,
 ) -> Result<Bus, RemoteError> {
     let names = Names::new(options)?;
-    let deadline =
-        deadline_after(options.connect_timeout.saturating_add(options.request_timeout * 4));
+    let deadline = deadline_after(
+        options.connect_timeout.saturating_add(options.request_timeout.saturating_mul(4)),
+    );
     let (url, options) = (url.to_owned(), options.clone());
     client.call("connecting to the server", deadline, async move {
         let unreachable = |reason: String| RemoteError::Unreachable { url: shorten(&url), reason };
@@ -98,11 +99,11 @@ impl RemotePool {
         R: Serialize + DeserializeOwned,
     {
         let (id, subject, payload) = self.sealed(f, arg, options)?;
-        let (bus, task_id) = (self.inner.bus.clone(), id.clone());
+        let (bus, task_id, program) = (self.inner.bus.clone(), id.clone(), self.inner.program);
         let sequence = self.call("submitting a task", async move {
-            publish(&bus, subject, payload, &task_id).await
+            publish(&bus, program, subject, payload, &task_id).await
         })?;
-        Ok(self.handle(id, Some(sequence)))
+        Ok(self.handle(id, sequence))
     }
 
     /// Submits `f(arg)` for every `arg` at once: the publishes go out
@@ -125,26 +126,25 @@ impl RemotePool {
             .map(|arg| self.sealed(f, arg, RemoteTaskOptions::default()))
             .collect::<Result<Vec<_>, _>>()?;
         let bus = self.inner.bus.clone();
+        let program = self.inner.program;
         let submitted = self.call("submitting tasks", async move {
             let mut acks = Vec::with_capacity(sealed.len());
             for (id, subject, payload) in sealed {
-                let publish =
-                    PublishMessage::build().payload(payload.into()).message_id(id.as_str());
                 let ack = bus
                     .js
-                    .send_publish(subject, publish)
+                    .send_publish(subject, task_message(payload, &id))
                     .await
                     .map_err(|e| server("publishing a task")(&e))?;
                 acks.push((id, ack));
             }
             let mut submitted = Vec::with_capacity(acks.len());
             for (id, ack) in acks {
-                let ack = ack.await.map_err(|e| server("publishing a task")(&e))?;
-                submitted.push((id, ack.sequence));
+                let sequence = published(&bus, program, &id, ack.await).await?;
+                submitted.push((id, sequence));
             }
             Ok(submitted)
         })?;
-        Ok(submitted.into_iter().map(|(id, sequence)| self.handle(id, Some(sequence))).collect())
+        Ok(submitted.into_iter().map(|(id, sequence)| self.handle(id, sequence)).collect())
     }
 
     /// The results of `tasks`, in their order, waiting as long as it
@@ -255,27 +255,56 @@ impl RemotePool {
         T: Send + 'static,
         F: std::future::Future<Output = Result<T, RemoteError>> + Send + 'static,
     {
-        let deadline = deadline_after(self.inner.options.request_timeout * 3);
+        let deadline = deadline_after(self.inner.options.request_timeout.saturating_mul(3));
         self.inner.client.call(what, deadline, future)
     }
 }
 
-/// Publishes one task message; its stream sequence.
+/// A task's message: refused by the server while a message of the same
+/// task is queued or running (its subject holds one), and dropped as a
+/// duplicate within two minutes of the first, so a task id submitted again
+/// never runs twice at once; once it has run, a new message finds its
+/// result and is acknowledged unrun.
+fn task_message(payload: Vec<u8>, id: &str) -> PublishMessage {
+    PublishMessage::build().payload(payload.into()).message_id(id).expected_last_subject_sequence(0)
+}
+
+/// The stream sequence a publish of task `id` got, or the queued message's
+/// (`None`: it ended meanwhile) when one was there already.
+async fn published(
+    bus: &Bus,
+    program: &str,
+    id: &str,
+    ack: Result<
+        async_nats::jetstream::publish::PublishAck,
+        async_nats::jetstream::context::PublishError,
+    >,
+) -> Result<Option<u64>, RemoteError> {
+    use async_nats::jetstream::context::PublishErrorKind;
+    match ack {
+        Ok(ack) => Ok(Some(ack.sequence)),
+        Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
+            RemotePool::queued(bus, program, id).await
+        }
+        Err(e) => Err(server("publishing a task")(&e)),
+    }
+}
+
+/// Publishes one task message; its stream sequence (see [`published`]).
 async fn publish(
     bus: &Bus,
+    program: &str,
     subject: String,
     payload: Vec<u8>,
     id: &str,
-) -> Result<u64, RemoteError> {
-    let publish = PublishMessage::build().payload(payload.into()).message_id(id);
+) -> Result<Option<u64>, RemoteError> {
     let ack = bus
         .js
-        .send_publish(subject, publish)
+        .send_publish(subject, task_message(payload, id))
         .await
         .map_err(|e| server("publishing a task")(&e))?
-        .await
-        .map_err(|e| server("publishing a task")(&e))?;
-    Ok(ack.sequence)
+        .await;
+    published(bus, program, id, ack).await
 }
 
 fn checked_id(id: String) -> Result<String, RemoteError> {
@@ -439,15 +468,20 @@ impl<R: DeserializeOwned> RemoteTask<R> {
                 };
             }
             // First the request (a worker running it stops it, one about
-            // to run it does not), then the message if it is still queued.
+            // to run it does not), then the outcome (create-only: a task
+            // that finished first keeps its own), then the queued message.
             bus.records
                 .put(format!("{id}.cancel"), "".into())
                 .await
                 .map_err(|e| server("recording a cancel")(&e))?;
-            if let Some(sequence) = sequence
-                && let Ok(true) = bus.stream.delete_message(sequence).await
-            {
-                store_outcome(&bus.results, &id, &Outcome::Cancelled).await?;
+            match bus.results.create(id.as_str(), Outcome::Cancelled.encode().into()).await {
+                Ok(_) => {}
+                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => return Ok(false),
+                Err(e) => return Err(server("storing a cancel")(&e)),
+            }
+            if let Some(sequence) = sequence {
+                // Gone already (a worker acknowledged it): nothing to remove.
+                let _ = bus.stream.delete_message(sequence).await;
             }
             Ok(true)
         })

@@ -77,7 +77,7 @@ impl Worker {
         let pool = Arc::new(ProcessPool::new(local_workers)?);
         let client = ClientThread::start("pp-remote-worker")?;
         let bus = connect_bus(url, &options, &client)?;
-        let deadline = crate::client::deadline_after(options.request_timeout * 3);
+        let deadline = crate::client::deadline_after(options.request_timeout.saturating_mul(3));
         let consumer = {
             let (bus, options) = (bus.clone(), options.clone());
             client.call("creating the workers' consumer", deadline, async move {
@@ -223,7 +223,9 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// again after the watch breaks (the server restarted).
 async fn watch_cancels(context: Arc<Context>) {
     loop {
-        match context.bus.records.watch("*.cancel").await {
+        // With history: the last record of each key first, so a cancel
+        // made while the watch was down (the server restarted) is seen.
+        match context.bus.records.watch_with_history("*.cancel").await {
             Ok(mut watch) => {
                 while let Some(Ok(entry)) = watch.next().await {
                     if entry.operation != kv::Operation::Put {
@@ -256,6 +258,11 @@ async fn handle(context: &Context, message: Message) {
             }
         }
     };
+    // The worker is stopping: hand the task back untouched.
+    if context.stopping.load(Ordering::SeqCst) {
+        let _ = message.ack_with(AckKind::Nak(None)).await;
+        return;
+    }
     let body = match TaskMessage::open(&message.payload, &context.options.key, context.program) {
         Ok(body) if check_name(&body.id).is_ok() => body,
         Ok(body) => {
@@ -332,6 +339,11 @@ async fn handle(context: &Context, message: Message) {
                 }
             }
             _ = &mut mark_running, if !marked_running => {
+                // Queued in the local pool is not running yet: look again later.
+                if task.status() != pp_pool::TaskStatus::Running {
+                    mark_running.as_mut().reset(tokio::time::Instant::now() + MARK_RUNNING_AFTER);
+                    continue;
+                }
                 marked_running = true;
                 let (records, key) = (bus.records.clone(), format!("{id}.run"));
                 let name = context.name.clone();
@@ -345,8 +357,13 @@ async fn handle(context: &Context, message: Message) {
         }
     };
     lock(&context.running).remove(&id);
-    if context.stopping.load(Ordering::SeqCst) {
-        let _ = message.ack_with(AckKind::Nak(None)).await; // handed back
+    // Stopped by the worker's own stop, not by a cancel: handed back, to
+    // run elsewhere. A task that ended by itself is stored as usual.
+    let stopped_by_us = context.stopping.load(Ordering::SeqCst)
+        && matches!(&result, Err(e) if e.kind == TaskErrorKind::Cancelled)
+        && !matches!(crate::pool::record(&bus.records, &id, "cancel").await, Ok(Some(_)));
+    if stopped_by_us {
+        let _ = message.ack_with(AckKind::Nak(None)).await;
         return;
     }
     let outcome = match result {
