@@ -210,12 +210,16 @@ impl ProcessManager {
 
     /// The status of task `task_id`; `None` if unknown.
     pub fn get_task_status(&self, task_id: &TaskId) -> Option<TaskRecord> {
-        let tasks = lock(&self.tasks);
-        let entry = tasks.entries.get(task_id)?;
+        // Out of the table's lock first: a remote task's status asks a server.
+        let (executor, handle) = {
+            let tasks = lock(&self.tasks);
+            let entry = tasks.entries.get(task_id)?;
+            (entry.executor.clone(), entry.handle.clone())
+        };
         Some(TaskRecord {
             task_id: task_id.to_string(),
-            executor_id: entry.executor.to_string(),
-            status: entry.handle.status().into(),
+            executor_id: executor.to_string(),
+            status: handle.status().into(),
         })
     }
 
