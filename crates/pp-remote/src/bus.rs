@@ -86,7 +86,9 @@ impl Bus {
             subjects: vec![names.all_subjects()],
             retention: stream::RetentionPolicy::WorkQueue,
             storage: stream::StorageType::File,
-            duplicate_window: DUPLICATE_WINDOW,
+            // The server refuses a window longer than the stream's max age.
+            duplicate_window: DUPLICATE_WINDOW.min(options.result_ttl),
+            // A task still queued this long after it was submitted is dropped.
             max_age: options.result_ttl,
             ..Default::default()
         };

@@ -26,7 +26,8 @@ pub struct RemoteOptions {
     /// A task whose worker hosts die or hang this many times gets no
     /// outcome: it stays queued on the server and `result` waits for it.
     pub max_deliver: i64,
-    /// How long results (and task records) are kept (default 24 h).
+    /// How long results (and task records) are kept (default 24 h); also
+    /// how long a task may wait in the queue before it is dropped.
     pub result_ttl: Duration,
 }
 

@@ -54,6 +54,9 @@ fn bad_ids_and_namespaces_are_refused() {
         let error = pool.submit_with(square, 1, RemoteTaskOptions::default().id(bad)).unwrap_err();
         assert!(matches!(error, RemoteError::BadTaskId { .. }), "{bad:?}: {error:?}");
     }
+    // A result TTL shorter than the two-minute duplicate window is fine.
+    let short = options(ACK_WAIT).namespace("short").result_ttl(Duration::from_secs(30));
+    RemotePool::connect(&server.url(), short).unwrap();
     let error = RemotePool::connect(&server.url(), options(ACK_WAIT).namespace("a.b")).unwrap_err();
     assert!(matches!(error, RemoteError::BadNamespace { .. }), "{error:?}");
 }
