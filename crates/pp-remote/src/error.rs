@@ -63,8 +63,9 @@ pub enum RemoteError {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// A key that is not 64 hexadecimal digits.
-    #[error("the remote pool's key {source_name} is not 64 hexadecimal digits: {reason}")]
+    /// A key that is missing or not 64 hexadecimal digits (or could not
+    /// be generated).
+    #[error("the remote pool's key {source_name} is unusable: {reason}")]
     BadKey {
         /// Where the key came from.
         source_name: String,

@@ -51,7 +51,12 @@ impl Key {
             source_name: format!("in {KEY_ENV}"),
             reason: reason.to_owned(),
         };
-        let value = std::env::var(KEY_ENV).map_err(|e| bad(&e.to_string()))?;
+        let value = std::env::var(KEY_ENV).map_err(|e| match e {
+            std::env::VarError::NotPresent => bad(&format!(
+                "{KEY_ENV} is not set (a key is 64 hexadecimal digits, as `openssl rand -hex 32` prints)"
+            )),
+            std::env::VarError::NotUnicode(_) => bad("it is not text"),
+        })?;
         Key::parse(&value, &format!("in {KEY_ENV}"))
     }
 
@@ -60,7 +65,10 @@ impl Key {
             |reason: String| RemoteError::BadKey { source_name: source_name.to_owned(), reason };
         let text = text.trim();
         if text.len() != 64 {
-            return Err(bad(format!("it has {} characters", text.len())));
+            return Err(bad(format!(
+                "it has {} characters, not 64 hexadecimal digits",
+                text.len()
+            )));
         }
         let mut bytes = [0u8; 32];
         for (i, byte) in bytes.iter_mut().enumerate() {

@@ -109,7 +109,7 @@ impl Worker {
         Ok(())
     }
 
-    /// Serves until the process ends (or another thread's [`stop`](Self::stop)).
+    /// Serves until the process ends (the worker never stops by itself).
     pub fn wait(mut self) {
         if let Some(done) = self.done.take() {
             let _ = done.recv();
