@@ -90,7 +90,7 @@ pub(crate) struct RunArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ParallelArgs {
     /// Run at most N jobs at once (default: the number of CPUs; 0: as many as
-    /// there are jobs, at most 1024).
+    /// there are jobs; never more than 1024).
     #[arg(short = 'j', long = "jobs", value_name = "N")]
     pub(crate) jobs: Option<usize>,
     /// Stop a job's whole process tree once it has run this long (10s,
@@ -146,7 +146,8 @@ pub(crate) struct ParallelArgs {
     /// Run the command's words directly, without /bin/sh (no quoting needed or done).
     #[arg(long = "no-shell")]
     pub(crate) no_shell: bool,
-    /// Read inputs from FILE, one per line (the same as `:::: FILE`; repeatable).
+    /// Read inputs from FILE, one per line (as `:::: FILE`, placed after every
+    /// `:::` and `::::` source; repeatable).
     #[arg(short = 'a', long = "arg-file", value_name = "FILE")]
     pub(crate) arg_files: Vec<PathBuf>,
     /// The command, then the input sources: `::: values…` and `:::: files…`.

@@ -67,11 +67,11 @@ fn ls(json: bool) -> Result<(), String> {
             .collect();
         let value =
             serde_json::json!({ "objects": objects, "skipped": skipped_json(&listing.skipped) });
-        println!("{value}");
+        crate::say::say(format_args!("{value}"));
         return Ok(());
     }
     if listing.objects.is_empty() {
-        println!("no pp objects");
+        crate::say::say(format_args!("no pp objects"));
     } else {
         let mut table = Table::new();
         table.load_preset(UTF8_FULL_CONDENSED).set_header([
@@ -91,7 +91,7 @@ fn ls(json: bool) -> Result<(), String> {
                 state(o).to_owned(),
             ]);
         }
-        println!("{table}");
+        crate::say::say(format_args!("{table}"));
     }
     for (id, reason) in &listing.skipped {
         eprintln!("pp ipc: left alone {id}: {reason}");
@@ -103,9 +103,9 @@ fn rm(id: &str, json: bool) -> Result<(), String> {
     let object = ObjectId::new(id).map_err(|e| e.to_string())?;
     pp_ipc::unlink(&object).map_err(|e| e.to_string())?;
     if json {
-        println!("{}", serde_json::json!({ "removed": [id] }));
+        crate::say::say(format_args!("{}", serde_json::json!({ "removed": [id] })));
     } else {
-        println!("removed {id}");
+        crate::say::say(format_args!("removed {id}"));
     }
     Ok(())
 }
@@ -118,13 +118,13 @@ fn sweep(json: bool) -> Result<(), String> {
             "count": swept.removed.len(),
             "skipped": skipped_json(&swept.skipped),
         });
-        println!("{value}");
+        crate::say::say(format_args!("{value}"));
         return Ok(());
     }
     for name in &swept.removed {
-        println!("removed {name}");
+        crate::say::say(format_args!("removed {name}"));
     }
-    println!("{} removed", swept.removed.len());
+    crate::say::say(format_args!("{} removed", swept.removed.len()));
     for (id, reason) in &swept.skipped {
         eprintln!("pp ipc: left alone {id}: {reason}");
     }

@@ -15,6 +15,7 @@ mod duration;
 mod ipc;
 mod parallel;
 mod run;
+mod say;
 mod signals;
 mod sys;
 

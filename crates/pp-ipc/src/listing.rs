@@ -81,8 +81,9 @@ pub struct Listing {
 }
 
 /// Lists pp's named objects of this user: shared-memory objects in
-/// `/dev/shm` and pipe endpoints in [`pipe_dir`]. Read-only: nothing is
-/// mapped or changed. Entries are opened without following links or
+/// `/dev/shm` and pipe endpoints in [`pipe_dir`]. Nothing is mapped or
+/// removed (the pipe directory is made if missing, and telling a live pipe
+/// from a stale one connects to its listener once). Entries are opened without following links or
 /// blocking on FIFOs, and only regular files of ours with no group/other
 /// access are read; their headers are parsed as untrusted bytes.
 pub fn list() -> Result<Listing> {

@@ -94,7 +94,7 @@ fn run(args: ParallelArgs) -> Result<u8, ParallelError> {
         .collect();
     if args.dry_run {
         for job in &all {
-            println!("{}", template.fill(&job.inputs, job.seq, 1).display);
+            crate::say::say(template.fill(&job.inputs, job.seq, 1).display);
         }
         return Ok(0);
     }
@@ -122,7 +122,7 @@ fn run(args: ParallelArgs) -> Result<u8, ParallelError> {
     let printer = Printer::new(args.tag, bar.clone());
     let slots = match args.jobs {
         Some(0) => jobs.len().clamp(1, MOST_SLOTS),
-        Some(n) => n,
+        Some(n) => n.min(MOST_SLOTS),
         None => std::thread::available_parallelism().map_or(1, usize::from),
     }
     .min(jobs.len().max(1));

@@ -76,3 +76,19 @@ fn no_shell_execs_the_words() {
     );
     assert_eq!((ran.code, ran.stdout.as_str()), (Some(0), "[a]\n[b c]\n"));
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_panic() {
+    // stdout is a pipe whose reader closes it at once: every print fails.
+    let inputs: Vec<String> = (0..20_000).map(|n| n.to_string()).collect();
+    let mut args = vec!["parallel", "--dry-run", "echo", ":::"];
+    args.extend(inputs.iter().map(String::as_str));
+    let mut command = pp(&args);
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    drop(child.stdout.take()); // the reader is gone
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
