@@ -476,7 +476,13 @@ impl<R: DeserializeOwned> RemoteTask<R> {
                 .map_err(|e| server("recording a cancel")(&e))?;
             match bus.results.create(id.as_str(), Outcome::Cancelled.encode().into()).await {
                 Ok(_) => {}
-                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => return Ok(false),
+                // The worker may store the cancel first: it saw the request
+                // and stopped the task. Only another outcome means too late.
+                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
+                    let cancelled =
+                        matches!(stored_outcome(&bus, &id).await?, Some(Outcome::Cancelled));
+                    return Ok(cancelled);
+                }
                 Err(e) => return Err(server("storing a cancel")(&e)),
             }
             if let Some(sequence) = sequence {
