@@ -245,7 +245,9 @@ async fn watch_cancels(context: Arc<Context>) {
 
 /// Runs one delivered task (see the module docs for the protocol).
 async fn handle(context: &Context, message: Message) {
-    let heartbeat = (context.options.ack_wait / 3).max(Duration::from_millis(10));
+    // Bounded both ways: a timer of zero or past the clock's end is refused.
+    let heartbeat = (context.options.ack_wait / 3)
+        .clamp(Duration::from_millis(10), Duration::from_secs(24 * 3600));
     // Signalled alive while it waits for its turn.
     let _busy = loop {
         tokio::select! {
@@ -328,6 +330,12 @@ async fn handle(context: &Context, message: Message) {
     // for a task that has run this long.
     let mark_running = tokio::time::sleep(MARK_RUNNING_AFTER);
     let finished = task.take_result_async();
+    // One timer for the whole wait: a sleep made afresh in each pass of the
+    // loop would start over whenever another branch fired (every 20 ms while
+    // the task is queued locally) and never tell the server we still work.
+    let mut heartbeats =
+        tokio::time::interval_at(tokio::time::Instant::now() + heartbeat, heartbeat);
+    heartbeats.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(finished, cancel_requested, mark_running);
     let result = loop {
         tokio::select! {
@@ -351,7 +359,7 @@ async fn handle(context: &Context, message: Message) {
                     let _ = records.put(key, name.into()).await;
                 });
             }
-            _ = tokio::time::sleep(heartbeat) => {
+            _ = heartbeats.tick() => {
                 let _ = message.ack_with(AckKind::Progress).await;
             }
         }

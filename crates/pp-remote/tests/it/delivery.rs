@@ -8,8 +8,8 @@ use std::time::Duration;
 use pp_remote::{RemotePool, RemoteTaskOptions, TaskStatus};
 
 use crate::support::{
-    Server, WorkerProcess, eventually, is_gone, lines, logged_sleep, logged_square, options,
-    square, temp_path,
+    GATED, Server, WorkerProcess, eventually, is_gone, lines, logged_gated, logged_sleep,
+    logged_square, options, square, temp_path,
 };
 
 pub(crate) const TESTS: &[pp_tests::Test] = &[
@@ -29,6 +29,10 @@ pub(crate) const TESTS: &[pp_tests::Test] = &[
     (
         "a_long_task_is_not_redelivered_while_its_worker_lives",
         a_long_task_is_not_redelivered_while_its_worker_lives,
+    ),
+    (
+        "a_task_queued_behind_a_long_one_is_not_redelivered",
+        a_task_queued_behind_a_long_one_is_not_redelivered,
     ),
     (
         "a_task_not_signed_with_the_workers_key_never_runs",
@@ -74,22 +78,26 @@ fn a_killed_workers_task_is_run_by_the_other() {
     let server = Server::start();
     let first = WorkerProcess::start(&server, ACK_WAIT);
     let pool = RemotePool::connect(&server.url(), options(ACK_WAIT)).unwrap();
-    let log = temp_path("log");
-    let task = pool.submit(logged_sleep, (log.to_string_lossy().into_owned(), 3000)).unwrap();
+    let (log, gate) = (temp_path("log"), temp_path("gate"));
+    let arg = (log.to_string_lossy().into_owned(), gate.to_string_lossy().into_owned());
+    // The task runs until the gate opens: it cannot end before the kill.
+    let task = pool.submit(logged_gated, arg).unwrap();
     assert!(eventually(LONG, || lines(&log).len() == 1), "the task never started");
     let local_worker: u32 = lines(&log)[0].parse().unwrap();
     assert!(eventually(LONG, || task.status().unwrap() == TaskStatus::Running));
     first.kill();
     // Its pool's worker dies with it (and the task with it).
     assert!(eventually(LONG, || is_gone(local_worker)), "{local_worker} outlived its worker");
+    std::fs::write(&gate, b"open").unwrap();
     let _second = WorkerProcess::start(&server, ACK_WAIT);
-    assert_eq!(task.result_timeout(LONG).unwrap(), 3000);
+    assert_eq!(task.result_timeout(LONG).unwrap(), GATED);
     let runs = lines(&log).len();
     assert!(runs == 2, "the task ran {runs} times: once before the kill, once after");
     // The redelivered run stored the one result; nothing runs it again.
     std::thread::sleep(ACK_WAIT * 2);
     assert_eq!(lines(&log).len(), 2);
     let _ = std::fs::remove_file(log);
+    let _ = std::fs::remove_file(gate);
 }
 
 fn a_server_restart_loses_no_task() {
@@ -229,6 +237,29 @@ fn a_long_task_is_not_redelivered_while_its_worker_lives() {
     assert_eq!(task.result_timeout(LONG).unwrap(), 15_000);
     assert_eq!(lines(&log).len(), 1, "the task was redelivered while it ran");
     let _ = std::fs::remove_file(log);
+}
+
+fn a_task_queued_behind_a_long_one_is_not_redelivered() {
+    let server = Server::start();
+    // One worker with one local worker: the second task waits in its local
+    // pool for 2.5 ack waits, kept by the worker's progress signals only.
+    let _worker = WorkerProcess::start(&server, ACK_WAIT);
+    let pool = RemotePool::connect(&server.url(), options(ACK_WAIT)).unwrap();
+    let (long_log, queued_log) = (temp_path("long"), temp_path("queued"));
+    let long =
+        pool.submit(logged_sleep, (long_log.to_string_lossy().into_owned(), 15_000)).unwrap();
+    assert!(eventually(LONG, || lines(&long_log).len() == 1), "the long task never started");
+    let queued =
+        pool.submit(logged_square, (queued_log.to_string_lossy().into_owned(), 3)).unwrap();
+    assert_eq!(queued.result_timeout(LONG).unwrap(), 9);
+    assert_eq!(long.result_timeout(LONG).unwrap(), 15_000);
+    // A redelivered copy would have queued behind the first and run right
+    // after it.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(lines(&queued_log).len(), 1, "the queued task was redelivered and ran twice");
+    assert_eq!(lines(&long_log).len(), 1, "the long task was redelivered");
+    let _ = std::fs::remove_file(long_log);
+    let _ = std::fs::remove_file(queued_log);
 }
 
 fn a_task_not_signed_with_the_workers_key_never_runs() {

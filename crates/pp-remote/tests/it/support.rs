@@ -140,6 +140,20 @@ pub(crate) fn logged_square((log, x): (String, u64)) -> u64 {
     x * x
 }
 
+/// What [`logged_gated`] returns.
+pub(crate) const GATED: u64 = 7;
+
+/// Appends `<pid of this process>` to `log`, waits until the file `gate`
+/// exists (at most ten minutes), returns [`GATED`].
+pub(crate) fn logged_gated((log, gate): (String, String)) -> u64 {
+    append(&log, &std::process::id().to_string());
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    while !Path::new(&gate).exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    GATED
+}
+
 /// Appends `<pid of this process>` to `log`, sleeps `ms`, returns `ms`.
 pub(crate) fn logged_sleep((log, ms): (String, u64)) -> u64 {
     append(&log, &std::process::id().to_string());
