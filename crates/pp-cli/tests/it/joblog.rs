@@ -73,7 +73,7 @@ fn a_timeout_stops_the_whole_tree_and_is_logged_as_gnu_does() {
         &mut pp(&[
             "parallel",
             "--timeout",
-            "500ms",
+            "3s",
             "--grace",
             "200ms",
             "--joblog",

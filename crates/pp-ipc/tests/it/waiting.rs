@@ -227,7 +227,8 @@ fn lock_acquire_blocks_until_a_thread_releases_or_a_holding_process_dies() {
 fn lock_try_acquire_never_waits() {
     watchdog(LIMIT, || {
         let lock = Lock::create().unwrap();
-        let holder = hold_lock(lock.id(), Duration::from_millis(500));
+        // Held long enough that a stalled test thread still finds it held.
+        let holder = hold_lock(lock.id(), Duration::from_secs(3));
         let held = lock.try_acquire();
         assert!(matches!(held, Err(TryAcquireError::WouldBlock)), "held by another thread");
         drop(held);

@@ -3,7 +3,7 @@
 //! dies by that signal; a signal it was started with ignored stays ignored.
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
@@ -57,6 +57,19 @@ fn signal_stops_every_child_tree(ignored: Option<&str>, name: &str, number: i32)
         }
         None => crate::helper::command(["stop-on-signal"]),
     };
+    // The signals start at their defaults in the helper whatever this test
+    // was started with (a job started with `&` by a script ignores SIGINT,
+    // which the helper would keep ignoring, rightly).
+    // SAFETY: between fork and exec the closure only calls `signal`, which
+    // is async-signal-safe, with valid signal numbers and `SIG_DFL`.
+    unsafe {
+        command.pre_exec(|| {
+            for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
     let mut helper = command.stdout(Stdio::piped()).spawn().unwrap();
     let line = first_line(&mut helper);
     let fields: Vec<&str> = line.split_whitespace().collect();

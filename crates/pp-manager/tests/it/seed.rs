@@ -45,7 +45,8 @@ fn running_processes() {
     let failed = run_process(&Command::shell("echo oops >&2; exit 4")).unwrap();
     assert_eq!((failed.returncode, failed.stderr.as_str()), (4, "oops\n"));
 
-    let process_id = run_process_async(&Command::new("sleep").arg("0.2").cwd(&dir)).unwrap();
+    // Long enough to be seen running by a test thread slowed by a busy machine.
+    let process_id = run_process_async(&Command::new("sleep").arg("2").cwd(&dir)).unwrap();
     let status = get_process_status(process_id.as_str()).unwrap();
     assert_eq!(status.status, "running");
     assert!(crate::support::eventually(

@@ -34,7 +34,7 @@ fn shutdown_executor_without_wait_returns_and_submitted_tasks_still_run() {
     let threads = create_thread_pool(1).unwrap();
     let processes = create_process_pool(1).unwrap();
     for pool in [&threads, &processes] {
-        let running = submit_task(sleep_then, 1000, Some(pool)).unwrap();
+        let running = submit_task(sleep_then, 3000, Some(pool)).unwrap();
         let queued = submit_task(sleep_then, 1, Some(pool)).unwrap();
         assert!(crate::support::eventually(
             || get_task_status(&running).unwrap().status == "running"
@@ -43,7 +43,7 @@ fn shutdown_executor_without_wait_returns_and_submitted_tasks_still_run() {
         shutdown_executor(pool, false).unwrap();
         println!("    shutdown_executor(wait=false) returned after {:?}", started.elapsed());
         assert_eq!(get_task_status(&running).unwrap().status, "running", "returned at once");
-        assert_eq!(get_task_result::<u64>(&running, WAIT).unwrap(), 1000, "ran to its end");
+        assert_eq!(get_task_result::<u64>(&running, WAIT).unwrap(), 3000, "ran to its end");
         assert_eq!(get_task_result::<u64>(&queued, WAIT).unwrap(), 1, "the queued one ran too");
         assert!(submit_task(sleep_then, 1, Some(pool)).is_err(), "no new tasks");
     }
@@ -158,14 +158,14 @@ fn cleanup_tasks_forgets_finished_tasks_only() {
     assert!(crate::support::eventually(
         || pm.get_task_status(&untaken).unwrap().status == "completed"
     ));
-    let running = pm.submit_task(sleep_ms, 500, Some(&pool)).unwrap();
+    let running = pm.submit_task(sleep_ms, 3000, Some(&pool)).unwrap();
     let pending = pm.submit_task(add_one, 2, Some(&pool)).unwrap();
     assert!(crate::support::eventually(
         || pm.get_task_status(&running).unwrap().status == "running"
     ));
     assert_eq!(pm.cleanup_tasks(), 1, "only the finished task");
     assert!(pm.get_task_status(&untaken).is_none());
-    assert_eq!(pm.get_task_result::<u64>(&running, WAIT).unwrap(), 500);
+    assert_eq!(pm.get_task_result::<u64>(&running, WAIT).unwrap(), 3000);
     assert_eq!(pm.get_task_result::<u64>(&pending, WAIT).unwrap(), 3);
     assert_eq!(pm.cleanup_tasks(), 2);
     assert!(pm.get_task_status(&running).is_none());

@@ -129,12 +129,13 @@ fn thread_shutdown_from_a_task_of_the_pool_returns() {
 
 fn process_close_runs_the_queue_without_waiting() {
     let pool = ProcessPool::new(1).unwrap();
-    let running = pool.submit(crate::support::process_sleep, 300).unwrap();
+    // Long enough that the queued task cannot have run by the check below.
+    let running = pool.submit(crate::support::process_sleep, 3000).unwrap();
     let queued = pool.submit(crate::support::process_sleep, 1).unwrap();
     pool.close();
     assert!(!queued.status().is_finished(), "close did not wait for the queue");
     assert!(matches!(pool.submit(crate::support::process_sleep, 1), Err(PoolError::ShutDown)));
-    assert_eq!(running.result_timeout(WAIT).unwrap(), 300);
+    assert_eq!(running.result_timeout(WAIT).unwrap(), 3000);
     assert_eq!(queued.result_timeout(WAIT).unwrap(), 1, "a closed pool still runs its queue");
     let workers = pool.worker_pids();
     drop(pool);

@@ -118,13 +118,25 @@ fn a_running_task_is_cancelled_through_its_token() {
 
 fn shutdown_cancels_pending_tasks() {
     let pool = ThreadPool::new(1).unwrap();
-    let blocker = pool.submit(|| std::thread::sleep(Duration::from_millis(300))).unwrap();
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let blocker = pool.submit(move || gate.recv().is_ok()).unwrap();
     assert!(crate::support::eventually(Duration::from_secs(10), || blocker.status()
         == TaskStatus::Running));
     let pending: Vec<_> = (0..5).map(|i| pool.submit(move || i).unwrap()).collect();
     assert!(pending[0].cancel(), "a pending task is dropped");
+    // The blocker runs until shutdown_now has cancelled the queue (which it
+    // does before it waits for the running task).
+    let last = pending[4].clone();
+    let releaser = std::thread::spawn(move || {
+        let cancelled = crate::support::eventually(Duration::from_secs(60), || {
+            last.status() == TaskStatus::Cancelled
+        });
+        let _ = release.send(());
+        cancelled
+    });
     pool.shutdown_now();
-    assert!(blocker.result().is_ok(), "the running task finished");
+    assert!(releaser.join().unwrap(), "shutdown_now did not cancel the queued tasks");
+    assert_eq!(blocker.result().ok(), Some(true), "the running task finished");
     for task in &pending {
         assert!(matches!(
             task.result_timeout(Duration::from_secs(1)),
@@ -136,12 +148,14 @@ fn shutdown_cancels_pending_tasks() {
 
 fn waiting_for_a_result_times_out() {
     let pool = ThreadPool::new(1).unwrap();
-    let slow = pool.submit(|| std::thread::sleep(Duration::from_millis(500))).unwrap();
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let slow = pool.submit(move || gate.recv().is_ok()).unwrap();
     let started = std::time::Instant::now();
     let err = slow.result_timeout(Duration::from_millis(100)).unwrap_err();
     assert!(matches!(err.kind, TaskErrorKind::Timeout { .. }), "{err}");
     assert!(started.elapsed() >= Duration::from_millis(100));
-    assert!(slow.result().is_ok(), "the task itself went on");
+    release.send(()).unwrap();
+    assert_eq!(slow.result().ok(), Some(true), "the task itself went on");
 }
 
 fn the_default_pool_has_one_thread_per_cpu() {
