@@ -29,7 +29,7 @@ pub(crate) enum Command {
     /// stdin, stdout and stderr pass through. Exit code: the command's own;
     /// 128+N when a signal N ended it; 124 when the timeout stopped it (with
     /// a message on stderr); 126 when it cannot be executed, 127 when it is
-    /// not found, 125 when pp itself failed.
+    /// not found, 125 when pp itself failed or its own options are wrong.
     Run(RunArgs),
     /// Run a command once per input, N at a time (a GNU parallel subset).
     ///

@@ -26,11 +26,27 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(usage_error_code(&error));
+        }
+    };
     let code = match cli.command {
         Command::Run(args) => run::main(args),
         Command::Parallel(args) => parallel::main(args),
         Command::Ipc(command) => ipc::main(command),
     };
     ExitCode::from(code)
+}
+
+/// The exit code of a command line clap refused (or of `--help`, 0): 2, as
+/// clap has it, except for `pp run`, which passes its command's code on and
+/// so keeps 125 for its own failures (as `timeout` and `env` do): a script
+/// cannot mistake a usage error for the command's own exit 2.
+fn usage_error_code(error: &clap::Error) -> u8 {
+    let code = u8::try_from(error.exit_code()).unwrap_or(2);
+    let is_run = std::env::args_os().nth(1).is_some_and(|first| first == "run");
+    if code != 0 && is_run { run::PP_FAILED } else { code }
 }

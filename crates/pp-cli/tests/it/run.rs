@@ -60,14 +60,21 @@ fn bad_input_is_named_and_never_panics() {
     let ran = run(&mut pp(&["run", "pp-no-such-program-here"]), "");
     assert_eq!(ran.no_panic().code, Some(127));
     assert!(ran.stderr.contains("pp-no-such-program-here"), "{}", ran.stderr);
+    // pp run's own usage errors exit 125, never a code the command could
+    // have returned (as `timeout` does); --help still exits 0.
     let ran = run(&mut pp(&["run", "--timeout", "1x", "--", "true"]), "");
-    assert_eq!(ran.no_panic().code, Some(2));
+    assert_eq!(ran.no_panic().code, Some(125));
     assert!(ran.stderr.contains("\"1x\""), "{}", ran.stderr);
     let ran = run(&mut pp(&["run", "--env", "NOEQUALS", "--", "true"]), "");
-    assert_eq!(ran.no_panic().code, Some(2));
+    assert_eq!(ran.no_panic().code, Some(125));
     assert!(ran.stderr.contains("NOEQUALS"), "{}", ran.stderr);
     let ran = run(&mut pp(&["run"]), "");
-    assert_eq!(ran.no_panic().code, Some(2));
+    assert_eq!(ran.no_panic().code, Some(125));
+    let ran = run(&mut pp(&["run", "--no-such-option", "--", "true"]), "");
+    assert_eq!(ran.no_panic().code, Some(125));
+    let ran = run(&mut pp(&["run", "--help"]), "");
+    assert_eq!(ran.no_panic().code, Some(0));
+    assert!(ran.stdout.contains("125"), "{}", ran.stdout);
 }
 
 #[test]
