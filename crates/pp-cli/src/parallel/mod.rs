@@ -160,9 +160,14 @@ fn run(args: ParallelArgs) -> Result<u8, ParallelError> {
         match thread {
             Ok(thread) => threads.push(thread),
             Err(source) => {
-                // The slots never started are not waited for.
+                // The slots never started are not waited for; those running
+                // stop their jobs' trees and are waited for, so no job
+                // outlives pp.
                 shared.live_slots.fetch_sub(slots + 1 - slot, Ordering::SeqCst);
                 shared.stop_all();
+                for thread in threads {
+                    let _ = thread.join();
+                }
                 return Err(ParallelError::Setup { what: "start a slot thread", source });
             }
         }
