@@ -447,7 +447,8 @@ impl<R: DeserializeOwned> RemoteTask<R> {
     /// Cancels the task: a queued one is removed and never runs, a running
     /// one is stopped on its worker (its whole process tree); either way
     /// its result becomes [`TaskStatus::Cancelled`]. False if it had ended
-    /// already (its result stays).
+    /// already (its result stays). Two cancels racing each other may both
+    /// say true; one that comes after a cancel has ended the task says false.
     pub fn cancel(&self) -> Result<bool, RemoteError> {
         let (bus, id, program) = self.parts();
         let sequence = self.sequence;

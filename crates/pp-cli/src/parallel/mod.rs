@@ -165,6 +165,9 @@ fn run(args: ParallelArgs) -> Result<u8, ParallelError> {
                 // outlives pp.
                 shared.live_slots.fetch_sub(slots + 1 - slot, Ordering::SeqCst);
                 shared.stop_all();
+                // Here too, not only on the stopper thread, which may not
+                // have started either: it ends once the started slots have.
+                shared.stop_until_slots_end();
                 for thread in threads {
                     let _ = thread.join();
                 }

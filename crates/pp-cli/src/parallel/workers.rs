@@ -107,7 +107,7 @@ impl Shared {
 
     /// Stops every tree in the table until no slot is left: a slot that was
     /// starting a job when the stop came registers it a moment later.
-    fn stop_until_slots_end(&self) {
+    pub(crate) fn stop_until_slots_end(&self) {
         loop {
             self.table.terminate_all(self.settings.grace);
             if self.live_slots.load(Ordering::SeqCst) == 0 {

@@ -165,6 +165,8 @@ fn a_background_child_keeps_the_timeout_running_when_waited_for() {
             .spawn()
             .unwrap();
         let background = read_pids(&pid_file, 1)[0];
+        let leader = handle.pid().expect("a pid");
+        assert!(eventually(Duration::from_secs(20), || is_gone(leader)), "the shell never exited");
         assert_eq!(handle.status(), ProcessStatus::Running, "the leader exited, the tree lives");
         assert_eq!(handle.terminate().unwrap(), TerminateOutcome::Terminated);
         assert!(is_gone(background));

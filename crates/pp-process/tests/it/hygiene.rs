@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use pp_process::{Command, ProcessStatus, thread_count};
+use pp_process::{Command, ProcessStatus};
 
 use crate::support::{isolated, open_fds, our_zombies, raise_fd_limit, watchdog};
 
@@ -41,7 +41,7 @@ fn a_thousand_concurrent_processes_need_no_extra_threads() {
         // to start and name itself, and leave it out of both counts.
         let _ = crate::support::eventually(Duration::from_secs(1), || {
             Command::new("true").spawn().unwrap().wait().unwrap();
-            thread_named("pp-process-background")
+            thread_names().iter().any(|name| name == BACKGROUND)
         });
         let threads_before = fixed_thread_count();
         let names_before = thread_names();
@@ -69,12 +69,16 @@ fn a_thousand_concurrent_processes_need_no_extra_threads() {
     });
 }
 
-/// This process's threads, without pp-process's background thread: it
-/// starts once, when a finished process first leaves a spare cgroup, which
-/// may be just before or just after the first count.
+/// This process's threads, without pp-process's background thread (read
+/// once): it starts once, when a finished process first leaves a spare
+/// cgroup, which may be just before or just after the first count.
 fn fixed_thread_count() -> usize {
-    thread_count().unwrap() - usize::from(thread_named("pp-process-background"))
+    thread_names().iter().filter(|name| *name != BACKGROUND).count()
 }
+
+/// pp-process's background thread as /proc shows it (a thread's name is
+/// cut to 15 bytes there).
+const BACKGROUND: &str = "pp-process-back";
 
 /// The names of this process's threads.
 fn thread_names() -> Vec<String> {
@@ -84,12 +88,4 @@ fn thread_names() -> Vec<String> {
         .filter_map(|task| std::fs::read_to_string(task.path().join("comm")).ok())
         .map(|comm| comm.trim().to_owned())
         .collect()
-}
-
-/// Whether a thread of this process is named `name`.
-fn thread_named(name: &str) -> bool {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return false };
-    tasks.flatten().any(|task| {
-        std::fs::read_to_string(task.path().join("comm")).is_ok_and(|comm| comm.trim() == name)
-    })
 }
