@@ -1,8 +1,8 @@
 //! Project automation, run as `cargo xtask <task>`.
 //!
 //! - `ci`: format check, clippy and rustdoc with warnings denied, tests, doc
-//!   tests (pp-process's `tokio` feature too: clippy, rustdoc, its stream tests), checks that the tests left no `pp-` object in `/dev/shm` and no
-//!   `pp-` cgroup, the layering check, the import-circle check, the code-map check, the MSRV
+//!   tests (pp-process's `tokio` feature too: clippy, rustdoc, its stream tests), checks that the tests left no `pp-` object in `/dev/shm`, no
+//!   `pp-` cgroup and no `pp-` file in the temp directory, the layering check, the import-circle check, the code-map check, the MSRV
 //!   check.
 //! - `layering`: only the layering check.
 //! - `circles`: fails on any import circle between the files of one crate
@@ -76,6 +76,7 @@ fn ci() -> Result<(), String> {
     )?;
     let shm_before = pp_objects();
     let cgroups_before = pp_cgroups();
+    let temp_before = pp_temp_entries();
     cargo(&["test", "--workspace", "--all-targets"])?;
     cargo(&["test", "--workspace", "--doc"])?;
     cargo(&[&["test"][..], &tokio, &["--test", "it", "streams::"]].concat())?;
@@ -91,6 +92,13 @@ fn ci() -> Result<(), String> {
         return Err(format!("the tests left pp- cgroups behind: {cgroups:?}"));
     }
     println!("leaks: no pp- cgroup left by the tests");
+    let temp = std::env::temp_dir();
+    let left: Vec<String> =
+        pp_temp_entries().into_iter().filter(|e| !temp_before.contains(e)).collect();
+    if !left.is_empty() {
+        return Err(format!("the tests left pp- files behind in {}: {left:?}", temp.display()));
+    }
+    println!("leaks: no pp- file left in {} by the tests", temp.display());
     layering()?;
     circles::check(&workspace_root())?;
     codemap::check(&workspace_root())?;
@@ -110,6 +118,18 @@ fn pp_objects() -> Vec<String> {
     dir.flatten()
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|name| name.starts_with("pp-"))
+        .collect()
+}
+
+/// The `pp-` entries in the temp directory (tests name their files and
+/// directories so), except `pp-<uid>`: the directory pp-ipc keeps there for
+/// each user's pipe endpoints, made on first use and kept.
+fn pp_temp_entries() -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir(std::env::temp_dir()) else { return Vec::new() };
+    let is_user_dir = |rest: &str| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit());
+    dir.flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| name.strip_prefix("pp-").is_some_and(|rest| !is_user_dir(rest)))
         .collect()
 }
 

@@ -36,8 +36,15 @@ struct Planted(PathBuf);
 
 impl Drop for Planted {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-        let _ = std::fs::remove_dir(&self.0);
+        // Not followed: a planted link goes, not what it points to.
+        match std::fs::symlink_metadata(&self.0) {
+            Ok(meta) if meta.is_dir() => {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+            _ => {
+                let _ = std::fs::remove_file(&self.0);
+            }
+        }
     }
 }
 
