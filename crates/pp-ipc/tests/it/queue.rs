@@ -74,7 +74,7 @@ fn a_producer_killed_mid_stream_loses_nothing_of_the_others_and_tears_nothing() 
             const PER_PRODUCER: u64 = 20_000;
             let queue = Queue::<Item>::create(64).unwrap();
             let id = queue.id().as_str().to_owned();
-            let consumers: Vec<_> = (0..2).map(|_| Helper::start(&["consume", &id])).collect();
+            let mut consumers: Vec<_> = (0..2).map(|_| Helper::start(&["consume", &id])).collect();
             let mut doomed = Helper::start(&["produce", &id, "9", "forever"]);
             let producers: Vec<_> = (0..2)
                 .map(|p| {
@@ -86,7 +86,18 @@ fn a_producer_killed_mid_stream_loses_nothing_of_the_others_and_tears_nothing() 
             doomed.kill();
             for mut producer in producers {
                 assert_eq!(producer.line(), "producing");
-                assert_eq!(producer.line(), "done");
+                let said = producer.line();
+                if said != "done" {
+                    // Seen once in CI (a put timed out): say what the
+                    // consumers were doing.
+                    let told: Vec<String> =
+                        consumers.iter_mut().map(Helper::kill_and_tell).collect();
+                    let held = queue.len();
+                    panic!(
+                        "round {round}: a producer said {said:?}; {held} items queued; \
+                         the consumers: {told:?}"
+                    );
+                }
             }
             for _ in 0..2 {
                 queue.put_timeout(None, Duration::from_secs(60)).unwrap();

@@ -72,6 +72,21 @@ impl Helper {
         let _ = self.child.wait();
     }
 
+    /// Kills the helper and returns what it had printed and nobody read yet,
+    /// its exit status first: for a failure's message.
+    pub(crate) fn kill_and_tell(&mut self) -> String {
+        let status = match self.child.try_wait() {
+            Ok(Some(status)) => format!("had exited ({status})"),
+            _ => "was still running".to_owned(),
+        };
+        self.kill();
+        let mut said = Vec::new();
+        while let Some(line) = self.read_line() {
+            said.push(line);
+        }
+        format!("{status}, said {said:?}")
+    }
+
     /// Waits for exit; true if it exited with 0.
     pub(crate) fn success(mut self) -> bool {
         self.child.wait().unwrap().success()
