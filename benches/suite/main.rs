@@ -559,6 +559,21 @@ fn main() {
     let mut report = Report::default();
     // `--only <section>` runs one section (to look at one change).
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
+    const SECTIONS: [&str; 9] = [
+        "processes",
+        "awaiting",
+        "pools",
+        "remote",
+        "queues",
+        "values",
+        "awaiting-ipc",
+        "cli",
+        "memory",
+    ];
+    if let Some(only) = only.as_deref().filter(|only| !SECTIONS.contains(only)) {
+        eprintln!("--only {only:?}: no such section; the sections are {}", SECTIONS.join(", "));
+        std::process::exit(2);
+    }
     let run = |section: &str| only.as_deref().is_none_or(|only| only == section);
     if run("processes") {
         processes(plan, &mut report);

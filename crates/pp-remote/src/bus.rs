@@ -59,7 +59,9 @@ impl Names {
     }
 }
 
-/// The stream and buckets, created if missing and checked if present.
+/// The stream and buckets, created if missing. A stream that is present is
+/// checked (retention, subjects); present buckets are used as they are, so
+/// the first creator's result TTL stays.
 #[derive(Clone, Debug)]
 pub(crate) struct Bus {
     pub(crate) client: async_nats::Client,

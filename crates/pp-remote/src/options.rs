@@ -63,7 +63,8 @@ impl RemoteOptions {
         self
     }
 
-    /// How long results are kept.
+    /// How long results are kept. Fixed by whoever creates the namespace's
+    /// stream and buckets first; later pools and workers keep that value.
     pub fn result_ttl(mut self, ttl: Duration) -> RemoteOptions {
         self.result_ttl = ttl;
         self

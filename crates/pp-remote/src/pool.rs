@@ -413,9 +413,13 @@ impl<R: DeserializeOwned> RemoteTask<R> {
         });
         // Aborts the wait when the future is dropped unfinished.
         let abort = AbortOnDrop(waiting);
+        // The client thread lives while the future does, even if every
+        // handle and the pool were dropped before the await.
+        let pool = self.pool.clone();
         async move {
             let outcome = answered.await.unwrap_or(Err(RemoteError::ClientGone));
             drop(abort);
+            drop(pool);
             outcome
         }
     }

@@ -35,6 +35,8 @@ use crate::wire::{Outcome, TaskMessage};
 /// round trips (checks, storing results) overlap it. Each is signalled
 /// alive to the server from the moment it is in hand.
 const PREFETCH: usize = 4;
+/// Tasks one worker runs or queues locally at most, whatever its pool's size.
+const MAX_SLOTS: usize = 1 << 16;
 /// How long a task runs before its worker records it as running.
 const MARK_RUNNING_AFTER: Duration = Duration::from_millis(20);
 
@@ -84,6 +86,9 @@ impl Worker {
                 bus.consumer(program, &options).await
             })?
         };
+        // The pool refused 0 workers above; a huge count is capped here (the
+        // semaphores below take at most `usize::MAX >> 3` permits).
+        let slots = local_workers.saturating_mul(PREFETCH).min(MAX_SLOTS);
         let context = Arc::new(Context {
             bus,
             options,
@@ -92,12 +97,12 @@ impl Worker {
             running: Mutex::new(HashMap::new()),
             stopping: AtomicBool::new(false),
             name: format!("{}:{}", hostname(), std::process::id()),
-            busy: tokio::sync::Semaphore::new(local_workers.max(1) * PREFETCH),
+            busy: tokio::sync::Semaphore::new(slots),
         });
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let (finished, done) = std::sync::mpsc::channel();
         client.handle().spawn(async move {
-            serve(context, consumer, local_workers.max(1) * PREFETCH, stopped).await;
+            serve(context, consumer, slots, stopped).await;
             let _ = finished.send(());
         });
         Ok(Worker { stop: Some(stop), done: Some(done), pool, _client: client })
@@ -212,7 +217,7 @@ async fn serve(
     for task in running {
         task.cancel();
     }
-    let _ = permits.acquire_many(2 * slots as u32).await;
+    let _ = permits.acquire_many(u32::try_from(2 * slots).unwrap_or(u32::MAX)).await;
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
